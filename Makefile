@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test lint install clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+## Run the service on its embedded default (SQLite in var/, no Redis, dev key, demo data).
+run: install
+	$(BIN)/stamp-service serve --host 127.0.0.1 --port $(PORT)
+
+## Lint, then the whole suite on SQLite, then again on the real PostgreSQL and Redis.
+test: install
+	$(BIN)/ruff check .
+	bash scripts/test.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check stamp_service tests
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,3 @@
+from stamp_service.cli import main
+
+main()

@@ -1,0 +1,144 @@
+"""Shared key-value store: Redis in production, an in-process fallback on the embedded default.
+
+Redis failures degrade to the fallback with one log line per outage (and a
+counter), never to an error: verification must keep working when Redis is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class MemoryStore:
+    """Thread-safe dict with expiry; correct only within one process."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[float | None, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key: str, now: float) -> Any:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        expires, value = item
+        if expires is not None and expires <= now:
+            del self._data[key]
+            return None
+        return value
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            return self._live(key, time.monotonic())
+
+    def set(self, key: str, value: bytes, ttl: int | None = None) -> None:
+        with self._lock:
+            self._data[key] = (time.monotonic() + ttl if ttl else None, value)
+
+    def delete(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._data.pop(key, None)
+
+    def incr(self, key: str, ttl: int | None = None) -> int:
+        """Increment a counter; the expiry is set when the counter is created."""
+        with self._lock:
+            now = time.monotonic()
+            current = self._live(key, now)
+            value = int(current or 0) + 1
+            expires = self._data[key][0] if current is not None else (now + ttl if ttl else None)
+            self._data[key] = (expires, value)
+            return value
+
+    def ping(self) -> bool:
+        return True
+
+
+class Store:
+    """Redis when configured and reachable, else the in-process fallback."""
+
+    def __init__(self, redis_url: str | None, *, prefix: str = "ocop:") -> None:
+        self.prefix = prefix
+        self.memory = MemoryStore()
+        self.redis: Any = None
+        self.degraded_count = 0
+        self._degraded = False
+        if redis_url:
+            import redis
+
+            self.redis = redis.Redis.from_url(
+                redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
+            )
+
+    @property
+    def backend(self) -> str:
+        return "redis" if self.redis is not None else "memory"
+
+    def _fallback(self, exc: Exception) -> None:
+        self.degraded_count += 1
+        if not self._degraded:
+            self._degraded = True
+            log.warning("redis unavailable, using in-process fallback", extra={"error": repr(exc)})
+
+    def _ok(self) -> None:
+        if self._degraded:
+            self._degraded = False
+            log.info("redis reachable again")
+
+    def _call(self, name: str, key: str, *args: Any) -> Any:
+        import redis
+
+        if self.redis is None:
+            return getattr(self.memory, name)(key, *args)
+        try:
+            if name == "get":
+                result = self.redis.get(self.prefix + key)
+            elif name == "set":
+                value, ttl = args
+                result = self.redis.set(self.prefix + key, value, ex=ttl)
+            elif name == "incr":
+                (ttl,) = args
+                pipe = self.redis.pipeline()
+                pipe.incr(self.prefix + key)
+                if ttl:
+                    pipe.expire(self.prefix + key, ttl, nx=True)
+                result = pipe.execute()[0]
+            else:  # pragma: no cover - guarded by the public methods
+                raise AssertionError(name)
+            self._ok()
+            return result
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._fallback(exc)
+            return getattr(self.memory, name)(key, *args)
+
+    def get(self, key: str) -> bytes | None:
+        return self._call("get", key)
+
+    def set(self, key: str, value: bytes, ttl: int | None = None) -> None:
+        self._call("set", key, value, ttl)
+
+    def incr(self, key: str, ttl: int | None = None) -> int:
+        return int(self._call("incr", key, ttl))
+
+    def delete(self, *keys: str) -> None:
+        import redis
+
+        self.memory.delete(*keys)
+        if self.redis is not None and keys:
+            try:
+                self.redis.delete(*(self.prefix + k for k in keys))
+                self._ok()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self._fallback(exc)
+
+    def ping(self) -> bool:
+        if self.redis is None:
+            return True
+        try:
+            return bool(self.redis.ping())
+        except Exception:  # readiness only reports; the reason is logged by callers
+            return False

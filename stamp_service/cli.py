@@ -1,0 +1,224 @@
+"""The ``stamp-service`` command: migrate, accounts and tokens, reference and demo data, audit, serve.
+
+Errors the user can cause print one line and exit non-zero; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stamp_service.config import Settings, load_settings
+from stamp_service.domain.access import SYSTEM, Role
+from stamp_service.errors import ServiceError
+from stamp_service.runtime import Runtime
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ServiceError as exc:
+            details = "; ".join(f"{e['field']}: {e['message']}" for e in exc.extra.get("errors", []))
+            fail(f"{exc.detail}{' (' + details + ')' if details else ''}")
+        except OSError as exc:
+            fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}")
+
+    return wrapper
+
+
+class Context:
+    """Lazily built runtime, so ``--help`` never touches the database."""
+
+    def __init__(self) -> None:
+        self._runtime: Runtime | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            try:
+                self._runtime = Runtime.from_settings(load_settings())
+            except ServiceError as exc:
+                fail(exc.detail)
+        return self._runtime  # type: ignore[return-value]
+
+    def session(self):  # type: ignore[no-untyped-def]
+        return self.runtime.session_factory()
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """OCOP stamp service administration."""
+    ctx.ensure_object(Context)
+
+
+@main.command()
+@pass_ctx
+@handles_errors
+def migrate(ctx: Context) -> None:
+    """Bring the database schema to the latest version."""
+    from stamp_service.storage.migrate import upgrade
+
+    upgrade(ctx.runtime.engine)
+    click.echo("database is at the latest schema version")
+
+
+@main.group()
+def accounts() -> None:
+    """Accounts and API tokens."""
+
+
+@accounts.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--producer-id", type=int, default=None)
+@pass_ctx
+@handles_errors
+def accounts_create(ctx: Context, name: str, role: str, producer_id: int | None) -> None:
+    """Create an account and print its first API token (shown once)."""
+    from stamp_service.services import accounts as svc
+
+    with ctx.session() as session:
+        account = svc.create_account(session, SYSTEM, name=name, role=Role(role), producer_id=producer_id)
+        issued = svc.issue_token(session, SYSTEM, account_id=account.id, label="cli")
+    click.echo(f"account {account.id} ({role}) created; API token (shown once):\n{issued.token}")
+
+
+@accounts.command("token")
+@click.argument("account_id", type=int)
+@click.option("--label", default="cli")
+@pass_ctx
+@handles_errors
+def accounts_token(ctx: Context, account_id: int, label: str) -> None:
+    """Issue another API token for an account (shown once)."""
+    from stamp_service.services import accounts as svc
+
+    with ctx.session() as session:
+        issued = svc.issue_token(session, SYSTEM, account_id=account_id, label=label)
+    click.echo(issued.token)
+
+
+@main.group()
+def reference() -> None:
+    """Reference data: product groups, administrative units."""
+
+
+@reference.command("load")
+@pass_ctx
+@handles_errors
+def reference_load(ctx: Context) -> None:
+    """Load the built-in product groups and demo administrative units."""
+    from stamp_service.services import reference as svc
+
+    with ctx.session() as session:
+        svc.load_builtin(session, SYSTEM)
+    click.echo("reference data loaded")
+
+
+@reference.command("load-units")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+@handles_errors
+def reference_load_units(ctx: Context, csv_file: Path) -> None:
+    """Load the official administrative unit list (CSV, see stamp_service/reference/README.md)."""
+    from stamp_service.services import reference as svc
+
+    with ctx.session() as session:
+        count = svc.load_units(session, SYSTEM, csv_file)
+    click.echo(f"{count} administrative units loaded")
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@pass_ctx
+@handles_errors
+def audit_verify(ctx: Context) -> None:
+    """Check every entry's hash chain; report the first broken entry."""
+    from stamp_service.services.audit import verify_chain
+
+    with ctx.session() as session:
+        report = verify_chain(session)
+    if report.ok:
+        click.echo(f"audit log intact: {report.entries} entries")
+    else:
+        fail(
+            f"audit log broken at entry {report.first_broken_id}: {report.problem} "
+            f"({report.entries} entries before it are intact)",
+            code=1,
+        )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, envvar="PORT", default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=int,
+    envvar="WEB_CONCURRENCY",
+    default=None,
+    help="gunicorn workers (embedded default: 1 worker, 8 threads)",
+)
+@click.option(
+    "--demo/--no-demo",
+    default=None,
+    help="migrate and load demo data first (default: on for the embedded SQLite)",
+)
+@pass_ctx
+@handles_errors
+def serve(ctx: Context, host: str, port: int, workers: int | None, demo: bool | None) -> None:
+    """Run the service with gunicorn."""
+    from stamp_service.logs import configure_logging
+    from stamp_service.serve import prepare_embedded, run_gunicorn
+
+    settings = ctx.settings
+    configure_logging(json_format=settings.log_json)
+    if demo is None:
+        demo = settings.is_embedded
+    if demo:
+        for line in prepare_embedded(ctx.runtime):
+            click.echo(line)
+    embedded = settings.is_embedded and not settings.redis_url
+    click.echo(f"\nOCOP stamp service listening on http://{host}:{port}/  (API docs: /api/docs)\n")
+    run_gunicorn(
+        host=host, port=port, workers=workers or (1 if embedded else 2), threads=8 if embedded else 4
+    )
+
+
+def _register_feature_commands() -> None:
+    """Feature packages add their command groups here (keys, issuance, revocation, demo)."""
+    import importlib
+
+    for name in ("stamp_service.cli_demo",):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(main)
+
+
+_register_feature_commands()

@@ -1,0 +1,116 @@
+"""The one error hierarchy of the service.
+
+Every error a user can cause is a :class:`ServiceError` carrying a stable
+``kind`` (used as the problem ``type``), an HTTP status and structured extra
+data. Nothing here imports Flask: ``stamp_service.web.errors`` is the one
+place that turns these into problem+json responses, and the CLI turns them
+into a message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Root of every error the service raises on purpose."""
+
+    kind = "service-error"
+    status = 400
+    title = "Request could not be processed"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra: dict[str, Any] = extra
+
+
+class FieldError(dict):  # type: ignore[type-arg]
+    """One offending field: ``{"field": "lots.0.quantity", "message": "..."}``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field=field, message=message)
+
+
+class ValidationFailed(ServiceError):
+    kind = "validation-failed"
+    status = 422
+    title = "The request has invalid fields"
+
+    def __init__(self, errors: Iterable[Mapping[str, str]], detail: str | None = None) -> None:
+        error_list = [dict(e) for e in errors]
+        super().__init__(detail or self.title, errors=error_list)
+        self.errors = error_list
+
+
+class MalformedRequest(ServiceError):
+    kind = "malformed-request"
+    status = 400
+    title = "The request body is not valid JSON"
+
+
+class UnsupportedMediaType(ServiceError):
+    kind = "unsupported-media-type"
+    status = 415
+    title = "Send the body as application/json"
+
+
+class PayloadTooLarge(ServiceError):
+    kind = "payload-too-large"
+    status = 413
+    title = "The request body is too large"
+
+
+class Unauthenticated(ServiceError):
+    kind = "unauthenticated"
+    status = 401
+    title = "A valid API token is required"
+
+
+class Forbidden(ServiceError):
+    kind = "forbidden"
+    status = 403
+    title = "This account may not do that"
+
+
+class NotFound(ServiceError):
+    kind = "not-found"
+    status = 404
+    title = "No such resource"
+
+
+class Conflict(ServiceError):
+    kind = "conflict"
+    status = 409
+    title = "The request conflicts with the current state"
+
+
+class RuleViolation(ServiceError):
+    """A well-formed request that an OCOP rule forbids (422, with a ``rule`` name)."""
+
+    kind = "rule-violation"
+    status = 422
+    title = "The request breaks an OCOP programme rule"
+
+    def __init__(self, detail: str, *, rule: str, **extra: Any) -> None:
+        super().__init__(detail, rule=rule, **extra)
+        self.rule = rule
+
+
+class RateLimited(ServiceError):
+    kind = "rate-limited"
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class ConfigurationError(ServiceError):
+    """Bad settings found at start-up; raised before anything is served."""
+
+    kind = "configuration-error"
+    status = 500
+    title = "The service is misconfigured"

@@ -1,0 +1,33 @@
+"""The process-wide resources one app (or one CLI run) works with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from stamp_service.cache import Store
+from stamp_service.config import Settings
+from stamp_service.storage.db import make_engine, make_session_factory
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    store: Store
+    # Feature modules keep their own long-lived objects here (key ring, job queue...).
+    services: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        engine = make_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            session_factory=make_session_factory(engine),
+            store=Store(settings.redis_url),
+        )

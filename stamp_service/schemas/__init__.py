@@ -1,0 +1,1 @@
+"""API contracts (pydantic): request bodies, queries and responses shared by web and CLI."""

@@ -1,0 +1,42 @@
+"""Starting the service: embedded-default preparation and gunicorn in-process."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+from stamp_service.runtime import Runtime
+
+# Each feature may add a preparation step ``prepare(runtime) -> Iterator[str]`` (lines to print).
+EMBEDDED_STEPS = (
+    "stamp_service.storage.migrate",
+    "stamp_service.demo",
+)
+
+
+def prepare_embedded(runtime: Runtime) -> Iterator[str]:
+    """Migrate, create what a newcomer needs (dev key, demo data, tokens) and say what was done."""
+    for name in EMBEDDED_STEPS:
+        module = importlib.import_module(name)
+        yield from module.prepare(runtime)
+
+
+def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class _App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", None)
+            self.cfg.set("timeout", 60)
+
+        def load(self) -> Any:
+            from stamp_service.wsgi import app
+
+            return app
+
+    _App().run()

@@ -1,0 +1,1 @@
+"""Thin Flask glue: parse, call one service, render."""

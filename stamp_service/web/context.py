@@ -1,0 +1,28 @@
+"""Per-request access to the runtime and to one database session."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from stamp_service.runtime import Runtime
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["ocop"]  # type: ignore[no-any-return]
+
+
+def db() -> Session:
+    """The request's session; services commit it, teardown rolls back whatever was not."""
+    if "db_session" not in g:
+        g.db_session = runtime().session_factory()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def init_app(app: Flask) -> None:
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()

@@ -1,0 +1,82 @@
+"""The one place that maps errors to HTTP: problem+json (RFC 9457) for APIs, a short page for people.
+
+Problem ``type`` values are stable relative URIs, ``/problems/<kind>``,
+documented in docs/api.md. Unexpected exceptions are logged with the request
+id and answered with a 500 problem that reveals nothing of the internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json, render_template_string, request
+from werkzeug.exceptions import HTTPException
+
+from stamp_service.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+_HTML = """<!doctype html><html lang="vi"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>{{ status }}</title>
+<body style="font:16px system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem">
+<h1>{{ title }}</h1><p>{{ detail }}</p><p><a href="/">Trang chủ / Home</a></p></body></html>"""
+
+_HTTP_KINDS = {
+    400: "bad-request",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+}
+
+
+def wants_json() -> bool:
+    path = request.path
+    if path.startswith(("/api/", "/.well-known/")):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/problem+json"])
+    return best in ("application/json", "application/problem+json")
+
+
+def problem_response(status: int, kind: str, title: str, detail: str | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {"type": f"/problems/{kind}", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    if "request_id" in g:
+        body["request_id"] = g.request_id
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    if not wants_json():
+        html = render_template_string(_HTML, status=status, title=title, detail=detail or "")
+        return Response(html, status=status, mimetype="text/html", headers=headers)
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status=status,
+        mimetype="application/problem+json",
+        headers=headers,
+    )
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        return problem_response(exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        kind = _HTTP_KINDS.get(status, f"http-{status}")
+        response = problem_response(status, kind, exc.name, exc.description)
+        if status == 405 and exc.get_response().headers.get("Allow"):
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.path})
+        return problem_response(500, "internal-error", "Internal error", "The error was logged.")

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"]["database"] == "ok"
+
+
+def test_request_id_is_echoed_or_made(client):
+    r = client.get("/healthz", headers={"X-Request-ID": "abcdef0123456789"})
+    assert r.headers["X-Request-ID"] == "abcdef0123456789"
+    r = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert len(r.headers["X-Request-ID"]) == 32
+
+
+def test_unknown_routes_and_methods_are_problems(client):
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.content_type == "application/problem+json"
+    r = client.delete("/api/v1/producers")
+    assert r.status_code == 405 and r.get_json()["type"] == "/problems/method-not-allowed"
+
+
+def test_openapi_document_lists_every_operation(client, app):
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    from stamp_service.web.api import OPERATIONS
+
+    for op in OPERATIONS:
+        path = op.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        assert op.method in doc["paths"][path], (op.method, path)
+    assert client.get("/api/docs").status_code == 200
