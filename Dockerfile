@@ -1,0 +1,20 @@
+# Production image: gunicorn, non-root, keys mounted read-only at /keys.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY stamp_service ./stamp_service
+RUN pip install --no-cache-dir --prefix=/install .
+
+FROM python:3.11-slim
+RUN useradd --system --uid 10001 --home /app ocop && mkdir -p /app/var && chown ocop /app/var
+COPY --from=build /install /usr/local
+WORKDIR /app
+ENV OCOP_KEYS_DIR=/keys \
+    OCOP_VAR_DIR=/app/var \
+    PYTHONUNBUFFERED=1 \
+    WEB_CONCURRENCY=4
+USER ocop
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
+CMD ["sh", "-c", "exec gunicorn stamp_service.wsgi:app --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY} --worker-class gthread --threads 4 --timeout 60 --access-logfile -"]
