@@ -25,9 +25,7 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.database_url)
-        return cls(
-            settings=settings,
-            engine=engine,
-            session_factory=make_session_factory(engine),
-            store=Store(settings.redis_url),
-        )
+        store = Store(settings.redis_url)
+        factory = make_session_factory(engine)
+        factory.configure(info={"store": store})
+        return cls(settings=settings, engine=engine, session_factory=factory, store=store)

@@ -103,6 +103,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def app(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[Flask]:
     application = create_app(settings)
     rt = application.extensions["ocop"]
+    session_factory.configure(info={"store": rt.store})
     rt.session_factory = session_factory
     if rt.store.redis is not None:
         rt.store.redis.flushdb()
