@@ -211,7 +211,7 @@ def _register_feature_commands() -> None:
     """Feature packages add their command groups here (keys, issuance, revocation, demo)."""
     import importlib
 
-    for name in ("stamp_service.cli_demo",):
+    for name in ("stamp_service.cli_demo", "stamp_service.cli_keys"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -114,3 +114,51 @@ class ConfigurationError(ServiceError):
     kind = "configuration-error"
     status = 500
     title = "The service is misconfigured"
+
+
+# --- Stamps and signing keys -------------------------------------------------------------------
+# The verification page maps every InvalidStamp except SerialTypo to "not a genuine stamp";
+# SerialTypo asks the person to re-read the serial they typed (nothing was looked up).
+
+
+class InvalidStamp(ServiceError):
+    """Root of every reason a scanned or typed stamp is rejected before any status lookup."""
+
+    kind = "invalid-stamp"
+    status = 422
+    title = "Not a genuine stamp"
+
+
+class MalformedStamp(InvalidStamp):
+    kind = "malformed-stamp"
+    title = "The stamp code is not well-formed"
+
+
+class UnknownStampVersion(InvalidStamp):
+    kind = "unknown-stamp-version"
+    title = "The stamp code has an unknown format version"
+
+
+class UnknownSigningKey(InvalidStamp):
+    kind = "unknown-signing-key"
+    title = "The stamp was not signed with a key of this service"
+
+
+class BadSignature(InvalidStamp):
+    kind = "bad-signature"
+    title = "The stamp's signature does not match its contents"
+
+
+class SerialTypo(InvalidStamp):
+    """A typed serial that cannot be right (length, character or check character)."""
+
+    kind = "serial-typo"
+    title = "The serial number looks mistyped"
+
+
+class SigningKeyUnavailable(ServiceError):
+    """No usable private key here (none active, file missing, folder read-only): an operator problem."""
+
+    kind = "signing-key-unavailable"
+    status = 503
+    title = "No signing key is available"

@@ -11,6 +11,7 @@ from stamp_service.runtime import Runtime
 # Each feature may add a preparation step ``prepare(runtime) -> Iterator[str]`` (lines to print).
 EMBEDDED_STEPS = (
     "stamp_service.storage.migrate",
+    "stamp_service.services.keys",
     "stamp_service.demo",
 )
 

@@ -1,0 +1,1 @@
+"""Adapters for key material: the key ring (files + database) and signers."""

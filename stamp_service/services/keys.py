@@ -1,0 +1,245 @@
+"""Signing key life cycle (admin only, audited, one transaction each) and the public key set.
+
+States (docs/stamp-format.md, "Keys"): ``active`` (signs new stamps; at most one, enforced by a
+partial unique index) -> ``retired`` (signs nothing, its stamps still verify) ; any state ->
+``compromised`` (terminal; its stamps verify online only, flagged). ``create`` makes the first
+key; afterwards ``rotate`` replaces the active key. Private key files are written before the
+database row: if the transaction then fails, the orphan file is harmless (no row, never used).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from stamp_service.crypto.keyring import KeyRing, for_runtime, raw_public
+from stamp_service.domain.access import SYSTEM, Principal, Role, require_role
+from stamp_service.errors import Conflict, NotFound, ValidationFailed
+from stamp_service.runtime import Runtime
+from stamp_service.services import audit
+from stamp_service.storage.models.keys import SigningKey
+
+DEV_KEY_NOTE = "UNSAFE DEVELOPMENT KEY (created on first run of the embedded default)"
+_AUDITED = ("kid", "state", "activated_at", "retired_at", "compromised_at", "note")
+_KID = re.compile(r"^[0-9a-f]{8}$")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _kid(text: str) -> str:
+    kid = text.strip().lower()
+    if not _KID.match(kid):
+        raise ValidationFailed([{"field": "kid", "message": "a key id is 8 hexadecimal characters"}])
+    return kid
+
+
+def _get(session: Session, kid: str, *, lock: bool = True) -> SigningKey:
+    stmt = select(SigningKey).where(SigningKey.kid == _kid(kid))
+    row = session.scalar(stmt.with_for_update() if lock else stmt)
+    if row is None:
+        raise NotFound(f"no signing key {kid}")
+    return row
+
+
+def _active(session: Session) -> SigningKey | None:
+    return session.scalar(select(SigningKey).where(SigningKey.state == "active").with_for_update())
+
+
+def _new_active(session: Session, actor: Principal, keyring: KeyRing, note: str, action: str) -> SigningKey:
+    kid, public = keyring.create_key()
+    if session.get(SigningKey, kid.hex()) is not None:  # 2**-32 per pair: never, but never silently
+        raise Conflict(f"key id {kid.hex()} exists already; run the command again")
+    now = _now()
+    row = SigningKey(
+        kid=kid.hex(),
+        public_key=raw_public(public),
+        state="active",
+        created_at=now,
+        activated_at=now,
+        note=note,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action=action,
+        entity="signing_key",
+        entity_id=row.kid,
+        after=audit.snapshot(row, _AUDITED),
+    )
+    return row
+
+
+def _commit(session: Session, keyring: KeyRing) -> None:
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("another key change happened at the same time; check `keys list` and retry") from None
+    finally:
+        keyring.invalidate()
+
+
+def create(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
+    """Make the first active key. Raises Conflict when a key is active (use ``rotate``)."""
+    require_role(actor, Role.ADMIN)
+    current = _active(session)
+    if current is not None:
+        raise Conflict(f"key {current.kid} is active; use `keys rotate` to replace it")
+    try:
+        row = _new_active(session, actor, keyring, note, "signing_key.create")
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("another key was activated at the same time") from None
+    keyring.ensure_service_secret()
+    _commit(session, keyring)
+    return row
+
+
+def rotate(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
+    """A new key becomes active; the previous active key (if any) is retired and keeps verifying."""
+    require_role(actor, Role.ADMIN)
+    previous = _active(session)
+    if previous is not None:
+        before = audit.snapshot(previous, _AUDITED)
+        previous.state, previous.retired_at = "retired", _now()
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            action="signing_key.retire",
+            entity="signing_key",
+            entity_id=previous.kid,
+            before=before,
+            after=audit.snapshot(previous, _AUDITED),
+            reason="rotation",
+        )
+    try:
+        row = _new_active(session, actor, keyring, note, "signing_key.rotate")
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("another key was activated at the same time") from None
+    _commit(session, keyring)
+    return row
+
+
+def retire(session: Session, actor: Principal, *, keyring: KeyRing, kid: str, reason: str = "") -> SigningKey:
+    """Stop signing with ``kid``; its stamps still verify. Retiring the active key stops issuance."""
+    require_role(actor, Role.ADMIN)
+    row = _get(session, kid)
+    if row.state != "active":
+        raise Conflict(f"key {row.kid} is {row.state}; only the active key can be retired")
+    before = audit.snapshot(row, _AUDITED)
+    row.state, row.retired_at = "retired", _now()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action="signing_key.retire",
+        entity="signing_key",
+        entity_id=row.kid,
+        before=before,
+        after=audit.snapshot(row, _AUDITED),
+        reason=reason or None,
+    )
+    _commit(session, keyring)
+    return row
+
+
+def compromise(
+    session: Session, actor: Principal, *, keyring: KeyRing, kid: str, reason: str, replace: bool = True
+) -> tuple[SigningKey, SigningKey | None]:
+    """Mark ``kid`` compromised (terminal). If it was active and ``replace``, a new key takes over
+    in the same transaction; the new key's file is written first, so a read-only keys folder
+    fails the whole action (use ``replace=False`` there, then rotate on the signing host).
+    """
+    require_role(actor, Role.ADMIN)
+    if not reason.strip():
+        raise ValidationFailed([{"field": "reason", "message": "say why the key is compromised"}])
+    row = _get(session, kid)
+    if row.state == "compromised":
+        raise Conflict(f"key {row.kid} is already compromised")
+    was_active = row.state == "active"
+    before = audit.snapshot(row, _AUDITED)
+    row.state, row.compromised_at = "compromised", _now()
+    row.note = (row.note + "; " if row.note else "") + f"compromised: {reason.strip()}"
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action="signing_key.compromise",
+        entity="signing_key",
+        entity_id=row.kid,
+        before=before,
+        after=audit.snapshot(row, _AUDITED),
+        reason=reason.strip(),
+    )
+    replacement = None
+    if was_active and replace:
+        replacement = _new_active(
+            session, actor, keyring, f"replaces compromised {row.kid}", "signing_key.rotate"
+        )
+    _commit(session, keyring)
+    return row, replacement
+
+
+def list_keys(session: Session, actor: Principal) -> list[SigningKey]:
+    require_role(actor, Role.ADMIN)
+    return list(session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if value else None
+
+
+def public_jwks(session: Session) -> dict[str, Any]:
+    """The public key set (RFC 7517/8037 OKP keys) with OCOP state members; public, no actor."""
+    keys = []
+    for row in session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)):
+        keys.append(
+            {
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": base64.urlsafe_b64encode(row.public_key).decode("ascii").rstrip("="),
+                "kid": row.kid,
+                "use": "sig",
+                "alg": "EdDSA",
+                "ocop_state": row.state,
+                "ocop_created_at": _iso(row.created_at),
+                "ocop_activated_at": _iso(row.activated_at),
+                "ocop_retired_at": _iso(row.retired_at),
+                "ocop_compromised_at": _iso(row.compromised_at),
+            }
+        )
+    return {"keys": keys}
+
+
+def prepare(runtime: Runtime) -> Iterator[str]:
+    """Embedded first-run step: the service secret, and a development key when none is active."""
+    ring = for_runtime(runtime)
+    if ring.ensure_service_secret():
+        yield f"service secret created in {ring.secret_path}"
+    with runtime.session_factory() as session:
+        active = session.scalar(select(SigningKey).where(SigningKey.state == "active"))
+        if active is None:
+            active = rotate(session, SYSTEM, keyring=ring, note=DEV_KEY_NOTE)
+            yield f"development signing key {active.kid} created in {ring.keys_dir}"
+        if active.note == DEV_KEY_NOTE:
+            bar = "!" * 78
+            yield from (
+                bar,
+                f"!! UNSAFE DEVELOPMENT KEY {active.kid} is signing stamps.",
+                "!! It was made on this machine for trying the service: never use it in production.",
+                "!! Production: create keys with `stamp-service keys create` on the signing host.",
+                bar,
+            )
