@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from stamp_service.config import Settings, load_settings
 
@@ -17,7 +18,20 @@ WEB_MODULES = (
     "stamp_service.web.ops",
     "stamp_service.web.openapi",
     "stamp_service.web.registry_api",
+    "stamp_service.web.products_api",
+    "stamp_service.web.certificates_api",
+    "stamp_service.web.lots_api",
+    "stamp_service.web.accounts_api",
+    "stamp_service.web.keys_public",
 )
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:id>`` limited to the 32-bit ids the database holds: larger ones are a plain 404."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -33,6 +47,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         env.update({k: str(v) for k, v in (config or {}).items()})
         settings = load_settings(env)
     app = Flask(__name__)
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, TESTING=settings.testing)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["ocop"] = Runtime.from_settings(settings)

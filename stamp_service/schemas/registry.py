@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from stamp_service.schemas.common import Out, PageQuery, Strict
+from stamp_service.schemas.bodies import NO_NUL, Body
+from stamp_service.schemas.common import Out, PageQuery
 
 
 class LegalType(StrEnum):
@@ -20,7 +21,7 @@ class LegalType(StrEnum):
     HOUSEHOLD = "household"
 
 
-class ProducerIn(Strict):
+class ProducerIn(Body):
     name: str = Field(min_length=2, max_length=300)
     legal_type: LegalType
     registration_number: str | None = Field(None, pattern=r"^[0-9A-Za-z./-]{4,32}$")
@@ -41,7 +42,7 @@ class ProducerIn(Strict):
         return self
 
 
-class ProducerPatch(Strict):
+class ProducerPatch(Body):
     representative: str | None = Field(None, max_length=200)
     phone: str | None = Field(None, pattern=r"^\+?[0-9 .-]{6,20}$")
     email: str | None = Field(None, pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
@@ -67,4 +68,4 @@ class ProducerOut(Out):
 class ProducerQuery(PageQuery):
     province: str | None = Field(None, pattern=r"^[0-9]{1,8}$")
     legal_type: LegalType | None = None
-    q: str | None = Field(None, max_length=100, description="Name contains")
+    q: str | None = Field(None, max_length=100, pattern=NO_NUL, description="Name contains")

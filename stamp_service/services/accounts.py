@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import Principal, Role, require_role
 from stamp_service.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from stamp_service.schemas.accounts import AccountOut
+from stamp_service.schemas.common import Page
 from stamp_service.services import audit
+from stamp_service.services.lookup import by_id
+from stamp_service.services.pagination import paginate
 from stamp_service.storage.models.accounts import Account, ApiToken
 from stamp_service.storage.models.registry import Producer
 
@@ -26,6 +31,7 @@ def hash_token(token: str) -> str:
 class IssuedToken:
     account_id: int
     token: str  # the only time the clear token exists
+    token_id: int | None = None
 
 
 def create_account(
@@ -37,11 +43,96 @@ def create_account(
     producer_id: int | None = None,
 ) -> Account:
     require_role(actor, Role.ADMIN)
+    account = _add_account(session, actor, name=name, role=role, producer_id=producer_id)
+    session.commit()
+    return account
+
+
+def open_account(
+    session: Session,
+    actor: Principal,
+    *,
+    name: str,
+    role: Role,
+    producer_id: int | None = None,
+    label: str = "",
+) -> tuple[Account, IssuedToken]:
+    """Create an account and its first token in one transaction (the API's ``POST /accounts``)."""
+    require_role(actor, Role.ADMIN)
+    account = _add_account(session, actor, name=name, role=role, producer_id=producer_id)
+    issued = _add_token(session, actor, account, label)
+    session.commit()
+    return account, issued
+
+
+def issue_token(session: Session, actor: Principal, *, account_id: int, label: str = "") -> IssuedToken:
+    require_role(actor, Role.ADMIN)
+    account = by_id(session, Account, account_id)
+    if account is None:
+        raise NotFound("no such account")
+    issued = _add_token(session, actor, account, label)
+    session.commit()
+    return issued
+
+
+def revoke_token(session: Session, actor: Principal, token_id: int, *, reason: str | None = None) -> ApiToken:
+    """Revoke a token at once; revoking it again is a Conflict (nothing changes)."""
+    require_role(actor, Role.ADMIN)
+    row = by_id(session, ApiToken, token_id)
+    if row is None:
+        raise NotFound("no such token")
+    if row.revoked_at is not None:
+        raise Conflict("this token is already revoked")
+    row.revoked_at = datetime.now(UTC)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action="token.revoke",
+        entity="api_token",
+        entity_id=row.id,
+        before={"revoked_at": None},
+        after={"account_id": row.account_id, "prefix": row.prefix, "revoked_at": row.revoked_at},
+        reason=reason,
+    )
+    session.commit()
+    return row
+
+
+def get_account(session: Session, actor: Principal, account_id: int) -> Account:
+    require_role(actor, Role.ADMIN)
+    account = by_id(session, Account, account_id)
+    if account is None:
+        raise NotFound("no such account")
+    return account
+
+
+def account_tokens(session: Session, actor: Principal, account_id: int) -> list[ApiToken]:
+    """The account's tokens (prefix and label only: the clear token is never kept)."""
+    account = get_account(session, actor, account_id)
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.account_id == account.id).order_by(ApiToken.id))
+    )
+
+
+def list_accounts(
+    session: Session, actor: Principal, *, role: Role | None, page: int, per_page: int
+) -> Page[AccountOut]:
+    require_role(actor, Role.ADMIN)
+    stmt = select(Account)
+    if role is not None:
+        stmt = stmt.where(Account.role == role.value)
+    return paginate(session, stmt.order_by(Account.id), page, per_page, AccountOut)
+
+
+def _add_account(
+    session: Session, actor: Principal, *, name: str, role: Role, producer_id: int | None
+) -> Account:
     if (role is Role.PRODUCER) != (producer_id is not None):
         raise ValidationFailed(
             [{"field": "producer_id", "message": "required for producer accounts, and only for them"}]
         )
-    if producer_id is not None and session.get(Producer, producer_id) is None:
+    if producer_id is not None and by_id(session, Producer, producer_id) is None:
         raise NotFound("no such producer")
     if session.scalar(select(Account.id).where(Account.name == name)) is not None:
         raise Conflict(f"an account named {name!r} exists")
@@ -56,15 +147,10 @@ def create_account(
         entity_id=account.id,
         after={"name": name, "role": role.value, "producer_id": producer_id},
     )
-    session.commit()
     return account
 
 
-def issue_token(session: Session, actor: Principal, *, account_id: int, label: str = "") -> IssuedToken:
-    require_role(actor, Role.ADMIN)
-    account = session.get(Account, account_id)
-    if account is None:
-        raise NotFound("no such account")
+def _add_token(session: Session, actor: Principal, account: Account, label: str) -> IssuedToken:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(account_id=account.id, token_hash=hash_token(token), prefix=token[:12], label=label)
     session.add(row)
@@ -77,8 +163,7 @@ def issue_token(session: Session, actor: Principal, *, account_id: int, label: s
         entity_id=row.id,
         after={"account_id": account.id, "prefix": row.prefix, "label": label},
     )
-    session.commit()
-    return IssuedToken(account_id=account.id, token=token)
+    return IssuedToken(account_id=account.id, token=token, token_id=row.id)
 
 
 def authenticate(session: Session, token: str) -> Principal:

@@ -1,8 +1,12 @@
-"""Registry use cases: producers (products, certificates, lots, trace events in sibling modules)."""
+"""Registry use cases: producers.
+
+Products, certificates and lots live in sibling modules (``products``, ``certificates``,
+``lots``); ``paginate`` moved to ``services.pagination`` and is re-exported here.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import Principal, Role, require_read, require_role, require_write
@@ -10,8 +14,12 @@ from stamp_service.errors import Conflict, NotFound
 from stamp_service.schemas.common import Page
 from stamp_service.schemas.registry import ProducerIn, ProducerOut, ProducerPatch, ProducerQuery
 from stamp_service.services import audit
+from stamp_service.services.lookup import by_id
+from stamp_service.services.pagination import paginate
 from stamp_service.services.reference import address_snapshot
 from stamp_service.storage.models.registry import Producer
+
+__all__ = ["create_producer", "get_producer", "list_producers", "paginate", "update_producer"]
 
 PRODUCER_AUDIT_FIELDS = (
     "name",
@@ -29,7 +37,7 @@ PRODUCER_AUDIT_FIELDS = (
 
 
 def get_producer(session: Session, actor: Principal, producer_id: int) -> Producer:
-    producer = session.get(Producer, producer_id)
+    producer = by_id(session, Producer, producer_id)
     if producer is None:
         raise NotFound("no such producer")
     require_read(actor, producer.id, "producer")
@@ -101,10 +109,3 @@ def list_producers(session: Session, actor: Principal, query: ProducerQuery) -> 
     if query.q:
         stmt = stmt.where(Producer.name.ilike(f"%{query.q}%"))
     return paginate(session, stmt.order_by(Producer.id), query.page, query.per_page, ProducerOut)
-
-
-def paginate(session: Session, stmt, page: int, per_page: int, out: type) -> Page:  # type: ignore[no-untyped-def, type-arg]
-    """Run ``stmt`` for one page and count the whole result."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
-    return Page(items=[out.model_validate(r) for r in rows], page=page, per_page=per_page, total=total)

@@ -17,7 +17,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
-    actor: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(256))
     action: Mapped[str] = mapped_column(String(64), index=True)
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str] = mapped_column(String(64))

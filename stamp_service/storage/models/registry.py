@@ -13,11 +13,13 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,7 +78,9 @@ class ProductImage(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
     media_type: Mapped[str] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Certificate(Base):
@@ -87,6 +91,15 @@ class Certificate(Base):
         CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),
         CheckConstraint("state IN ('active','superseded','withdrawn')", name="state_known"),
         CheckConstraint("valid_until > signed_on", name="validity_after_signing"),
+        CheckConstraint("authority_level IN ('central','province','district')", name="authority_level_known"),
+        # At most one active certificate per product, even under concurrent writers.
+        Index(
+            "uq_certificates_one_active",
+            "product_id",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -148,4 +161,7 @@ class TraceEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(300))
     note: Mapped[str | None] = mapped_column(Text)
     documents: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    # Events are append-only: a correction is a new event naming the seq it corrects.
+    corrects_seq: Mapped[int | None] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(240), default="")  # "<role>:<account name>"
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

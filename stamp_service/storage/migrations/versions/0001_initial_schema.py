@@ -2,16 +2,16 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:42:16.146935
+Create Date: 2026-11-23 11:02:46.021134
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
-import stamp_service.storage.models.base
+import stamp_service.storage.models.base  # noqa: F401
+from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
@@ -48,6 +48,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('product_groups', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_groups_parent_code'), ['parent_code'], unique=False)
+
+    op.create_table('signing_keys',
+    sa.Column('kid', sa.String(length=8), nullable=False),
+    sa.Column('public_key', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('activated_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('retired_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('compromised_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.CheckConstraint("state IN ('active','retired','compromised')", name=op.f('ck_signing_keys_state_known')),
+    sa.CheckConstraint('length(kid) = 8', name=op.f('ck_signing_keys_kid_length')),
+    sa.PrimaryKeyConstraint('kid', name=op.f('pk_signing_keys'))
+    )
+    with op.batch_alter_table('signing_keys', schema=None) as batch_op:
+        batch_op.create_index('uq_signing_keys_one_active', ['state'], unique=True, sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
 
     op.create_table('producers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -131,7 +147,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('actor_account_id', sa.Integer(), nullable=True),
-    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('actor', sa.String(length=256), nullable=False),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('entity', sa.String(length=64), nullable=False),
     sa.Column('entity_id', sa.String(length=64), nullable=False),
@@ -165,6 +181,7 @@ def upgrade() -> None:
     sa.Column('state_changed_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('withdrawal', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('created_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("authority_level IN ('central','province','district')", name=op.f('ck_certificates_authority_level_known')),
     sa.CheckConstraint("state IN ('active','superseded','withdrawn')", name=op.f('ck_certificates_state_known')),
     sa.CheckConstraint('stars BETWEEN 1 AND 5', name=op.f('ck_certificates_stars_range')),
     sa.CheckConstraint('valid_until > signed_on', name=op.f('ck_certificates_validity_after_signing')),
@@ -174,6 +191,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificates_product_id'), ['product_id'], unique=False)
+        batch_op.create_index('uq_certificates_one_active', ['product_id'], unique=True, sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
 
     op.create_table('lots',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -199,10 +217,50 @@ def upgrade() -> None:
     sa.Column('product_id', sa.Integer(), nullable=False),
     sa.Column('media_type', sa.String(length=32), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('updated_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_product_images_product_id_products')),
     sa.PrimaryKeyConstraint('product_id', name=op.f('pk_product_images'))
     )
+    op.create_table('stamp_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('producer_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=False),
+    sa.Column('stars_at_request', sa.Integer(), nullable=False),
+    sa.Column('quantity_requested', sa.Integer(), nullable=False),
+    sa.Column('quantity_approved', sa.Integer(), nullable=True),
+    sa.Column('with_pin', sa.Boolean(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=128), nullable=True),
+    sa.Column('requested_by', sa.Integer(), nullable=True),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.Column('decided_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('decision_reason', sa.Text(), nullable=True),
+    sa.Column('issued_count', sa.Integer(), nullable=False),
+    sa.Column('expiry_day', sa.Date(), nullable=True),
+    sa.Column('stop_reason', sa.Text(), nullable=True),
+    sa.Column('created_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("state IN ('requested','approved','rejected','issuing','issued','stopped')", name=op.f('ck_stamp_requests_state_known')),
+    sa.CheckConstraint('quantity_approved IS NULL OR (quantity_approved > 0 AND quantity_approved <= quantity_requested)', name=op.f('ck_stamp_requests_approved_within_requested')),
+    sa.CheckConstraint('quantity_requested > 0', name=op.f('ck_stamp_requests_requested_positive')),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], name=op.f('fk_stamp_requests_certificate_id_certificates')),
+    sa.ForeignKeyConstraint(['decided_by'], ['accounts.id'], name=op.f('fk_stamp_requests_decided_by_accounts')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_stamp_requests_lot_id_lots')),
+    sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_stamp_requests_producer_id_producers')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_stamp_requests_product_id_products')),
+    sa.ForeignKeyConstraint(['requested_by'], ['accounts.id'], name=op.f('fk_stamp_requests_requested_by_accounts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stamp_requests')),
+    sa.UniqueConstraint('producer_id', 'idempotency_key', name=op.f('uq_stamp_requests_producer_id_idempotency_key'))
+    )
+    with op.batch_alter_table('stamp_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stamp_requests_lot_id'), ['lot_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stamp_requests_producer_id'), ['producer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_stamp_requests_product_id'), ['product_id'], unique=False)
+
     op.create_table('trace_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
@@ -213,6 +271,8 @@ def upgrade() -> None:
     sa.Column('actor', sa.String(length=300), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.Column('documents', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('corrects_seq', sa.Integer(), nullable=True),
+    sa.Column('recorded_by', sa.String(length=240), nullable=False),
     sa.Column('created_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("event_type IN ('sourcing','processing','testing','packing','stamping','dispatch')", name=op.f('ck_trace_events_event_type_known')),
     sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_trace_events_lot_id_lots')),
@@ -222,21 +282,76 @@ def upgrade() -> None:
     with op.batch_alter_table('trace_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_trace_events_lot_id'), ['lot_id'], unique=False)
 
+    op.create_table('stamp_voids',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('seq_from', sa.Integer(), nullable=False),
+    sa.Column('seq_to', sa.Integer(), nullable=False),
+    sa.Column('reason_code', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('decision', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('voided_by', sa.Integer(), nullable=True),
+    sa.Column('voided_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("reason_code IN ('lost','spoiled','copied','other')", name=op.f('ck_stamp_voids_reason_known')),
+    sa.CheckConstraint('seq_from >= 1 AND seq_to >= seq_from', name=op.f('ck_stamp_voids_range_valid')),
+    sa.ForeignKeyConstraint(['request_id'], ['stamp_requests.id'], name=op.f('fk_stamp_voids_request_id_stamp_requests')),
+    sa.ForeignKeyConstraint(['voided_by'], ['accounts.id'], name=op.f('fk_stamp_voids_voided_by_accounts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stamp_voids'))
+    )
+    with op.batch_alter_table('stamp_voids', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_stamp_voids_request_id'), ['request_id'], unique=False)
+
+    op.create_table('stamps',
+    sa.Column('serial', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('kid', sa.String(length=8), nullable=False),
+    sa.Column('expiry_day', sa.Date(), nullable=False),
+    sa.Column('signature', sa.LargeBinary(length=64), nullable=False),
+    sa.Column('pin_hash', sa.LargeBinary(length=32), nullable=True),
+    sa.Column('pin_first_used_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('issued_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_stamps_lot_id_lots')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_stamps_product_id_products')),
+    sa.ForeignKeyConstraint(['request_id'], ['stamp_requests.id'], name=op.f('fk_stamps_request_id_stamp_requests')),
+    sa.PrimaryKeyConstraint('serial', name=op.f('pk_stamps')),
+    sa.UniqueConstraint('request_id', 'seq', name=op.f('uq_stamps_request_id_seq'))
+    )
+    with op.batch_alter_table('stamps', schema=None) as batch_op:
+        batch_op.create_index('ix_stamps_lot_id', ['lot_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('stamps', schema=None) as batch_op:
+        batch_op.drop_index('ix_stamps_lot_id')
+
+    op.drop_table('stamps')
+    with op.batch_alter_table('stamp_voids', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_stamp_voids_request_id'))
+
+    op.drop_table('stamp_voids')
     with op.batch_alter_table('trace_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_trace_events_lot_id'))
 
     op.drop_table('trace_events')
+    with op.batch_alter_table('stamp_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_stamp_requests_product_id'))
+        batch_op.drop_index(batch_op.f('ix_stamp_requests_producer_id'))
+        batch_op.drop_index(batch_op.f('ix_stamp_requests_lot_id'))
+
+    op.drop_table('stamp_requests')
     op.drop_table('product_images')
     with op.batch_alter_table('lots', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lots_product_id'))
 
     op.drop_table('lots')
     with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index('uq_certificates_one_active', sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
         batch_op.drop_index(batch_op.f('ix_certificates_product_id'))
 
     op.drop_table('certificates')
@@ -262,6 +377,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_producers_province_code'))
 
     op.drop_table('producers')
+    with op.batch_alter_table('signing_keys', schema=None) as batch_op:
+        batch_op.drop_index('uq_signing_keys_one_active', sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
+
+    op.drop_table('signing_keys')
     with op.batch_alter_table('product_groups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_groups_parent_code'))
 

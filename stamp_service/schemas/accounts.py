@@ -1,0 +1,54 @@
+"""Account and API-token contracts (admins only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from stamp_service.domain.access import Role
+from stamp_service.schemas.bodies import Body
+from stamp_service.schemas.common import Out, PageQuery
+
+
+class AccountIn(Body):
+    name: str = Field(pattern=r"^[\w.@-]{2,100}$")
+    role: Role
+    producer_id: int | None = Field(None, ge=1, description="Required for producer accounts, only for them")
+    token_label: str = Field("", max_length=200)
+
+
+class TokenIn(Body):
+    label: str = Field("", max_length=200)
+
+
+class TokenOut(Out):
+    id: int
+    prefix: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AccountOut(Out):
+    id: int
+    name: str
+    role: Role
+    producer_id: int | None
+    active: bool
+    created_at: datetime
+
+
+class IssuedTokenOut(Out):
+    token_id: int
+    account_id: int
+    token: str = Field(description="Shown this once; only its hash is stored")
+
+
+class NewAccountOut(Out):
+    account: AccountOut
+    token: IssuedTokenOut
+
+
+class AccountQuery(PageQuery):
+    role: Role | None = None

@@ -1,0 +1,184 @@
+"""Certificate use cases: record a certification decision (admins), read and list with computed status.
+
+Withdrawal and star reduction are separate use cases (revocation); the model
+keeps their fields.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from stamp_service.domain.access import Principal, Role, producer_scope, require_read, require_role
+from stamp_service.domain.certification import (
+    CertificateStatus,
+    certificate_status,
+    check_authority_level,
+    check_criteria_in_force,
+    check_score,
+    default_valid_until,
+    local_today,
+)
+from stamp_service.errors import Conflict, NotFound, ValidationFailed
+from stamp_service.schemas.certificates import CertificateIn, CertificateOut, CertificateQuery
+from stamp_service.schemas.common import Page
+from stamp_service.services import audit
+from stamp_service.services.lookup import by_id
+from stamp_service.services.pagination import paginate
+from stamp_service.storage.models.base import utcnow
+from stamp_service.storage.models.registry import Certificate, Product
+
+CERTIFICATE_AUDIT_FIELDS = (
+    "product_id",
+    "stars",
+    "score",
+    "criteria_version",
+    "authority_name",
+    "authority_level",
+    "decision_number",
+    "signed_on",
+    "valid_until",
+    "supersedes_id",
+    "state",
+)
+
+
+def to_out(cert: Certificate, today: date | None = None) -> CertificateOut:
+    status = certificate_status(state=cert.state, valid_until=cert.valid_until, at=today or local_today())
+    return CertificateOut.model_validate({**_fields(cert), "status": status})
+
+
+def _fields(cert: Certificate) -> dict[str, object]:
+    return {name: getattr(cert, name) for name in CertificateOut.model_fields if name != "status"}
+
+
+def get_certificate(session: Session, actor: Principal, certificate_id: int) -> Certificate:
+    cert = by_id(session, Certificate, certificate_id)
+    if cert is None:
+        raise NotFound("no such certificate")
+    product = by_id(session, Product, cert.product_id)
+    assert product is not None
+    require_read(actor, product.producer_id, "certificate")
+    return cert
+
+
+def create_certificate(session: Session, actor: Principal, data: CertificateIn) -> Certificate:
+    """Record a decision; raises RuleViolation for the OCOP rules, Conflict for a second active one."""
+    require_role(actor, Role.ADMIN)
+    if by_id(session, Product, data.product_id) is None:
+        raise NotFound("no such product")
+    today = local_today()
+    if data.signed_on > today:
+        raise ValidationFailed(
+            [{"field": "signed_on", "message": "a decision cannot be signed in the future"}]
+        )
+    criteria = data.criteria_version.value
+    check_criteria_in_force(criteria, data.signed_on)
+    if data.score is not None:
+        check_score(criteria, data.stars, data.score)
+    check_authority_level(data.signed_on, data.stars, data.authority_level.value)
+    valid_until = data.valid_until or default_valid_until(data.signed_on)
+
+    active = session.scalar(
+        select(Certificate).where(Certificate.product_id == data.product_id, Certificate.state == "active")
+    )
+    superseded = None
+    if data.supersedes_id is not None:
+        superseded = by_id(session, Certificate, data.supersedes_id)
+        if superseded is None:
+            raise ValidationFailed([{"field": "supersedes_id", "message": "no such certificate"}])
+        if superseded.product_id != data.product_id or superseded.state != "active":
+            raise Conflict("only the same product's active certificate can be superseded")
+        if data.signed_on < superseded.signed_on:
+            raise ValidationFailed(
+                [
+                    {
+                        "field": "signed_on",
+                        "message": "before the signing date of the certificate it supersedes",
+                    }
+                ]
+            )
+    elif active is not None:
+        raise Conflict(
+            f"product has an active certificate ({active.decision_number}); give supersedes_id to replace it",
+            active_certificate_id=active.id,
+        )
+
+    if superseded is not None:
+        before = audit.snapshot(superseded, CERTIFICATE_AUDIT_FIELDS)
+        superseded.state = "superseded"
+        superseded.state_changed_at = utcnow()
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            action="certificate.supersede",
+            entity="certificate",
+            entity_id=superseded.id,
+            before=before,
+            after=audit.snapshot(superseded, CERTIFICATE_AUDIT_FIELDS),
+            decision={"decision_number": data.decision_number, "signed_on": data.signed_on},
+        )
+    cert = Certificate(
+        product_id=data.product_id,
+        stars=data.stars,
+        score=data.score,
+        criteria_version=criteria,
+        authority_name=data.authority_name,
+        authority_level=data.authority_level.value,
+        decision_number=data.decision_number,
+        signed_on=data.signed_on,
+        valid_until=valid_until,
+        supersedes_id=data.supersedes_id,
+        state="active",
+    )
+    session.add(cert)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent writer made another active certificate first
+        session.rollback()
+        raise Conflict("product already has an active certificate") from None
+    audit.record(
+        session,
+        actor,
+        action="certificate.create",
+        entity="certificate",
+        entity_id=cert.id,
+        after=audit.snapshot(cert, CERTIFICATE_AUDIT_FIELDS),
+        decision={
+            "decision_number": cert.decision_number,
+            "signed_on": cert.signed_on,
+            "authority": cert.authority_name,
+        },
+    )
+    session.commit()
+    return cert
+
+
+def list_certificates(session: Session, actor: Principal, query: CertificateQuery) -> Page[CertificateOut]:
+    today = local_today()
+    stmt: Select[tuple[Certificate]] = select(Certificate)
+    scope = producer_scope(actor)
+    if scope is not None:
+        stmt = stmt.join(Product, Product.id == Certificate.product_id).where(Product.producer_id == scope)
+    if query.product_id:
+        stmt = stmt.where(Certificate.product_id == query.product_id)
+    if query.state is not None:
+        stmt = stmt.where(_status_clause(query.state, today))
+    return paginate(
+        session, stmt.order_by(Certificate.id), query.page, query.per_page, lambda c: to_out(c, today)
+    )
+
+
+def _status_clause(status: CertificateStatus, today: date):  # type: ignore[no-untyped-def]
+    """The SQL twin of ``certificate_status`` (tests check they agree)."""
+    if status is CertificateStatus.WITHDRAWN:
+        return Certificate.state == "withdrawn"
+    if status is CertificateStatus.SUPERSEDED:
+        return Certificate.state == "superseded"
+    if status is CertificateStatus.EXPIRED:
+        return and_(Certificate.state == "active", Certificate.valid_until < today)
+    return and_(Certificate.state == "active", Certificate.valid_until >= today)

@@ -1,0 +1,30 @@
+"""One page of a query, with the total count, as a ``Page``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from stamp_service.schemas.common import Page
+
+T = TypeVar("T")
+
+
+def paginate(
+    session: Session,
+    stmt: Select[Any],
+    page: int,
+    per_page: int,
+    out: type[T] | Callable[[Any], T],
+) -> Page[T]:
+    """Run ``stmt`` for one page and count the whole result.
+
+    ``out`` is a pydantic model (filled with ``model_validate``) or any function of one row.
+    """
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
+    convert = getattr(out, "model_validate", out)
+    return Page(items=[convert(r) for r in rows], page=page, per_page=per_page, total=total)
