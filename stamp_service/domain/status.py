@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 
 class Verdict(StrEnum):
@@ -61,12 +62,36 @@ MIN_CERTIFIED_STARS = 3
 
 @dataclass(frozen=True)
 class Decision:
-    """A reference to the decision or reason behind a state change."""
+    """A reference to the decision or reason behind a state change.
+
+    Stored as JSON on the changed row (``Certificate.withdrawal``, ``Lot.recall``,
+    ``StampVoid.decision``) with the keys ``number``, ``decided_on`` (ISO date),
+    ``authority`` and ``reason``.
+    """
 
     number: str | None = None
     decided_on: date | None = None
     authority: str | None = None
     reason: str | None = None
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any] | None, **defaults: Any) -> Decision:
+        data = {**defaults, **{k: v for k, v in (record or {}).items() if v is not None}}
+        day = data.get("decided_on")
+        return cls(
+            number=data.get("number"),
+            decided_on=date.fromisoformat(day) if isinstance(day, str) else day,
+            authority=data.get("authority"),
+            reason=data.get("reason"),
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "decided_on": self.decided_on.isoformat() if self.decided_on else None,
+            "authority": self.authority,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,205 @@
+"""The issuance engine: fill a request's slots with signed stamps, one chunk per transaction.
+
+Each chunk locks the request row (``FOR UPDATE`` on PostgreSQL; SQLite
+serialises writers), re-checks that issuing is still allowed (certificate still
+valid with 3+ stars, lot not recalled, key usable), mints the next slots
+``issued_count+1 ..`` and advances ``issued_count`` in the same transaction.
+So a crash loses at most the chunk in flight and the next run resumes at the
+first missing slot; ``UNIQUE(request_id, seq)`` makes a duplicate slot
+impossible even if two workers race, and the random 64-bit serial is the
+primary key, so a (vanishingly rare) collision fails the chunk, which is retried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from stamp_service.crypto import pins
+from stamp_service.crypto.keyring import KeyRing
+from stamp_service.domain import serials
+from stamp_service.domain.access import SYSTEM, Principal
+from stamp_service.domain.certification import local_today
+from stamp_service.domain.stamp_format import StampClaims, day_number, encode_token, signing_message
+from stamp_service.domain.status import MIN_CERTIFIED_STARS
+from stamp_service.errors import Conflict, NotFound, RuleViolation
+from stamp_service.services import audit
+from stamp_service.storage.models.registry import Certificate, Lot
+from stamp_service.storage.models.stamps import Stamp, StampRequest
+
+DEFAULT_CHUNK = 2000
+ISSUABLE_STATES = ("approved", "issuing")
+_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    request_id: int
+    issued_now: int
+    issued_total: int
+    quantity: int
+    state: str
+
+    @property
+    def done(self) -> bool:
+        return self.state == "issued"
+
+
+def current_certificate(session: Session, product_id: int) -> Certificate | None:
+    """The product's certificate in force: the newest one not superseded (active or withdrawn)."""
+    return session.scalar(
+        select(Certificate)
+        .where(Certificate.product_id == product_id, Certificate.state != "superseded")
+        .order_by(Certificate.signed_on.desc(), Certificate.id.desc())
+        .limit(1)
+    )
+
+
+def issuing_blocker(session: Session, product_id: int, lot_id: int, today: date) -> RuleViolation | None:
+    """Why stamps may not be issued for this product and lot today, or None (DOMAIN §4 rule 1)."""
+    cert = current_certificate(session, product_id)
+    if cert is None:
+        return RuleViolation("the product has no OCOP certificate", rule="no-valid-certificate")
+    if cert.state == "withdrawn":
+        return RuleViolation(
+            f"the product's stars were withdrawn (certificate {cert.decision_number})",
+            rule="certificate-withdrawn",
+        )
+    if cert.stars < MIN_CERTIFIED_STARS:
+        return RuleViolation(f"the product is rated {cert.stars} stars, below 3", rule="stars-below-three")
+    if today > cert.valid_until:
+        return RuleViolation(
+            f"the certificate expired on {cert.valid_until.isoformat()}", rule="certificate-expired"
+        )
+    lot = session.get(Lot, lot_id)
+    if lot is not None and lot.recall is not None:
+        return RuleViolation("the lot is recalled", rule="lot-recalled")
+    return None
+
+
+def _lock_request(session: Session, request_id: int) -> StampRequest:
+    request = session.scalar(
+        select(StampRequest).where(StampRequest.id == request_id).with_for_update()
+    )
+    if request is None:
+        raise NotFound("no such stamp request")
+    return request
+
+
+def issue_chunk(
+    session: Session,
+    *,
+    request_id: int,
+    keyring: KeyRing,
+    chunk_size: int = DEFAULT_CHUNK,
+    actor: Principal = SYSTEM,
+    today: date | None = None,
+) -> ChunkResult:
+    """Mint the next chunk of slots and commit. Stops the request when issuing is no longer allowed."""
+    for attempt in range(_RETRIES):
+        try:
+            return _issue_chunk_once(session, request_id, keyring, chunk_size, actor, today or local_today())
+        except IntegrityError:
+            # A serial collision or a racing worker that filled the same slots: re-read and go on.
+            session.rollback()
+            if attempt == _RETRIES - 1:
+                raise Conflict("could not store the stamp chunk; retry the issuance") from None
+    raise AssertionError("unreachable")
+
+
+def _issue_chunk_once(
+    session: Session, request_id: int, keyring: KeyRing, chunk_size: int, actor: Principal, today: date
+) -> ChunkResult:
+    request = _lock_request(session, request_id)
+    quantity = request.quantity_approved or 0
+
+    def result(issued_now: int) -> ChunkResult:
+        return ChunkResult(request.id, issued_now, request.issued_count, quantity, request.state)
+
+    if request.state not in ISSUABLE_STATES:
+        session.rollback()
+        return result(0)
+    blocker = issuing_blocker(session, request.product_id, request.lot_id, today)
+    if blocker is not None:
+        request.state = "stopped"
+        request.stop_reason = blocker.detail
+        audit.record(
+            session, actor, action="stamp_request.stop", entity="stamp_request", entity_id=request.id,
+            after={"state": "stopped", "issued_count": request.issued_count}, reason=blocker.detail,
+        )
+        session.commit()
+        return result(0)
+    if request.expiry_day is None:
+        cert = current_certificate(session, request.product_id)
+        assert cert is not None  # issuing_blocker checked it
+        request.expiry_day = cert.valid_until
+
+    first = request.issued_count + 1
+    last = min(quantity, request.issued_count + chunk_size)
+    signer = keyring.signer(session)
+    kid_hex = signer.kid.hex()
+    expiry = day_number(request.expiry_day)
+    rows = []
+    for seq in range(first, last + 1):
+        serial = serials.generate()
+        claims = StampClaims(
+            version=1, kid=signer.kid, serial=serial, product_index=request.product_id,
+            lot_index=request.lot_id, expiry_day=expiry,
+        )
+        rows.append(
+            {
+                "serial": serials.to_db(serial),
+                "request_id": request.id,
+                "seq": seq,
+                "product_id": request.product_id,
+                "lot_id": request.lot_id,
+                "kid": kid_hex,
+                "expiry_day": request.expiry_day,
+                "signature": signer.sign(signing_message(claims)),
+                "pin_hash": pins.pin_hash(keyring, serial, pins.derive_pin(keyring, serial))
+                if request.with_pin
+                else None,
+            }
+        )
+    if rows:
+        session.execute(insert(Stamp), rows)
+    request.issued_count = last if rows else request.issued_count
+    request.state = "issued" if request.issued_count >= quantity else "issuing"
+    audit.record(
+        session, actor, action="stamps.issue", entity="stamp_request", entity_id=request.id,
+        after={"seq_from": first, "seq_to": last, "kid": kid_hex, "state": request.state},
+    )
+    session.commit()
+    return result(len(rows))
+
+
+def issue_all(
+    session: Session, *, request_id: int, keyring: KeyRing, chunk_size: int = DEFAULT_CHUNK,
+    actor: Principal = SYSTEM, progress=None,  # type: ignore[no-untyped-def]
+) -> ChunkResult:
+    """Run chunks until the request is issued or stopped; ``progress(done, total)`` after each."""
+    while True:
+        result = issue_chunk(
+            session, request_id=request_id, keyring=keyring, chunk_size=chunk_size, actor=actor
+        )
+        if progress is not None:
+            progress(result.issued_total, result.quantity)
+        if result.state != "issuing" or result.issued_now == 0:
+            return result
+
+
+def token_for(stamp: Stamp) -> str:
+    """The token text printed in ``stamp``'s QR code, rebuilt from its row (no signing needed)."""
+    claims = StampClaims(
+        version=1,
+        kid=bytes.fromhex(stamp.kid),
+        serial=serials.from_db(stamp.serial),
+        product_index=stamp.product_id,
+        lot_index=stamp.lot_id,
+        expiry_day=day_number(stamp.expiry_day),
+    )
+    return encode_token(claims, stamp.signature)
