@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs: poppler (second PDF rasterizer) and Chromium (browser tests).
+# Installs only what is missing; needs root (as on CI machines).
+set -eu
+need=()
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
