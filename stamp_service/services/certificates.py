@@ -28,6 +28,7 @@ from stamp_service.schemas.common import Page
 from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
+from stamp_service.services.status_events import status_changed
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.registry import Certificate, Product
 
@@ -155,6 +156,7 @@ def create_certificate(session: Session, actor: Principal, data: CertificateIn) 
         },
     )
     session.commit()
+    status_changed(session)  # a superseding certificate changes the verdict of the product's stamps
     return cert
 
 

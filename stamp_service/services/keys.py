@@ -24,6 +24,7 @@ from stamp_service.domain.access import SYSTEM, Principal, Role, require_role
 from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.runtime import Runtime
 from stamp_service.services import audit
+from stamp_service.services.status_events import status_changed
 from stamp_service.storage.models.keys import SigningKey
 
 DEV_KEY_NOTE = "UNSAFE DEVELOPMENT KEY (created on first run of the embedded default)"
@@ -88,6 +89,7 @@ def _commit(session: Session, keyring: KeyRing) -> None:
         raise Conflict("another key change happened at the same time; check `keys list` and retry") from None
     finally:
         keyring.invalidate()
+    status_changed(session)  # key states are part of every stamp's verdict and of the bundle
 
 
 def create(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:

@@ -1,0 +1,270 @@
+"""Status bundle sizes and build times (docs/status-bundle.md, issue 5's size goal).
+
+1. National scale, pure encoding (synthetic): 20,000 products, 1,000,000 lots with 1% recalled,
+   100,000 voided serials. Prints the file size with and without the voided serials, per part,
+   and the encode and decode times. Goal: < 150 KB without voided serials, < 1.2 MB in all.
+2. Database-backed build (a temporary SQLite file): a smaller registry inserted in bulk, then
+   ``services.bundle.build`` (gather + encode + sign + store) timed.
+
+Usage: .venv/bin/python bench/bundle.py [--products 20000 --lots 1000000 --voided 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import random
+import secrets
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from stamp_service.domain import bundle as fmt
+
+
+def synthetic(
+    products: int, lots: int, voided: int, recalled_share: float, rng: random.Random
+) -> fmt.BundleContent:
+    start = date(2026, 1, 1)
+    table = {}
+    for i in range(1, products + 1):
+        valid = start + timedelta(days=rng.randrange(3 * 365))
+        stars = rng.choices((3, 4, 5, 2), weights=(60, 30, 9, 1))[0]
+        table[i] = fmt.ProductStatus(valid, stars, withdrawn=rng.random() < 0.01)
+    keys = []
+    for state in ("retired", "retired", "compromised", "active"):
+        pub = secrets.token_bytes(32)
+        keys.append(fmt.BundleKey(pub[:4], pub, state, 1_700_000_000, 0, 0))
+    return fmt.BundleContent(
+        keys=keys,
+        products=table,
+        product_count=products + 1,
+        recalled_lots=rng.sample(range(1, lots + 1), int(lots * recalled_share)),
+        lot_count=lots + 1,
+        voided_serials=[rng.getrandbits(64) | 1 for _ in range(voided)],
+    )
+
+
+def encode(content: fmt.BundleContent, key: Ed25519PrivateKey) -> bytes:
+    return fmt.encode(
+        content,
+        kid=b"\x01\x02\x03\x04",
+        seq=1,
+        issued_at=int(time.time()),
+        refresh_after=int(time.time()) + 900,
+        sign=key.sign,
+    )
+
+
+def part_sizes(content: fmt.BundleContent) -> dict[str, int]:
+    """Each part gzipped alone (approximate: the real file compresses them together)."""
+    body = fmt.encode_body(content)
+    out, pos = {}, 0
+    while pos < len(body):
+        kind, length = fmt._SECTION.unpack_from(body, pos)
+        out[fmt.Section(kind).name] = len(gzip.compress(body[pos : pos + 5 + length], 9, mtime=0))
+        pos += 5 + length
+    return out
+
+
+def national(args: argparse.Namespace) -> None:
+    rng = random.Random(5)
+    key = Ed25519PrivateKey.generate()
+    content = synthetic(args.products, args.lots, args.voided, 0.01, rng)
+    t0 = time.perf_counter()
+    data = encode(content, key)
+    t_encode = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fmt.decode(data, public_key_lookup=lambda kid: key.public_key())
+    t_decode = time.perf_counter() - t0
+    content.voided_serials = []
+    small = encode(content, key)
+    print(
+        f"national scale: {args.products:,} products, {args.lots:,} lots (1% recalled), "
+        f"{args.voided:,} voided serials"
+    )
+    print(f"  bundle, all parts:         {len(data):>10,} bytes ({len(data) / 1024:,.1f} KiB; goal < 1.2 MB)")
+    print(
+        f"  bundle, no voided serials: {len(small):>10,} bytes ({len(small) / 1024:,.1f} KiB; goal < 150 KB)"
+    )
+    print(
+        f"  voided serials cost:          {len(data) - len(small):>10,} bytes  "
+        f"({(len(data) - len(small)) / max(args.voided, 1):.2f} bytes each)"
+    )
+    print(
+        "  parts gzipped alone (no voided serials):  "
+        + ", ".join(f"{k} {v:,}" for k, v in part_sizes(content).items())
+    )
+    print(f"  encode+sign: {t_encode * 1000:,.0f} ms   verify+decode: {t_decode * 1000:,.0f} ms")
+    ok = len(data) < 1_200_000 and len(small) < 150_000
+    print(f"  size goal {'MET' if ok else 'MISSED'}")
+
+
+def database_build(products: int, lots: int, stamps: int) -> None:
+    from sqlalchemy import insert
+
+    from stamp_service.crypto.keyring import KeyRing
+    from stamp_service.domain.access import SYSTEM
+    from stamp_service.services import bundle as svc
+    from stamp_service.services import keys, reference
+    from stamp_service.storage.db import make_engine, make_session_factory
+    from stamp_service.storage.migrate import upgrade
+    from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
+    from stamp_service.storage.models.stamps import Stamp, StampRequest, StampVoid
+
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/bench.sqlite3")
+        upgrade(engine)
+        factory = make_session_factory(engine)
+        now = datetime.now(UTC)
+        with factory() as s:
+            reference.load_builtin(s, SYSTEM)
+            ring = KeyRing(Path(tmp))
+            ring.ensure_service_secret()
+            keys.create(s, SYSTEM, keyring=ring)
+            s.execute(
+                insert(Producer),
+                [
+                    {
+                        "id": 1,
+                        "name": "bench",
+                        "legal_type": "enterprise",
+                        "commune_code": "18418",
+                        "province_code": "42",
+                        "address_snapshot": {},
+                        "created_at": now,
+                    }
+                ],
+            )
+            s.execute(
+                insert(Product),
+                [
+                    {
+                        "id": i,
+                        "producer_id": 1,
+                        "name": f"p{i}",
+                        "group_code": "1.1",
+                        "standards": [],
+                        "raw_material_communes": [],
+                        "created_at": now,
+                    }
+                    for i in range(1, products + 1)
+                ],
+            )
+            s.execute(
+                insert(Certificate),
+                [
+                    {
+                        "product_id": i,
+                        "stars": rng.choice((3, 4, 5)),
+                        "criteria_version": "148/QĐ-TTg",
+                        "authority_name": "UBND",
+                        "authority_level": "province",
+                        "decision_number": f"{i}/QĐ",
+                        "signed_on": date(2025, 8, 1),
+                        "valid_until": date(2028, 8, 1),
+                        "state": "withdrawn" if i % 100 == 0 else "active",
+                        "created_at": now,
+                    }
+                    for i in range(1, products + 1)
+                ],
+            )
+            s.execute(
+                insert(Lot),
+                [
+                    {
+                        "id": i,
+                        "product_id": rng.randrange(1, products + 1),
+                        "lot_code": f"L{i}",
+                        "production_date": date(2026, 1, 1),
+                        "quantity": 100,
+                        "unit": "unit",
+                        "input_lots": [],
+                        "recall": {"number": "1/QĐ"} if i % 100 == 0 else None,
+                        "created_at": now,
+                    }
+                    for i in range(1, lots + 1)
+                ],
+            )
+            s.execute(
+                insert(StampRequest),
+                [
+                    {
+                        "id": 1,
+                        "producer_id": 1,
+                        "product_id": 1,
+                        "lot_id": 1,
+                        "certificate_id": 1,
+                        "stars_at_request": 4,
+                        "quantity_requested": stamps,
+                        "quantity_approved": stamps,
+                        "state": "issued",
+                        "issued_count": stamps,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                ],
+            )
+            s.execute(
+                insert(Stamp),
+                [
+                    {
+                        "serial": rng.getrandbits(63),
+                        "request_id": 1,
+                        "seq": i,
+                        "product_id": 1,
+                        "lot_id": 1,
+                        "kid": "00000000",
+                        "expiry_day": date(2028, 8, 1),
+                        "signature": bytes(64),
+                        "issued_at": now,
+                    }
+                    for i in range(1, stamps + 1)
+                ],
+            )
+            s.execute(
+                insert(StampVoid),
+                [
+                    {
+                        "request_id": 1,
+                        "seq_from": 1,
+                        "seq_to": stamps // 2,
+                        "reason_code": "lost",
+                        "reason": "bench",
+                        "voided_at": now,
+                    }
+                ],
+            )
+            s.commit()
+            t0 = time.perf_counter()
+            row = svc.build(s, ring, generation=1, force=True)
+            elapsed = time.perf_counter() - t0
+        print(
+            f"database build (SQLite): {products:,} products, {lots:,} lots (1% recalled), "
+            f"{stamps // 2:,} voided of {stamps:,} stamps"
+        )
+        print(
+            f"  gather+encode+sign+store: {elapsed * 1000:,.0f} ms, {row.size:,} bytes, counts {row.counts}"
+        )
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=20_000)
+    parser.add_argument("--lots", type=int, default=1_000_000)
+    parser.add_argument("--voided", type=int, default=100_000)
+    parser.add_argument("--db-products", type=int, default=2_000)
+    parser.add_argument("--db-lots", type=int, default=50_000)
+    parser.add_argument("--db-stamps", type=int, default=20_000)
+    args = parser.parse_args()
+    national(args)
+    database_build(args.db_products, args.db_lots, args.db_stamps)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""Revocation reports: a product's certificate and revocation history; revoked products,
+recalled lots and voided ranges by province and date (the office and inspectors read them).
+
+Revoked products and recalled lots are few (a percent of the registry at most), so the
+decision-date filter runs on the decoded JSON in Python; voids are filtered in SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from stamp_service.domain.access import Principal, Role, require_read, require_role
+from stamp_service.domain.certification import VN_TZ
+from stamp_service.domain.status import MIN_CERTIFIED_STARS, Decision
+from stamp_service.errors import NotFound
+from stamp_service.schemas.common import Page
+from stamp_service.schemas.lots import LotOut
+from stamp_service.schemas.revocation import (
+    HistoryEventOut,
+    ProductHistoryOut,
+    RecalledLotOut,
+    ReportQuery,
+    RevokedProductOut,
+    VoidRangeOut,
+    VoidReportQuery,
+)
+from stamp_service.services.certificates import to_out
+from stamp_service.services.lookup import by_id
+from stamp_service.services.minting import current_certificate
+from stamp_service.storage.models.audit import AuditEntry
+from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
+from stamp_service.storage.models.stamps import StampRequest, StampVoid
+
+HISTORY_ACTIONS = (
+    "certificate.create",
+    "certificate.supersede",
+    "certificate.reduce",
+    "certificate.withdraw",
+    "lot.recall",
+    "lot.recall_lift",
+    "stamps.void",
+    "stamp_request.stop",
+)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=VN_TZ)
+
+
+def _in_range(day: date | None, query: ReportQuery) -> bool:
+    if query.since is None and query.until is None:
+        return True
+    if day is None:
+        return False
+    return (query.since is None or day >= query.since) and (query.until is None or day <= query.until)
+
+
+def _page(items: list[Any], query: ReportQuery) -> Page[Any]:
+    start = (query.page - 1) * query.per_page
+    return Page(
+        items=items[start : start + query.per_page],
+        page=query.page,
+        per_page=query.per_page,
+        total=len(items),
+    )
+
+
+def product_history(session: Session, actor: Principal, product_id: int) -> ProductHistoryOut:
+    """Every certificate of the product and every revocation event of it, its lots and stamps."""
+    product = by_id(session, Product, product_id)
+    if product is None:
+        raise NotFound("no such product")
+    require_read(actor, product.producer_id, "product")
+    certs = list(
+        session.scalars(
+            select(Certificate)
+            .where(Certificate.product_id == product.id)
+            .order_by(Certificate.signed_on, Certificate.id)
+        )
+    )
+    lots = list(session.scalars(select(Lot).where(Lot.product_id == product.id).order_by(Lot.id)))
+    request_ids = list(session.scalars(select(StampRequest.id).where(StampRequest.product_id == product.id)))
+    void_ids = list(session.scalars(select(StampVoid.id).where(StampVoid.request_id.in_(request_ids))))
+    targets = [
+        ("certificate", [c.id for c in certs]),
+        ("lot", [lot.id for lot in lots]),
+        ("stamp_void", void_ids),
+        ("stamp_request", request_ids),
+    ]
+    clauses = [
+        and_(AuditEntry.entity == entity, AuditEntry.entity_id.in_([str(i) for i in ids]))
+        for entity, ids in targets
+        if ids
+    ]
+    events = []
+    if clauses:
+        events = list(
+            session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action.in_(HISTORY_ACTIONS), or_(*clauses))
+                .order_by(AuditEntry.id)
+            )
+        )
+    current = current_certificate(session, product.id)
+    return ProductHistoryOut(
+        product_id=product.id,
+        product_name=product.name,
+        current_certificate=to_out(current) if current else None,
+        certificates=[to_out(c) for c in certs],
+        recalled_lots=[LotOut.model_validate(lot) for lot in lots if lot.recall],
+        events=[HistoryEventOut.model_validate(e) for e in events],
+    )
+
+
+def revoked_products(session: Session, actor: Principal, query: ReportQuery) -> Page[RevokedProductOut]:
+    """Products whose current certificate is withdrawn or below 3 stars."""
+    require_role(actor, Role.ADMIN, Role.INSPECTOR)
+    newer = aliased(Certificate)
+    is_newer = (
+        select(newer.id)
+        .where(
+            newer.product_id == Certificate.product_id,
+            newer.state != "superseded",
+            or_(
+                newer.signed_on > Certificate.signed_on,
+                and_(newer.signed_on == Certificate.signed_on, newer.id > Certificate.id),
+            ),
+        )
+        .exists()
+    )
+    stmt = (
+        select(Certificate, Product, Producer)
+        .join(Product, Product.id == Certificate.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+        .where(
+            Certificate.state != "superseded",
+            or_(Certificate.state == "withdrawn", Certificate.stars < MIN_CERTIFIED_STARS),
+            ~is_newer,
+        )
+        .order_by(Product.id)
+    )
+    if query.province:
+        stmt = stmt.where(Producer.province_code == query.province)
+    items = []
+    for cert, product, producer in session.execute(stmt):
+        if cert.state == "withdrawn":
+            decision = Decision.from_record(cert.withdrawal)
+            cause, number = "stars_withdrawn", decision.number or cert.decision_number
+            day = decision.decided_on or (cert.state_changed_at.date() if cert.state_changed_at else None)
+        else:
+            cause, number, day = "stars_below_three", cert.decision_number, cert.signed_on
+        if not _in_range(day, query):
+            continue
+        items.append(
+            RevokedProductOut(
+                product_id=product.id,
+                product_name=product.name,
+                producer_id=producer.id,
+                producer_name=producer.name,
+                province_code=producer.province_code,
+                certificate_id=cert.id,
+                cause=cause,
+                stars=cert.stars,
+                decision_number=number,
+                decided_on=day,
+            )
+        )
+    return _page(items, query)
+
+
+def recalled_lots(session: Session, actor: Principal, query: ReportQuery) -> Page[RecalledLotOut]:
+    require_role(actor, Role.ADMIN, Role.INSPECTOR)
+    stmt = (
+        select(Lot, Product, Producer)
+        .join(Product, Product.id == Lot.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+        .where(Lot.recall.isnot(None))
+        .order_by(Lot.id)
+    )
+    if query.province:
+        stmt = stmt.where(Producer.province_code == query.province)
+    items = []
+    for lot, product, producer in session.execute(stmt):
+        if not lot.recall:
+            continue
+        day = Decision.from_record(lot.recall).decided_on
+        if not _in_range(day, query):
+            continue
+        items.append(
+            RecalledLotOut(
+                lot_id=lot.id,
+                lot_code=lot.lot_code,
+                product_id=product.id,
+                product_name=product.name,
+                producer_id=producer.id,
+                province_code=producer.province_code,
+                recall=lot.recall,
+                decided_on=day,
+            )
+        )
+    return _page(items, query)
+
+
+def voided_ranges(session: Session, actor: Principal, query: VoidReportQuery) -> Page[VoidRangeOut]:
+    require_role(actor, Role.ADMIN, Role.INSPECTOR)
+    stmt = (
+        select(StampVoid, StampRequest, Producer)
+        .join(StampRequest, StampRequest.id == StampVoid.request_id)
+        .join(Producer, Producer.id == StampRequest.producer_id)
+    )
+    if query.province:
+        stmt = stmt.where(Producer.province_code == query.province)
+    if query.since:
+        stmt = stmt.where(StampVoid.voided_at >= _day_start(query.since))
+    if query.until:
+        stmt = stmt.where(StampVoid.voided_at < _day_start(date.fromordinal(query.until.toordinal() + 1)))
+    if query.reason_code:
+        stmt = stmt.where(StampVoid.reason_code == query.reason_code.value)
+    if query.request_id:
+        stmt = stmt.where(StampVoid.request_id == query.request_id)
+    total = len(session.execute(stmt.with_only_columns(StampVoid.id)).all())
+    rows = session.execute(
+        stmt.order_by(StampVoid.id).offset((query.page - 1) * query.per_page).limit(query.per_page)
+    ).all()
+    items = [
+        VoidRangeOut(
+            id=v.id,
+            request_id=v.request_id,
+            seq_from=v.seq_from,
+            seq_to=v.seq_to,
+            reason_code=v.reason_code,
+            reason=v.reason,
+            decision=v.decision,
+            voided_by=v.voided_by,
+            voided_at=v.voided_at,
+            product_id=r.product_id,
+            lot_id=r.lot_id,
+            producer_id=pr.id,
+            province_code=pr.province_code,
+        )
+        for v, r, pr in rows
+    ]
+    return Page(items=items, page=query.page, per_page=query.per_page, total=total)
