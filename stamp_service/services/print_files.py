@@ -1,0 +1,219 @@
+"""Print files of issued stamps: PDF sheets, CSV manifest, ZPL, and one stamp as SVG or PNG.
+
+Only the owning producer and admins download them (an inspector is Forbidden,
+another producer gets NotFound). Only a fully ``issued`` request is printable,
+and only while its product may carry stamps today (a withdrawn or expired
+certificate or a recalled lot refuses the download: those stamps would verify
+as revoked). Voided slots are left out. Every download is audited and committed
+*before* the first byte is streamed, so a download that is cut off is still on
+record. PINs are derived again here (never stored) and appear only in these files.
+
+Everything the renderer could refuse (sheet geometry, printer settings) is
+checked before the audit entry, so a bad parameter is a clean 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stamp_service.crypto import pins
+from stamp_service.crypto.keyring import KeyRing
+from stamp_service.domain import serials
+from stamp_service.domain.access import Principal, Role, require_read, require_role
+from stamp_service.domain.certification import local_today
+from stamp_service.domain.stamp_format import stamp_url
+from stamp_service.errors import Conflict, NotFound
+from stamp_service.render.labels import LabelData
+from stamp_service.render.pdf import SheetLayout, layout_for
+from stamp_service.render.zpl import ZplOptions
+from stamp_service.services import audit, minting
+from stamp_service.services.lookup import by_id
+from stamp_service.storage.models.registry import Product
+from stamp_service.storage.models.stamps import Stamp, StampRequest, StampVoid
+
+BATCH = 1000
+_STAMP_COLUMNS = (
+    Stamp.serial,
+    Stamp.seq,
+    Stamp.kid,
+    Stamp.product_id,
+    Stamp.lot_id,
+    Stamp.expiry_day,
+    Stamp.signature,
+)
+
+
+@dataclass(frozen=True)
+class LabelSource:
+    """Everything needed to turn one request's stamps into ``LabelData`` lazily."""
+
+    request_id: int
+    count: int
+    voids: tuple[tuple[int, int], ...]
+    stars: int
+    product_name: str
+    base_url: str
+    with_pin: bool
+
+    def host(self) -> str:
+        return self.base_url.split("://", 1)[1].lower()  # printed for people: lower case reads better
+
+
+@dataclass(frozen=True)
+class Download:
+    request: StampRequest
+    labels: LabelSource
+
+
+def _printable(session: Session, actor: Principal, request: StampRequest, today: date | None) -> None:
+    require_read(actor, request.producer_id, "stamp request")
+    if request.state != "issued":
+        raise Conflict(
+            f"stamp request {request.id} is {request.state}: print files exist once it is fully issued",
+            state=request.state,
+            issued_count=request.issued_count,
+        )
+    blocker = minting.issuing_blocker(session, request.product_id, request.lot_id, today or local_today())
+    if blocker is not None:
+        raise blocker
+
+
+def _label_source(session: Session, request: StampRequest, base_url: str) -> LabelSource:
+    voids = tuple(
+        (v.seq_from, v.seq_to)
+        for v in session.scalars(select(StampVoid).where(StampVoid.request_id == request.id))
+    )
+    voided = sum(min(b, request.issued_count) - a + 1 for a, b in voids if a <= request.issued_count)
+    product = session.get(Product, request.product_id)
+    cert = minting.current_certificate(session, request.product_id)
+    assert product is not None and cert is not None  # _printable checked the certificate
+    return LabelSource(
+        request_id=request.id,
+        count=max(0, request.issued_count - voided),
+        voids=voids,
+        stars=cert.stars,
+        product_name=product.short_name or product.name,
+        base_url=base_url,
+        with_pin=request.with_pin,
+    )
+
+
+def open_download(
+    session: Session,
+    actor: Principal,
+    request_id: int,
+    *,
+    fmt: str,
+    base_url: str,
+    options: dict[str, Any] | None = None,
+    today: date | None = None,
+) -> Download:
+    """Check access and printability, audit the download and commit; the caller then streams.
+
+    Raises Forbidden (inspector), NotFound, Conflict (not fully issued), RuleViolation.
+    """
+    require_role(actor, Role.ADMIN, Role.PRODUCER)
+    request = by_id(session, StampRequest, request_id)
+    if request is None:
+        raise NotFound("no such stamp request")
+    _printable(session, actor, request, today)
+    source = _label_source(session, request, base_url)
+    audit.record(
+        session,
+        actor,
+        action="stamps.download",
+        entity="stamp_request",
+        entity_id=request.id,
+        after={"format": fmt, "labels": source.count, "with_pin": request.with_pin, "options": options or {}},
+    )
+    session.commit()
+    return Download(request, source)
+
+
+def iter_labels(session: Session, source: LabelSource, keyring: KeyRing) -> Iterator[LabelData]:
+    """The request's printable stamps in slot order, read ``BATCH`` rows at a time (flat memory)."""
+    last = 0
+    host = source.host()
+    while True:
+        rows = session.execute(
+            select(*_STAMP_COLUMNS)
+            .where(Stamp.request_id == source.request_id, Stamp.seq > last)
+            .order_by(Stamp.seq)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            if not any(a <= row.seq <= b for a, b in source.voids):
+                yield _label(row, source, host, keyring)
+        last = rows[-1].seq
+
+
+def _label(row: Any, source: LabelSource, host: str, keyring: KeyRing) -> LabelData:
+    """``row`` is a Stamp or a row with its columns (``minting.token_for`` reads only those)."""
+    serial = serials.from_db(row.serial)
+    return LabelData(
+        url=stamp_url(source.base_url, minting.token_for(row)),
+        serial_display=serials.format_serial(serial),
+        stars=source.stars,
+        product_name=source.product_name,
+        host=host,
+        pin=pins.derive_pin(keyring, serial) if source.with_pin else None,
+    )
+
+
+def sheet_layout(preset: str | None, overrides: dict[str, Any]) -> SheetLayout:
+    """The label stock, checked now (raises ValidationFailed) so streaming cannot fail on it."""
+    layout = layout_for(preset, **{k: v for k, v in overrides.items() if v is not None})
+    layout.resolve()
+    return layout
+
+
+def zpl_options(**values: Any) -> ZplOptions:
+    options = ZplOptions(**values)
+    options.validate()
+    return options
+
+
+# --- one stamp -----------------------------------------------------------------------------------
+
+
+def one_stamp(
+    session: Session,
+    actor: Principal,
+    serial_text: str,
+    *,
+    fmt: str,
+    base_url: str,
+    keyring: KeyRing,
+    today: date | None = None,
+) -> LabelData:
+    """The label of one stamp (SVG/PNG download), audited. Raises as ``open_download`` and SerialTypo."""
+    require_role(actor, Role.ADMIN, Role.PRODUCER)
+    serial = serials.parse_serial(serial_text)
+    stamp = session.get(Stamp, serials.to_db(serial))
+    request = session.get(StampRequest, stamp.request_id) if stamp is not None else None
+    if stamp is None or request is None:
+        raise NotFound("no such stamp")
+    require_read(actor, request.producer_id, "stamp")
+    _printable(session, actor, request, today)
+    source = _label_source(session, request, base_url)
+    if any(a <= stamp.seq <= b for a, b in source.voids):
+        raise Conflict("this stamp is voided and must not be printed again")
+    label = _label(stamp, source, source.host(), keyring)
+    audit.record(
+        session,
+        actor,
+        action="stamps.download",
+        entity="stamp",
+        entity_id=serials.compact(serial),
+        after={"format": fmt, "request_id": request.id, "seq": stamp.seq},
+    )
+    session.commit()
+    return label
