@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json, render_template_string, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from stamp_service.errors import ServiceError
@@ -75,6 +76,16 @@ def init_app(app: Flask) -> None:
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(exc: OperationalError) -> Response:
+        # A locked SQLite file (two writers at once) or a PostgreSQL restart: nothing was
+        # written (the transaction rolled back), so the client may simply retry.
+        log.warning("database unavailable", extra={"error": type(exc.orig).__name__, "path": request.path})
+        return problem_response(
+            503, "database-busy", "The database is busy or restarting",
+            "Nothing was changed; retry in a moment.", retry_after=2,
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

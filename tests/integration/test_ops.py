@@ -31,3 +31,18 @@ def test_openapi_document_lists_every_operation(client, app):
         path = op.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
         assert op.method in doc["paths"][path], (op.method, path)
     assert client.get("/api/docs").status_code == 200
+
+
+def test_a_locked_or_restarting_database_is_a_503_problem_not_a_500(app, client):
+    """Regression: two racing SQLite writers made the second answer 500 'database is locked'."""
+    from sqlalchemy.exc import OperationalError
+
+    @app.get("/api/v1/_test_locked")
+    def _locked():
+        raise OperationalError("UPDATE lots ...", {}, Exception("database is locked"))
+
+    r = client.get("/api/v1/_test_locked")
+    assert r.status_code == 503
+    assert r.get_json()["type"] == "/problems/database-busy"
+    assert r.headers["Retry-After"] == "2"
+    assert "UPDATE" not in r.get_data(as_text=True)
