@@ -1,0 +1,207 @@
+// The signed offline status bundle, format version 1 (docs/status-bundle.md is normative).
+//
+// file    = header (29 bytes) || body (gzip, body_len bytes) || Ed25519 signature (64 bytes)
+// header  = "OCSB" | version u8 (=1) | kid 4 | seq u64 | issued_at u32 | refresh_after u32 | body_len u32
+// message = "OCOP-STATUS-V1" 0x00 || header || body   (the exact file bytes before the signature)
+// body    = gzip of sections: type u8 | length u32 | data   (unknown types are skipped)
+//
+// The signature is checked with a key from the JWKS before anything is decompressed, and the
+// decompressed size is capped, so a hostile file costs one signature check.
+
+import { concatBytes, toHex } from "./codec.js";
+
+export const MAGIC = "OCSB";
+const DOMAIN_V1 = new TextEncoder().encode("OCOP-STATUS-V1\u0000");
+const HEADER_LEN = 29;
+const SIGNATURE_LEN = 64;
+export const MAX_BODY = 64 * 1024 * 1024;
+const KEY_LEN = 49;
+export const SECTION = {
+  KEYS: 0x01,
+  PRODUCTS: 0x02,
+  PRODUCT_WITHDRAWN: 0x10,
+  PRODUCT_BELOW_THREE: 0x11,
+  LOT_RECALLED: 0x20,
+  VOIDED_SERIALS: 0x30,
+};
+const BITSETS = [SECTION.PRODUCT_WITHDRAWN, SECTION.PRODUCT_BELOW_THREE, SECTION.LOT_RECALLED];
+const KEY_STATES = { 1: "active", 2: "retired", 3: "compromised" };
+
+export class InvalidBundle extends Error {
+  constructor(message) {
+    super(message);
+    this.kind = "invalid-bundle";
+  }
+}
+
+/** The unsigned header: for display and key choice only, trust nothing before verifyBundle. */
+export function readHeader(data) {
+  if (data.length < HEADER_LEN + SIGNATURE_LEN) throw new InvalidBundle("too short to be a status bundle");
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (String.fromCharCode(data[0], data[1], data[2], data[3]) !== MAGIC) {
+    throw new InvalidBundle("not a status bundle (bad magic)");
+  }
+  const version = data[4];
+  if (version !== 1) throw new InvalidBundle(`status bundle version ${version} is not known here`);
+  const header = {
+    version,
+    kid: toHex(data.subarray(5, 9)),
+    seq: v.getBigUint64(9),
+    issuedAt: v.getUint32(17),
+    refreshAfter: v.getUint32(21),
+    bodyLen: v.getUint32(25),
+  };
+  if (data.length !== HEADER_LEN + header.bodyLen + SIGNATURE_LEN) {
+    throw new InvalidBundle("the status bundle's length does not match its header");
+  }
+  return header;
+}
+
+async function gunzip(body) {
+  if (typeof DecompressionStream === "undefined") throw new InvalidBundle("this browser cannot gunzip");
+  const stream = new Blob([body]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const reader = stream.getReader();
+  const chunks = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > MAX_BODY) {
+        await reader.cancel();
+        throw new InvalidBundle("the status bundle's body is too large");
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof InvalidBundle) throw err;
+    throw new InvalidBundle("the status bundle's body is not valid gzip");
+  }
+  return concatBytes(...chunks);
+}
+
+/** Bit i is bit (7 - i % 8) of byte i / 8, most significant first. */
+export function bitsetHas(bits, i) {
+  return bits !== undefined && i >= 0 && i < bits.size && (bits.data[i >> 3] & (0x80 >> (i & 7))) !== 0;
+}
+
+function parseBitset(data) {
+  if (data.length < 4) throw new InvalidBundle("truncated bitset");
+  const size = new DataView(data.buffer, data.byteOffset, 4).getUint32(0);
+  if (data.length - 4 !== Math.ceil(size / 8)) throw new InvalidBundle("a bitset's length does not match its size");
+  return { size, data: data.subarray(4) };
+}
+
+function parseKeys(data) {
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (data.length < 2) throw new InvalidBundle("a section is shorter than its contents say");
+  const count = v.getUint16(0);
+  if (data.length !== 2 + count * KEY_LEN) throw new InvalidBundle("the key section's length does not match its count");
+  const keys = new Map();
+  for (let i = 0; i < count; i++) {
+    const at = 2 + i * KEY_LEN;
+    const state = KEY_STATES[data[at + 36]];
+    if (!state) throw new InvalidBundle(`unknown key state ${data[at + 36]}`);
+    const kid = toHex(data.subarray(at, at + 4));
+    keys.set(kid, {
+      kid,
+      publicKey: data.slice(at + 4, at + 36),
+      state,
+      activatedAt: v.getUint32(at + 37),
+      retiredAt: v.getUint32(at + 41),
+      compromisedAt: v.getUint32(at + 45),
+    });
+  }
+  return keys;
+}
+
+function parseProducts(data) {
+  if (data.length < 4) throw new InvalidBundle("a section is shorter than its contents say");
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const n = v.getUint32(0);
+  if (data.length !== 4 + 3 * n) throw new InvalidBundle("the product section's length does not match its count");
+  const validUntil = new Uint16Array(n);
+  for (let i = 0; i < n; i++) validUntil[i] = v.getUint16(4 + 2 * i);
+  return { validUntil, stars: data.slice(4 + 2 * n) };
+}
+
+function parseVoided(data) {
+  if (data.length < 4) throw new InvalidBundle("a section is shorter than its contents say");
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const n = v.getUint32(0);
+  if (data.length !== 4 + 8 * n) {
+    throw new InvalidBundle("the voided-serial section's length does not match its count");
+  }
+  const out = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = v.getBigUint64(4 + 8 * i);
+    if (i > 0 && out[i - 1] >= out[i]) throw new InvalidBundle("voided serials are not strictly ascending");
+  }
+  return out;
+}
+
+function parseBody(body) {
+  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const sections = new Map();
+  let pos = 0;
+  while (pos < body.length) {
+    if (pos + 5 > body.length) throw new InvalidBundle("truncated section header");
+    const kind = body[pos];
+    const length = v.getUint32(pos + 1);
+    pos += 5;
+    if (pos + length > body.length) throw new InvalidBundle("truncated section");
+    if (sections.has(kind)) throw new InvalidBundle(`section ${kind} appears twice`);
+    sections.set(kind, body.subarray(pos, pos + length));
+    pos += length;
+  }
+  const bitsets = new Map();
+  for (const kind of BITSETS) if (sections.has(kind)) bitsets.set(kind, parseBitset(sections.get(kind)));
+  return {
+    keys: parseKeys(sections.get(SECTION.KEYS) ?? new Uint8Array(2)),
+    products: parseProducts(sections.get(SECTION.PRODUCTS) ?? new Uint8Array(4)),
+    voided: parseVoided(sections.get(SECTION.VOIDED_SERIALS) ?? new Uint8Array(4)),
+    bitsets,
+  };
+}
+
+/**
+ * Check the bundle's signature with a trusted key, then parse it.
+ * `verifierFor(kidHex)` returns an async (signature, message) -> boolean, or null for a key not
+ * trusted to sign bundles. Throws InvalidBundle.
+ */
+export async function verifyBundle(data, verifierFor) {
+  const header = readHeader(data);
+  const verify = await verifierFor(header.kid);
+  if (!verify) throw new InvalidBundle(`the bundle is signed by key ${header.kid}, which is not trusted here`);
+  const signed = data.subarray(0, HEADER_LEN + header.bodyLen);
+  const ok = await verify(data.subarray(data.length - SIGNATURE_LEN), concatBytes(DOMAIN_V1, signed));
+  if (!ok) throw new InvalidBundle("the status bundle's signature does not match");
+  const parsed = parseBody(await gunzip(data.subarray(HEADER_LEN, HEADER_LEN + header.bodyLen)));
+  return { ...header, ...parsed };
+}
+
+/**
+ * The key a bundle signed by `kid` may be checked with (docs/status-bundle.md "Trust"): a JWKS
+ * key that is active or retired, or a key of a bundle accepted before that is not compromised;
+ * never one the JWKS calls compromised. Null when the bundle must be refused.
+ */
+export function trustedBundleKey(kid, jwksKeys, previousKeys = new Map()) {
+  const fromJwks = jwksKeys.get(kid);
+  if (fromJwks) return fromJwks.state === "compromised" ? null : fromJwks;
+  const fromBundle = previousKeys.get(kid);
+  return fromBundle && fromBundle.state !== "compromised" ? fromBundle : null;
+}
+
+/** Binary search in the sorted voided serials. */
+export function isVoided(bundle, serial) {
+  const a = bundle.voided;
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < serial) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < a.length && a[lo] === serial;
+}

@@ -1,0 +1,266 @@
+"""Inspectors' findings: record them idempotently, list them, turn one into a proposal.
+
+The scanner page queues findings offline and posts each one until the server answers, so a
+finding is keyed by the client-generated ``client_id`` per account: the same id with the same
+content returns the stored finding (no second row, no second audit entry); the same id with
+other content is a conflict. A proposal (void the stamp, withdraw the certificate) is only a
+record for the office: the revocation use cases act on it, this module never revokes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from stamp_service.domain import serials
+from stamp_service.domain.access import Principal, Role, require_role
+from stamp_service.domain.stamp_format import parse_stamp_url, parse_token
+from stamp_service.errors import Conflict, InvalidStamp, NotFound, RuleViolation, SerialTypo, ValidationFailed
+from stamp_service.schemas.common import Page
+from stamp_service.schemas.findings import FindingIn, FindingOut, FindingQuery, ProposalIn, ProposalOut
+from stamp_service.services import audit
+from stamp_service.services.lookup import by_id
+from stamp_service.services.minting import current_certificate
+from stamp_service.services.pagination import paginate
+from stamp_service.storage.models.findings import Finding, FindingProposal
+from stamp_service.storage.models.stamps import Stamp
+
+__all__ = ["RecordedFinding", "list_findings", "propose", "record_finding"]
+
+FINDING_AUDIT_FIELDS = (
+    "client_id",
+    "account_id",
+    "serial",
+    "code",
+    "verdict",
+    "possible_copy",
+    "shop",
+    "note",
+    "latitude",
+    "longitude",
+    "accuracy_m",
+    "observed_at",
+    "state",
+)
+# Compared when a client id comes back: a retry must carry the same finding.
+_IDENTITY_FIELDS = ("serial", "code", "verdict", "possible_copy", "shop", "note", "latitude", "longitude")
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class RecordedFinding:
+    finding: FindingOut
+    created: bool  # False when an earlier attempt with the same client id had stored it
+
+
+def _serial_of(data: FindingIn) -> int | None:
+    """The finding's serial: typed (check character verified) or read from the scanned code."""
+    if data.serial is not None:
+        try:
+            return serials.parse_serial(data.serial)
+        except SerialTypo as exc:
+            raise ValidationFailed([{"field": "serial", "message": exc.detail}]) from None
+    assert data.code is not None  # the schema requires one of the two
+    try:
+        claims, _signature, _message = parse_token(parse_stamp_url(data.code))
+    except InvalidStamp:
+        return None  # a code that is not even a stamp: kept as text, it is the evidence
+    return claims.serial
+
+
+def _values(actor: Principal, data: FindingIn) -> dict[str, Any]:
+    if data.observed_at.astimezone(UTC) > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValidationFailed([{"field": "observed_at", "message": "observed_at is in the future"}])
+    serial = _serial_of(data)
+    position = data.position
+    return {
+        "client_id": data.client_id,
+        "account_id": actor.account_id,
+        "serial": serials.to_db(serial) if serial is not None else None,
+        "code": data.code,
+        "verdict": data.verdict.value,
+        "possible_copy": data.possible_copy,
+        "shop": data.shop,
+        "note": data.note,
+        "latitude": position.latitude if position else None,
+        "longitude": position.longitude if position else None,
+        "accuracy_m": position.accuracy_m if position else None,
+        "observed_at": data.observed_at.astimezone(UTC),
+    }
+
+
+def _existing(session: Session, account_id: int | None, client_id: str) -> Finding | None:
+    return session.scalar(
+        select(Finding).where(Finding.account_id == account_id, Finding.client_id == client_id)
+    )
+
+
+def _replay(row: Finding, values: dict[str, Any]) -> RecordedFinding:
+    if any(getattr(row, name) != values[name] for name in _IDENTITY_FIELDS):
+        raise Conflict("this client id was already used for another finding", finding_id=row.id)
+    return RecordedFinding(_out(row, None), created=False)
+
+
+def record_finding(session: Session, actor: Principal, data: FindingIn) -> RecordedFinding:
+    """Store a finding once per (account, client id); a retry answers the stored one."""
+    require_role(actor, Role.INSPECTOR, Role.ADMIN)
+    values = _values(actor, data)
+    row = _existing(session, actor.account_id, data.client_id)
+    if row is not None:
+        return _replay(row, values)
+    row = Finding(**values, state="open")
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent retry of the same finding stored it first
+        session.rollback()
+        row = _existing(session, actor.account_id, data.client_id)
+        if row is None:
+            raise
+        return _replay(row, values)
+    audit.record(
+        session,
+        actor,
+        action="finding.create",
+        entity="finding",
+        entity_id=row.id,
+        after=audit.snapshot(row, FINDING_AUDIT_FIELDS),
+    )
+    session.commit()
+    return RecordedFinding(_out(row, None), created=True)
+
+
+def list_findings(session: Session, actor: Principal, query: FindingQuery) -> Page[FindingOut]:
+    """Admins see every finding; an inspector only their own."""
+    require_role(actor, Role.INSPECTOR, Role.ADMIN)
+    stmt = select(Finding)
+    if actor.role is Role.INSPECTOR:
+        stmt = stmt.where(Finding.account_id == actor.account_id)
+    if query.account_id is not None:
+        stmt = stmt.where(Finding.account_id == query.account_id)
+    if query.state:
+        stmt = stmt.where(Finding.state == query.state)
+    if query.verdict:
+        stmt = stmt.where(Finding.verdict == query.verdict.value)
+    page = paginate(session, stmt.order_by(Finding.id.desc()), query.page, query.per_page, lambda r: r)
+    ids = [r.id for r in page.items]
+    proposals = {
+        p.finding_id: p
+        for p in session.scalars(select(FindingProposal).where(FindingProposal.finding_id.in_(ids)))
+    }
+    return Page(
+        items=[_out(r, proposals.get(r.id)) for r in page.items],
+        page=page.page,
+        per_page=page.per_page,
+        total=page.total,
+    )
+
+
+def propose(session: Session, actor: Principal, finding_id: int, data: ProposalIn) -> ProposalOut:
+    """Record an admin's proposal to void the finding's stamp or withdraw its product's certificate."""
+    require_role(actor, Role.ADMIN)
+    finding = by_id(session, Finding, finding_id)
+    if finding is None:
+        raise NotFound("no such finding")
+    if finding.state != "open":
+        raise Conflict("a proposal was already made from this finding")
+    stamp = session.get(Stamp, finding.serial) if finding.serial is not None else None
+    if stamp is None:
+        raise RuleViolation(
+            "the finding's serial is not an issued stamp: there is nothing to void or withdraw",
+            rule="finding-without-issued-stamp",
+        )
+    certificate_id = None
+    if data.action.value == "withdrawal":
+        cert = current_certificate(session, stamp.product_id)
+        if cert is None or cert.state != "active":
+            raise RuleViolation(
+                "the product has no active certificate to withdraw", rule="no-active-certificate"
+            )
+        certificate_id = cert.id
+    proposal = FindingProposal(
+        finding_id=finding.id,
+        action=data.action.value,
+        reason=data.reason,
+        stamp_serial=stamp.serial,
+        request_id=stamp.request_id,
+        seq=stamp.seq,
+        product_id=stamp.product_id,
+        certificate_id=certificate_id,
+        state="pending",
+        proposed_by=actor.account_id,
+    )
+    finding.state = "proposed"
+    session.add(proposal)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent admin proposed from the same finding
+        session.rollback()
+        raise Conflict("a proposal was already made from this finding") from None
+    audit.record(
+        session,
+        actor,
+        action=f"finding.propose_{data.action.value}",
+        entity="finding",
+        entity_id=finding.id,
+        before={"state": "open"},
+        after={
+            "state": "proposed",
+            "proposal_id": proposal.id,
+            "action": proposal.action,
+            "stamp_serial": serials.format_serial(serials.from_db(stamp.serial)),
+            "request_id": proposal.request_id,
+            "seq": proposal.seq,
+            "product_id": proposal.product_id,
+            "certificate_id": proposal.certificate_id,
+        },
+        reason=data.reason,
+    )
+    session.commit()
+    return _proposal_out(proposal)
+
+
+def _proposal_out(p: FindingProposal) -> ProposalOut:
+    return ProposalOut(
+        id=p.id,
+        finding_id=p.finding_id,
+        action=p.action,
+        reason=p.reason,
+        serial=serials.format_serial(serials.from_db(p.stamp_serial)),
+        request_id=p.request_id,
+        seq=p.seq,
+        product_id=p.product_id,
+        certificate_id=p.certificate_id,
+        state=p.state,
+        proposed_by=p.proposed_by,
+        proposed_at=p.proposed_at,
+    )
+
+
+def _out(row: Finding, proposal: FindingProposal | None) -> FindingOut:
+    position = None
+    if row.latitude is not None and row.longitude is not None:
+        position = {"latitude": row.latitude, "longitude": row.longitude, "accuracy_m": row.accuracy_m}
+    return FindingOut.model_validate(
+        {
+            "id": row.id,
+            "client_id": row.client_id,
+            "account_id": row.account_id,
+            "serial": serials.format_serial(serials.from_db(row.serial)) if row.serial is not None else None,
+            "code": row.code,
+            "verdict": row.verdict,
+            "possible_copy": row.possible_copy,
+            "shop": row.shop,
+            "note": row.note,
+            "position": position,
+            "observed_at": row.observed_at,
+            "received_at": row.received_at,
+            "state": row.state,
+            "proposal": _proposal_out(proposal) if proposal else None,
+        }
+    )

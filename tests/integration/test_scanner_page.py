@@ -1,0 +1,80 @@
+"""``/scanner/`` serves the built scanner with the right types and scope, or says how to build it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stamp_service import create_app
+
+
+@pytest.fixture()
+def dist(tmp_path: Path) -> Path:
+    d = tmp_path / "dist"
+    d.mkdir()
+    for name, content in {
+        "index.html": "<!doctype html><title>scanner</title>",
+        "app.js": "export {};",
+        "sw.js": "self.addEventListener('fetch', () => {});",
+        "zxing_reader.wasm": "\0asm",
+        "manifest.webmanifest": "{}",
+        "styles.css": "body{}",
+        "icon.svg": "<svg/>",
+        "BUILD": "abc\n",
+    }.items():
+        (d / name).write_text(content)
+    (tmp_path / "secret.txt").write_text("outside")
+    return d
+
+
+def _client(settings, dist_dir: Path):
+    return create_app(settings.with_overrides(extra={"scanner_dist": str(dist_dir)})).test_client()
+
+
+def test_built_files_are_served_with_their_types_and_the_worker_scope(settings, dist):
+    client = _client(settings, dist)
+    root = client.get("/scanner")
+    assert root.status_code == 308 and root.headers["Location"].endswith("/scanner/")
+    page = client.get("/scanner/")
+    assert page.status_code == 200 and page.content_type == "text/html; charset=utf-8"
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "connect-src 'self'" in csp and "'unsafe-eval'" not in csp
+    assert page.headers["Cache-Control"] == "no-cache"
+    expected = {
+        "app.js": "text/javascript; charset=utf-8",
+        "sw.js": "text/javascript; charset=utf-8",
+        "zxing_reader.wasm": "application/wasm",
+        "manifest.webmanifest": "application/manifest+json",
+        "styles.css": "text/css; charset=utf-8",
+        "icon.svg": "image/svg+xml",
+    }
+    for name, content_type in expected.items():
+        resp = client.get(f"/scanner/{name}")
+        assert (resp.status_code, resp.content_type) == (200, content_type), name
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get("/scanner/sw.js").headers["Service-Worker-Allowed"] == "/scanner/"
+    assert "Service-Worker-Allowed" not in client.get("/scanner/app.js").headers
+    etag = client.get("/scanner/app.js").headers["ETag"]
+    assert client.get("/scanner/app.js", headers={"If-None-Match": etag}).status_code == 304
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/scanner/BUILD",
+        "/scanner/missing.js",
+        "/scanner/../secret.txt",
+        "/scanner/%2e%2e/secret.txt",
+        "/scanner//etc/passwd.js",
+    ],
+)
+def test_other_paths_are_404(settings, dist, path):
+    assert _client(settings, dist).get(path, follow_redirects=True).status_code == 404
+
+
+def test_without_a_build_the_page_says_how_to_build_it(settings, tmp_path):
+    resp = _client(settings, tmp_path / "nothing-here").get("/scanner/")
+    assert resp.status_code == 503
+    body = resp.get_data(as_text=True)
+    assert "make run" in body and "make test" in body
