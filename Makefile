@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean scanner
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -17,12 +17,22 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+## The inspector's scanner page (scanner_page/ -> scanner_page/dist/), rebuilt only when its lock or sources change.
+SCANNER := scanner_page
+SCANNER_SRC := $(wildcard $(SCANNER)/src/*.js $(SCANNER)/public/*) $(SCANNER)/build.mjs $(SCANNER)/package.json
+$(SCANNER)/node_modules/.package-lock.json: $(SCANNER)/package-lock.json
+	@cd $(SCANNER) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+$(SCANNER)/dist/BUILD: $(SCANNER)/node_modules/.package-lock.json $(SCANNER_SRC)
+	@cd $(SCANNER) && npm run --silent build
+scanner: $(SCANNER)/dist/BUILD
+
 ## Run the service on its embedded default (SQLite in var/, no Redis, dev key, demo data).
-run: install
+run: install scanner
 	$(BIN)/stamp-service serve --host 127.0.0.1 --port $(PORT)
 
 ## Lint, then the whole suite on SQLite, then again on the real PostgreSQL and Redis.
-test: install
+test: install scanner
 	$(BIN)/ruff check .
 	bash scripts/test.sh
 

@@ -23,6 +23,13 @@ WEB_MODULES = (
     "stamp_service.web.lots_api",
     "stamp_service.web.accounts_api",
     "stamp_service.web.keys_public",
+    "stamp_service.web.public",
+    "stamp_service.web.verify_api",
+    "stamp_service.web.revocation_api",
+    "stamp_service.web.bundle_public",
+    "stamp_service.web.stamps_api",
+    "stamp_service.web.findings_api",
+    "stamp_service.web.scanner",
 )
 
 

@@ -162,3 +162,18 @@ class SigningKeyUnavailable(ServiceError):
     kind = "signing-key-unavailable"
     status = 503
     title = "No signing key is available"
+
+
+class IdempotencyKeyReused(Conflict):
+    """An ``Idempotency-Key`` already used by this producer for a request with another body."""
+
+    kind = "idempotency-key-reused"
+    title = "This Idempotency-Key was used for a different request"
+
+
+class InvalidBundle(ServiceError):
+    """A status bundle that is malformed, of an unknown version, or not signed by a trusted key."""
+
+    kind = "invalid-bundle"
+    status = 422
+    title = "Not a valid status bundle"

@@ -13,6 +13,8 @@ EMBEDDED_STEPS = (
     "stamp_service.storage.migrate",
     "stamp_service.services.keys",
     "stamp_service.demo",
+    "stamp_service.demo_stamps",
+    "stamp_service.demo_revocations",
 )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:02:46.021134
+Create Date: 2026-11-23 11:31:22.967306
 """
 
 from __future__ import annotations
@@ -49,6 +49,30 @@ def upgrade() -> None:
     with op.batch_alter_table('product_groups', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_product_groups_parent_code'), ['parent_code'], unique=False)
 
+    op.create_table('scan_counters',
+    sa.Column('serial', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('scans', sa.Integer(), nullable=False),
+    sa.Column('first_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('last_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('clients', sa.Integer(), nullable=False),
+    sa.Column('provinces', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('serial', name=op.f('pk_scan_counters'))
+    )
+    op.create_table('scans',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('serial', sa.BigInteger(), nullable=False),
+    sa.Column('scanned_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('client_hash', sa.LargeBinary(length=16), nullable=False),
+    sa.Column('province_code', sa.String(length=8), nullable=True),
+    sa.Column('browser', sa.String(length=16), nullable=False),
+    sa.Column('channel', sa.String(length=8), nullable=False),
+    sa.Column('counted', sa.Boolean(), nullable=False),
+    sa.CheckConstraint("channel IN ('qr','serial')", name=op.f('ck_scans_channel_known')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scans'))
+    )
+    with op.batch_alter_table('scans', schema=None) as batch_op:
+        batch_op.create_index('ix_scans_serial_scanned_at', ['serial', 'scanned_at'], unique=False)
+
     op.create_table('signing_keys',
     sa.Column('kid', sa.String(length=8), nullable=False),
     sa.Column('public_key', sa.LargeBinary(length=32), nullable=False),
@@ -65,6 +89,18 @@ def upgrade() -> None:
     with op.batch_alter_table('signing_keys', schema=None) as batch_op:
         batch_op.create_index('uq_signing_keys_one_active', ['state'], unique=True, sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
 
+    op.create_table('status_bundles',
+    sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('generation', sa.BigInteger(), nullable=False),
+    sa.Column('issued_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('refresh_after', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('kid', sa.String(length=8), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('counts', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_status_bundles'))
+    )
     op.create_table('producers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=300), nullable=False),
@@ -165,6 +201,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
 
+    op.create_table('auto_approval_policies',
+    sa.Column('producer_id', sa.Integer(), nullable=False),
+    sa.Column('max_quantity', sa.Integer(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('set_by', sa.Integer(), nullable=True),
+    sa.Column('updated_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('max_quantity > 0', name=op.f('ck_auto_approval_policies_max_quantity_positive')),
+    sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_auto_approval_policies_producer_id_producers')),
+    sa.ForeignKeyConstraint(['set_by'], ['accounts.id'], name=op.f('fk_auto_approval_policies_set_by_accounts')),
+    sa.PrimaryKeyConstraint('producer_id', name=op.f('pk_auto_approval_policies'))
+    )
     op.create_table('certificates',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
@@ -192,6 +239,59 @@ def upgrade() -> None:
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificates_product_id'), ['product_id'], unique=False)
         batch_op.create_index('uq_certificates_one_active', ['product_id'], unique=True, sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
+
+    op.create_table('consumer_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('serial', sa.BigInteger(), nullable=True),
+    sa.Column('verdict', sa.String(length=16), nullable=True),
+    sa.Column('problem', sa.String(length=16), nullable=False),
+    sa.Column('details', sa.Text(), nullable=True),
+    sa.Column('shop_name', sa.String(length=200), nullable=True),
+    sa.Column('place', sa.String(length=300), nullable=True),
+    sa.Column('province_code', sa.String(length=8), nullable=True),
+    sa.Column('contact', sa.String(length=200), nullable=True),
+    sa.Column('client_hash', sa.LargeBinary(length=16), nullable=False),
+    sa.Column('state', sa.String(length=8), nullable=False),
+    sa.Column('created_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('closed_by', sa.Integer(), nullable=True),
+    sa.Column('close_note', sa.Text(), nullable=True),
+    sa.CheckConstraint("problem IN ('fake_stamp','fake_goods','expired_sold','no_stamp','other')", name=op.f('ck_consumer_reports_problem_known')),
+    sa.CheckConstraint("state IN ('open','closed')", name=op.f('ck_consumer_reports_state_known')),
+    sa.ForeignKeyConstraint(['closed_by'], ['accounts.id'], name=op.f('fk_consumer_reports_closed_by_accounts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consumer_reports'))
+    )
+    with op.batch_alter_table('consumer_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consumer_reports_serial'), ['serial'], unique=False)
+        batch_op.create_index('ix_consumer_reports_state_created_at', ['state', 'created_at'], unique=False)
+
+    op.create_table('findings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('serial', sa.BigInteger(), nullable=True),
+    sa.Column('code', sa.String(length=400), nullable=True),
+    sa.Column('verdict', sa.String(length=16), nullable=False),
+    sa.Column('possible_copy', sa.Boolean(), nullable=False),
+    sa.Column('shop', sa.String(length=300), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('latitude', sa.Float(), nullable=True),
+    sa.Column('longitude', sa.Float(), nullable=True),
+    sa.Column('accuracy_m', sa.Float(), nullable=True),
+    sa.Column('observed_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.CheckConstraint("state IN ('open','proposed')", name=op.f('ck_findings_state_known')),
+    sa.CheckConstraint("verdict IN ('genuine','revoked','expired','suspicious','not_genuine','confirm_online','unverified')", name=op.f('ck_findings_verdict_known')),
+    sa.CheckConstraint('(latitude IS NULL) = (longitude IS NULL)', name=op.f('ck_findings_position_whole')),
+    sa.CheckConstraint('serial IS NOT NULL OR code IS NOT NULL', name=op.f('ck_findings_serial_or_code')),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_findings_account_id_accounts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_findings')),
+    sa.UniqueConstraint('account_id', 'client_id', name=op.f('uq_findings_account_id_client_id'))
+    )
+    with op.batch_alter_table('findings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_findings_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_findings_serial'), ['serial'], unique=False)
 
     op.create_table('lots',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -282,6 +382,32 @@ def upgrade() -> None:
     with op.batch_alter_table('trace_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_trace_events_lot_id'), ['lot_id'], unique=False)
 
+    op.create_table('finding_proposals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('finding_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('stamp_serial', sa.BigInteger(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('proposed_by', sa.Integer(), nullable=True),
+    sa.Column('proposed_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("action IN ('void','withdrawal')", name=op.f('ck_finding_proposals_action_known')),
+    sa.CheckConstraint("state IN ('pending','accepted','rejected')", name=op.f('ck_finding_proposals_state_known')),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], name=op.f('fk_finding_proposals_certificate_id_certificates')),
+    sa.ForeignKeyConstraint(['finding_id'], ['findings.id'], name=op.f('fk_finding_proposals_finding_id_findings')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_finding_proposals_product_id_products')),
+    sa.ForeignKeyConstraint(['proposed_by'], ['accounts.id'], name=op.f('fk_finding_proposals_proposed_by_accounts')),
+    sa.ForeignKeyConstraint(['request_id'], ['stamp_requests.id'], name=op.f('fk_finding_proposals_request_id_stamp_requests')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finding_proposals')),
+    sa.UniqueConstraint('finding_id', name=op.f('uq_finding_proposals_finding_id'))
+    )
+    with op.batch_alter_table('finding_proposals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_finding_proposals_product_id'), ['product_id'], unique=False)
+
     op.create_table('stamp_voids',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=False),
@@ -335,6 +461,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_stamp_voids_request_id'))
 
     op.drop_table('stamp_voids')
+    with op.batch_alter_table('finding_proposals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_finding_proposals_product_id'))
+
+    op.drop_table('finding_proposals')
     with op.batch_alter_table('trace_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_trace_events_lot_id'))
 
@@ -350,11 +480,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_lots_product_id'))
 
     op.drop_table('lots')
+    with op.batch_alter_table('findings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_findings_serial'))
+        batch_op.drop_index(batch_op.f('ix_findings_account_id'))
+
+    op.drop_table('findings')
+    with op.batch_alter_table('consumer_reports', schema=None) as batch_op:
+        batch_op.drop_index('ix_consumer_reports_state_created_at')
+        batch_op.drop_index(batch_op.f('ix_consumer_reports_serial'))
+
+    op.drop_table('consumer_reports')
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.drop_index('uq_certificates_one_active', sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
         batch_op.drop_index(batch_op.f('ix_certificates_product_id'))
 
     op.drop_table('certificates')
+    op.drop_table('auto_approval_policies')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
         batch_op.drop_index(batch_op.f('ix_audit_log_action'))
@@ -377,10 +518,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_producers_province_code'))
 
     op.drop_table('producers')
+    op.drop_table('status_bundles')
     with op.batch_alter_table('signing_keys', schema=None) as batch_op:
         batch_op.drop_index('uq_signing_keys_one_active', sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
 
     op.drop_table('signing_keys')
+    with op.batch_alter_table('scans', schema=None) as batch_op:
+        batch_op.drop_index('ix_scans_serial_scanned_at')
+
+    op.drop_table('scans')
+    op.drop_table('scan_counters')
     with op.batch_alter_table('product_groups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_groups_parent_code'))
 

@@ -1,0 +1,427 @@
+"""The scan log and per-stamp counters: live in the store, persisted to the database in batches.
+
+One scan costs one Redis round trip (a Lua script): count it unless the same
+client opened the same stamp within the dedupe window, add the client hash
+to a HyperLogLog and the shared province to a set, and queue the event. A
+flusher (a background thread per process, or ``stamp-service scans flush``)
+moves queued events into ``scans`` rows and ``scan_counters`` totals under a
+store lock, so a scan never waits for a database write.
+
+Without Redis (embedded default), or while Redis is unreachable, an
+in-process backend does the same: correct for the one-process embedded
+server; counters then restart from the database totals (they are "seeded"
+from ``scan_counters`` the first time a stamp is seen by a store).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from stamp_service.cache import Store
+from stamp_service.domain import serials
+from stamp_service.domain.verification import ScanStats
+from stamp_service.storage.models.scans import Scan, ScanCounter
+
+log = logging.getLogger(__name__)
+
+PREFIX = "scan:"
+QUEUE = PREFIX + "queue"
+FLUSH_LOCK = PREFIX + "flush-lock"
+CHANNELS = ("qr", "serial")
+
+# KEYS: counters hash, client HLL, province set, dedupe key, queue.
+# ARGV: now (epoch s), client hex, province or "", event JSON, ttl s, dedupe s.
+_RECORD_LUA = """
+local fresh = redis.call('SET', KEYS[4], '1', 'NX', 'EX', tonumber(ARGV[6]))
+local counted = 0
+if fresh then
+  counted = 1
+  redis.call('HINCRBY', KEYS[1], 'n', 1)
+  redis.call('HSETNX', KEYS[1], 'first', ARGV[1])
+end
+redis.call('HSET', KEYS[1], 'last', ARGV[1])
+redis.call('PFADD', KEYS[2], ARGV[2])
+if ARGV[3] ~= '' then redis.call('SADD', KEYS[3], ARGV[3]) end
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], tonumber(ARGV[5])) end
+local qlen = redis.call('RPUSH', KEYS[5], counted .. '|' .. ARGV[4])
+local v = redis.call('HMGET', KEYS[1], 'n', 'first', 'last', 'seeded', 'bc', 'bp')
+return {counted, v[1] or '0', v[2] or '', v[3] or '', v[4] or '', v[5] or '0', v[6] or '0',
+        redis.call('PFCOUNT', KEYS[2]), redis.call('SCARD', KEYS[3]), qlen}
+"""
+
+
+@dataclass(frozen=True)
+class ScanEvent:
+    serial: int  # unsigned
+    at: datetime
+    client: bytes  # 16-byte keyed hash of the client address
+    province: str | None
+    browser: str
+    channel: str = "qr"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "s": self.serial,
+                "t": self.at.timestamp(),
+                "c": self.client.hex(),
+                "p": self.province,
+                "b": self.browser,
+                "ch": self.channel,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ScanEvent:
+        d = json.loads(text)
+        return cls(
+            int(d["s"]),
+            datetime.fromtimestamp(float(d["t"]), UTC),
+            bytes.fromhex(d["c"]),
+            d["p"],
+            str(d["b"])[:16],
+            d.get("ch", "qr"),
+        )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    counted: bool
+    stats: ScanStats
+    seeded: bool
+    queued: int
+
+
+def _ts(raw: Any) -> datetime | None:
+    if raw in (None, "", b""):
+        return None
+    return datetime.fromtimestamp(float(raw), UTC)
+
+
+class _Backend(Protocol):
+    def record(self, event: ScanEvent, *, ttl: int, dedupe: int) -> Recorded: ...
+    def seed(self, serial: int, row: ScanCounter | None) -> None: ...
+    def live(self, serial: int) -> ScanStats | None: ...
+    def peek(self, n: int) -> list[tuple[bool, ScanEvent]]: ...
+    def trim(self, n: int) -> None: ...
+    def lock(self, seconds: int) -> bool: ...
+    def unlock(self) -> None: ...
+
+
+class MemoryBackend:
+    """The same semantics in one process (exact distinct counts instead of HyperLogLog)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._hash: dict[int, dict[str, Any]] = {}
+        self._recent: dict[tuple[int, bytes], float] = {}
+        self._queue: list[tuple[bool, ScanEvent]] = []
+
+    def record(self, event: ScanEvent, *, ttl: int, dedupe: int) -> Recorded:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._recent) > 100_000:  # drop expired dedupe marks now and then
+                self._recent = {k: v for k, v in self._recent.items() if v > now}
+            key = (event.serial, event.client)
+            fresh = self._recent.get(key, 0.0) <= now
+            if fresh:
+                self._recent[key] = now + dedupe
+            h = self._hash.setdefault(event.serial, {"n": 0, "clients": set(), "provinces": set()})
+            if fresh:
+                h["n"] += 1
+                h.setdefault("first", event.at)
+            h["last"] = event.at
+            h["clients"].add(event.client)
+            if event.province:
+                h["provinces"].add(event.province)
+            self._queue.append((fresh, event))
+            stats = self._stats(h)
+            return Recorded(fresh, stats, bool(h.get("seeded")), len(self._queue))
+
+    @staticmethod
+    def _stats(h: dict[str, Any]) -> ScanStats:
+        return ScanStats(
+            scans=h["n"],
+            first_at=h.get("first"),
+            last_at=h.get("last"),
+            clients=max(len(h["clients"]), h.get("bc", 0)),
+            provinces=max(len(h["provinces"]), h.get("bp", 0)),
+        )
+
+    def seed(self, serial: int, row: ScanCounter | None) -> None:
+        with self._lock:
+            h = self._hash.setdefault(serial, {"n": 0, "clients": set(), "provinces": set()})
+            if h.get("seeded"):
+                return
+            h["seeded"] = True
+            if row is not None:
+                h["n"] += row.scans
+                if h.get("first") is None or row.first_at < h["first"]:
+                    h["first"] = row.first_at
+                h["bc"], h["bp"] = row.clients, row.provinces
+
+    def live(self, serial: int) -> ScanStats | None:
+        with self._lock:
+            h = self._hash.get(serial)
+            return self._stats(h) if h else None
+
+    def peek(self, n: int) -> list[tuple[bool, ScanEvent]]:
+        with self._lock:
+            return list(self._queue[:n])
+
+    def trim(self, n: int) -> None:
+        with self._lock:
+            del self._queue[:n]
+
+    def lock(self, seconds: int) -> bool:
+        return self._flush_lock.acquire(blocking=False)
+
+    def unlock(self) -> None:
+        if self._flush_lock.locked():
+            self._flush_lock.release()
+
+
+class RedisBackend:
+    def __init__(self, redis: Any, prefix: str) -> None:
+        self.redis = redis
+        self.p = prefix + PREFIX
+        self.queue = prefix + QUEUE
+        self.flush_lock = prefix + FLUSH_LOCK
+        self._script = redis.register_script(_RECORD_LUA)
+
+    def _keys(self, serial: int) -> tuple[str, str, str]:
+        s = f"{serial:016x}"
+        return f"{self.p}h:{s}", f"{self.p}c:{s}", f"{self.p}p:{s}"
+
+    def record(self, event: ScanEvent, *, ttl: int, dedupe: int) -> Recorded:
+        h, c, p = self._keys(event.serial)
+        recent = f"{self.p}r:{event.serial:016x}:{event.client.hex()}"
+        out = self._script(
+            keys=[h, c, p, recent, self.queue],
+            args=[
+                f"{event.at.timestamp():.3f}",
+                event.client.hex(),
+                event.province or "",
+                event.to_json(),
+                ttl,
+                dedupe,
+            ],
+        )
+        counted, n, first, last, seeded, bc, bp, pf, sc, qlen = out
+        stats = ScanStats(int(n), _ts(first), _ts(last), max(int(pf), int(bc)), max(int(sc), int(bp)))
+        return Recorded(bool(counted), stats, bool(seeded), int(qlen))
+
+    def seed(self, serial: int, row: ScanCounter | None) -> None:
+        h, _c, _p = self._keys(serial)
+        if not self.redis.hsetnx(h, "seeded", 1) or row is None:
+            return
+        pipe = self.redis.pipeline()
+        pipe.hincrby(h, "n", row.scans)
+        pipe.hset(h, mapping={"bc": row.clients, "bp": row.provinces})
+        pipe.hget(h, "first")
+        first = pipe.execute()[-1]
+        if first is None or float(first) > row.first_at.timestamp():
+            self.redis.hset(h, "first", f"{row.first_at.timestamp():.3f}")
+
+    def live(self, serial: int) -> ScanStats | None:
+        h, c, p = self._keys(serial)
+        pipe = self.redis.pipeline()
+        pipe.hmget(h, "n", "first", "last", "bc", "bp")
+        pipe.pfcount(c)
+        pipe.scard(p)
+        (n, first, last, bc, bp), pf, sc = pipe.execute()
+        if n is None:
+            return None
+        return ScanStats(
+            int(n), _ts(first), _ts(last), max(int(pf), int(bc or 0)), max(int(sc), int(bp or 0))
+        )
+
+    def peek(self, n: int) -> list[tuple[bool, ScanEvent]]:
+        out = []
+        for raw in self.redis.lrange(self.queue, 0, n - 1):
+            flag, _, body = raw.decode().partition("|")
+            out.append((flag == "1", ScanEvent.from_json(body)))
+        return out
+
+    def trim(self, n: int) -> None:
+        self.redis.ltrim(self.queue, n, -1)
+
+    def lock(self, seconds: int) -> bool:
+        return bool(self.redis.set(self.flush_lock, "1", nx=True, ex=seconds))
+
+    def unlock(self) -> None:
+        self.redis.delete(self.flush_lock)
+
+
+class ScanLog:
+    """One per runtime (``scan_log_for``): records scans, answers live counters, flushes batches."""
+
+    def __init__(
+        self, store: Store, *, ttl_days: int = 400, dedupe_seconds: int = 600, flush_batch: int = 500
+    ) -> None:
+        self.memory = MemoryBackend()
+        self.redis_backend = RedisBackend(store.redis, store.prefix) if store.redis is not None else None
+        self.ttl = ttl_days * 86400
+        self.dedupe = dedupe_seconds
+        self.flush_batch = flush_batch
+        self.degraded_count = 0
+        self._warned = False
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """The Redis backend, or the in-process one while Redis is unreachable (logged once per outage)."""
+        import redis
+
+        if self.redis_backend is not None:
+            try:
+                result = getattr(self.redis_backend, name)(*args, **kwargs)
+                self._warned = False
+                return result
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self.degraded_count += 1
+                if not self._warned:
+                    self._warned = True
+                    log.warning(
+                        "scan counters: redis unavailable, counting in-process", extra={"error": repr(exc)}
+                    )
+        return getattr(self.memory, name)(*args, **kwargs)
+
+    def record(self, session: Session, event: ScanEvent) -> Recorded:
+        """Count one scan; the first time a store sees the stamp, its database totals are added."""
+        rec: Recorded = self._call("record", event, ttl=self.ttl, dedupe=self.dedupe)
+        if not rec.seeded:
+            row = session.get(ScanCounter, serials.to_db(event.serial))
+            self._call("seed", event.serial, row)
+            if row is not None:
+                rec = Recorded(rec.counted, self._call("live", event.serial) or rec.stats, True, rec.queued)
+        if rec.queued >= self.flush_batch:
+            self._wake.set()
+        return rec
+
+    def stats(self, session: Session, serial: int) -> ScanStats:
+        """Counters without counting a scan (the JSON API): the live ones, else the database's."""
+        live = self._call("live", serial)
+        row = session.get(ScanCounter, serials.to_db(serial))
+        if live is None and row is None:
+            return ScanStats()
+        if live is None:
+            assert row is not None
+            return ScanStats(row.scans, row.first_at, row.last_at, row.clients, row.provinces)
+        if row is not None and row.scans > live.scans:  # a store that lost its data and was not re-seeded
+            return ScanStats(row.scans, row.first_at, row.last_at, row.clients, row.provinces)
+        return live
+
+    # -- persistence ------------------------------------------------------------------------------
+    def flush(self, session_factory: sessionmaker[Session], *, max_batches: int = 1000) -> int:
+        """Move queued scans into the database; returns how many. One flusher at a time (store lock)."""
+        done = 0
+        if not self._call("lock", 120):
+            return 0
+        try:
+            for _ in range(max_batches):
+                batch = self._call("peek", self.flush_batch)
+                if not batch:
+                    break
+                self._write(session_factory, batch)
+                self._call("trim", len(batch))
+                done += len(batch)
+        finally:
+            self._call("unlock")
+        return done
+
+    def _write(self, session_factory: sessionmaker[Session], batch: list[tuple[bool, ScanEvent]]) -> None:
+        with session_factory() as session:
+            session.add_all(
+                Scan(
+                    serial=serials.to_db(e.serial),
+                    scanned_at=e.at,
+                    client_hash=e.client,
+                    province_code=e.province,
+                    browser=e.browser,
+                    channel=e.channel,
+                    counted=counted,
+                )
+                for counted, e in batch
+            )
+            by_serial: dict[int, list[tuple[bool, ScanEvent]]] = {}
+            for counted, e in batch:
+                by_serial.setdefault(e.serial, []).append((counted, e))
+            rows = {
+                r.serial: r
+                for r in session.scalars(
+                    select(ScanCounter).where(ScanCounter.serial.in_([serials.to_db(s) for s in by_serial]))
+                )
+            }
+            for serial, events in by_serial.items():
+                key = serials.to_db(serial)
+                row = rows.get(key)
+                if row is None:
+                    row = ScanCounter(
+                        serial=key,
+                        scans=0,
+                        first_at=events[0][1].at,
+                        last_at=events[0][1].at,
+                        clients=0,
+                        provinces=0,
+                    )
+                    session.add(row)
+                live = self._call("live", serial)
+                counted_here = sum(1 for c, _ in events if c)
+                row.scans = max(row.scans + counted_here if live is None else live.scans, row.scans)
+                row.first_at = min([row.first_at, *(e.at for _, e in events)])
+                row.last_at = max([row.last_at, *(e.at for _, e in events)])
+                if live is not None:
+                    row.clients = max(row.clients, live.clients)
+                    row.provinces = max(row.provinces, live.provinces)
+                else:
+                    row.clients = max(row.clients, len({e.client for _, e in events}))
+                    row.provinces = max(row.provinces, len({e.province for _, e in events if e.province}))
+            session.commit()
+
+    # -- background flusher -----------------------------------------------------------------------
+    def start_flusher(self, session_factory: sessionmaker[Session], period: float) -> None:
+        """A daemon thread per process (started on first use, so after gunicorn forks)."""
+        if self._thread is not None or period <= 0:
+            return
+
+        def run() -> None:
+            while True:
+                self._wake.wait(period)
+                self._wake.clear()
+                try:
+                    self.flush(session_factory)
+                except Exception:  # keep flushing later; the events stay queued
+                    log.exception("scan flush failed")
+
+        self._thread = threading.Thread(target=run, name="scan-flusher", daemon=True)
+        self._thread.start()
+
+
+def scan_log_for(runtime: Any) -> ScanLog:
+    log_ = runtime.services.get("scan_log")
+    if log_ is None:
+        from stamp_service.services.verify_config import VerifyConfig
+
+        config: VerifyConfig = runtime.services.get("verify_config") or VerifyConfig.load(runtime.settings)
+        log_ = runtime.services.setdefault(
+            "scan_log",
+            ScanLog(
+                runtime.store,
+                ttl_days=config.scan_ttl_days,
+                dedupe_seconds=config.scan_dedupe_seconds,
+                flush_batch=config.scan_flush_batch,
+            ),
+        )
+    return log_  # type: ignore[no-any-return]

@@ -1,0 +1,414 @@
+"""The consumer's pages: the verification page the QR opens, the typed-serial form, PIN and report forms.
+
+No JavaScript, no session, no external asset: one HTML response with its CSS
+inline (allowed by the CSP through its SHA-256 hash), gzip-compressed when the
+browser accepts it. Every route is rate-limited per client; the PIN and report
+forms carry a signed form token instead of a session (services.public_guard).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, render_template, request
+
+from stamp_service.crypto.keyring import for_runtime
+from stamp_service.domain import serials
+from stamp_service.domain.verification import browser_family
+from stamp_service.errors import RateLimited, SerialTypo, ValidationFailed
+from stamp_service.services import public_guard, reports, verification
+from stamp_service.services.scans import scan_log_for
+from stamp_service.services.verification import ScanInfo, Verification, VerifyEnv
+from stamp_service.services.verify_config import VerifyConfig
+from stamp_service.web.context import db, runtime
+from stamp_service.web.i18n import format_day, format_moment, pick_language, translations
+from stamp_service.web.verdict_text import scans_line, verdict_text
+
+bp = Blueprint("public", __name__)
+CSS = (Path(__file__).resolve().parent.parent / "templates" / "verify" / "page.css").read_text().strip()
+CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
+CSP = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{CSS_HASH}'; "
+    "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+GZIP_MIN_BYTES = 1024
+RENDERED_SECONDS = 60.0  # form tokens in a reused page stay far inside their two hours
+RENDERED_MAX = 2048
+
+
+class RenderedPages:
+    """Per-process reuse of a rendered (and compressed) stamp page.
+
+    Keyed by everything the page shows that can change: the status generation (read
+    from Redis on every request, so a revocation is never hidden), the code, the
+    language, the verdict and the scan counters. Used only when the shared cache is
+    usable (``Verification.generation`` set).
+    """
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[Any, ...], tuple[float, bytes, str | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[bytes, str | None] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or time.monotonic() - item[0] > RENDERED_SECONDS:
+                return None
+            return item[1], item[2]
+
+    def put(self, key: tuple[Any, ...], body: bytes, encoding: str | None) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic(), body, encoding)
+            self._items.move_to_end(key)
+            while len(self._items) > RENDERED_MAX:
+                self._items.popitem(last=False)
+
+
+def verify_env() -> VerifyEnv:
+    """The app's verification collaborators, built once per runtime (and the scan flusher started)."""
+    rt = runtime()
+    env = rt.services.get("verify_env")
+    if env is None:
+        config = rt.services.setdefault("verify_config", VerifyConfig.load(rt.settings))
+        scan_log = scan_log_for(rt)
+        env = rt.services.setdefault("verify_env", VerifyEnv(for_runtime(rt), rt.store, config, scan_log))
+        if not rt.settings.testing:
+            scan_log.start_flusher(rt.session_factory, config.scan_flush_seconds)
+    return env  # type: ignore[no-any-return]
+
+
+def client_key(env: VerifyEnv) -> bytes:
+    return public_guard.client_hash(env.keyring, request.remote_addr)
+
+
+def limit_page(env: VerifyEnv) -> bytes:
+    client = client_key(env)
+    public_guard.hit(env.store, public_guard.Limit("page", env.config.rate_page_per_minute, 60), client.hex())
+    return client
+
+
+# --- rendering ----------------------------------------------------------------------------------
+def _labels(t: Any) -> dict[str, Any]:
+    _ = t.gettext
+    return {
+        "event_types": {
+            "sourcing": _("Sourcing / harvest"),
+            "processing": _("Processing"),
+            "testing": _("Testing"),
+            "packing": _("Packing"),
+            "stamping": _("Stamping"),
+            "dispatch": _("Dispatch"),
+        },
+        "legal_types": {
+            "enterprise": _("Enterprise"),
+            "cooperative": _("Cooperative"),
+            "cooperative_group": _("Cooperative group"),
+            "household": _("Household business"),
+        },
+        "problems": [
+            ("fake_stamp", _("The stamp looks fake")),
+            ("fake_goods", _("The goods look fake or different")),
+            ("expired_sold", _("Expired product sold as OCOP")),
+            ("no_stamp", _("OCOP mark without a stamp")),
+            ("other", _("Something else")),
+        ],
+    }
+
+
+def render_page(
+    lang: str,
+    *,
+    result: Verification | None = None,
+    here: str,
+    switch_args: dict[str, str],
+    channel: str = "qr",
+    notice: str | None = None,
+    notice_error: bool = False,
+    typed: str | None = None,
+    status: int = 200,
+) -> Response:
+    env = verify_env()
+    t = translations(lang)
+    other = "en" if lang == "vi" else "vi"
+    ctx: dict[str, Any] = {
+        "lang": lang,
+        "other_lang": other,
+        "switch_url": f"{here}?{urlencode({**switch_args, 'lang': other})}",
+        "css": CSS,
+        "_": t.gettext,
+        "ngettext": t.ngettext,
+        "fd": lambda d: format_day(d, lang),
+        "fdt": lambda d: format_moment(d, lang),
+        "here": here,
+        "channel": channel,
+        "notice": notice,
+        "notice_error": notice_error,
+        "typed": typed,
+        "verdict": None,
+        "page_title": t.gettext("OCOP stamp check"),
+        "report_token": public_guard.form_token(env.keyring, "report", ""),
+        **_labels(t),
+    }
+    if result is not None:
+        text = verdict_text(t, result.status, lang, result.scans)
+        serial_compact = serials.compact(result.stamp.serial) if result.stamp.serial else None
+        ctx.update(
+            verdict=result.status.verdict.value,
+            title=text.title,
+            lines=text.lines,
+            warnings=text.warnings,
+            icon=text.icon,
+            page_title=text.title,
+            facts=result.facts,
+            part=result.stamp,
+            serial_text=result.serial_text,
+            serial_compact=serial_compact,
+            scans_line=scans_line(t, result.scans, lang),
+            pin_token=public_guard.form_token(env.keyring, "pin", serial_compact or ""),
+            report_token=public_guard.form_token(env.keyring, "report", serial_compact or ""),
+            provinces=verification.provinces(db(), env.memo) if result.facts else [],
+        )
+    return Response(render_template("verify/page.html", **ctx), status=status, mimetype="text/html")
+
+
+def _scan(env: VerifyEnv, client: bytes, channel: str) -> ScanInfo:
+    province = request.args.get("p") or None
+    if province is not None and province not in {c for c, _ in verification.provinces(db(), env.memo)}:
+        province = None
+    return ScanInfo(client, browser_family(request.user_agent.string), province, channel)
+
+
+# --- routes -------------------------------------------------------------------------------------
+@bp.get("/V/<token>")
+@bp.get("/V/<token>/")
+@bp.get("/v/<token>")
+@bp.get("/v/<token>/")
+def stamp_page(token: str) -> Response:
+    """The page the QR code opens (any letter case, trailing slash tolerated)."""
+    env = verify_env()
+    client = limit_page(env)
+    lang = pick_language(runtime().settings.default_language, request.args.get("lang"))
+    result = verification.verify_code(db(), env, token, lang=lang, scan=_scan(env, client, "qr"))
+    key = _rendered_key(result, token, lang)
+    pages: RenderedPages = env.memo.setdefault("rendered", RenderedPages())
+    hit = pages.get(key) if key else None
+    if hit is not None:
+        response = Response(hit[0], mimetype="text/html")
+        if hit[1]:
+            response.headers["Content-Encoding"] = hit[1]
+        return response
+    response = _compressed(render_page(lang, result=result, here=f"/V/{token.upper()}", switch_args={}))
+    if key:
+        pages.put(key, response.get_data(), response.headers.get("Content-Encoding"))
+    return response
+
+
+def _rendered_key(result: Verification, token: str, lang: str) -> tuple[Any, ...] | None:
+    if result.generation is None or not result.known:
+        return None
+    stats = result.scans
+    return (
+        result.generation,
+        token.strip().upper(),
+        lang,
+        result.status,
+        result.clone_reasons,
+        stats.scans if stats else 0,
+        stats.first_at.date() if stats and stats.first_at else None,
+        "gzip" in request.headers.get("Accept-Encoding", ""),
+        request.args.get("p") is not None,
+    )
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify_form() -> Response:
+    """Type the printed serial: the check character catches typos before any lookup."""
+    env = verify_env()
+    client = limit_page(env)
+    source = request.form if request.method == "POST" else request.args
+    lang = pick_language(runtime().settings.default_language, source.get("lang"))
+    typed = (source.get("serial") or "").strip()[:40]
+    if not typed:
+        return render_page(lang, here="/verify", switch_args={})
+    try:
+        result = verification.verify_serial(db(), env, typed, lang=lang, scan=_scan(env, client, "serial"))
+    except SerialTypo:
+        notice = translations(lang).gettext("Check the serial: a character is wrong.")
+        return render_page(
+            lang, here="/verify", switch_args={"serial": typed}, notice=notice, notice_error=True, typed=typed
+        )
+    return render_page(
+        lang, result=result, here="/verify", switch_args={"serial": typed}, channel="serial", typed=typed
+    )
+
+
+def _form_result(env: VerifyEnv, lang: str, serial_text: str) -> Verification | None:
+    try:
+        return verification.verify_serial(db(), env, serial_text, lang=lang) if serial_text else None
+    except SerialTypo:
+        return None
+
+
+@bp.post("/verify/pin")
+def pin() -> Response:
+    env = verify_env()
+    client = limit_page(env)
+    lang = pick_language(runtime().settings.default_language, request.form.get("lang"))
+    t = translations(lang)
+    serial_text = (request.form.get("serial") or "").strip()[:40]
+    args = {"serial": serial_text}
+    try:
+        public_guard.check_form(
+            env.keyring,
+            "pin",
+            serial_text,
+            request.form.get("form_token"),
+            request.headers.get("Origin"),
+            request.host,
+        )
+        outcome = verification.check_pin(db(), env, serial_text, request.form.get("pin", "")[:32], client)
+    except ValidationFailed:
+        return render_page(
+            lang,
+            result=_form_result(env, lang, serial_text),
+            here="/verify",
+            switch_args=args,
+            channel="serial",
+            notice=t.gettext("The form has expired; open the page again."),
+            notice_error=True,
+            status=400,
+        )
+    except SerialTypo:
+        outcome = verification.PinOutcome("wrong")
+    if outcome.result == "first":
+        notice, error = t.gettext("First verification of this PIN: the item is genuine."), False
+    elif outcome.result == "used":
+        notice = t.gettext(
+            "This PIN was already used on %(date)s. "
+            "If you did not enter it yourself, this item may be a copy."
+        ) % {"date": format_moment(outcome.first_used_at, lang)}
+        error = True
+    else:
+        notice, error = t.gettext("Wrong PIN. Check the digits and try again."), True
+    return render_page(
+        lang,
+        result=_form_result(env, lang, serial_text),
+        here="/verify",
+        switch_args=args,
+        channel="serial",
+        notice=notice,
+        notice_error=error,
+    )
+
+
+@bp.post("/verify/report")
+def report() -> Response:
+    env = verify_env()
+    client = limit_page(env)
+    public_guard.hit(
+        env.store, public_guard.Limit("report", env.config.rate_reports_per_client_hour, 3600), client.hex()
+    )
+    lang = pick_language(runtime().settings.default_language, request.form.get("lang"))
+    t = translations(lang)
+    serial_text = (request.form.get("serial") or "").strip()[:40]
+    result = _form_result(env, lang, serial_text)
+    args = {"serial": serial_text} if serial_text else {}
+    form = reports.ReportForm(
+        problem=request.form.get("problem", ""),
+        details=request.form.get("details"),
+        shop_name=request.form.get("shop_name"),
+        place=request.form.get("place"),
+        province_code=request.form.get("province_code"),
+        contact=request.form.get("contact"),
+    )
+    try:
+        public_guard.check_form(
+            env.keyring,
+            "report",
+            serial_text,
+            request.form.get("form_token"),
+            request.headers.get("Origin"),
+            request.host,
+        )
+        verdict = result.status.verdict.value if result else (request.form.get("verdict") or "")[:16] or None
+        reports.submit_report(
+            db(), form, client=client, serial=result.stamp.serial if result else None, verdict=verdict
+        )
+    except ValidationFailed as exc:
+        expired = any(e["field"] == "form_token" for e in exc.errors)
+        notice = (
+            t.gettext("The form has expired; open the page again.")
+            if expired
+            else t.gettext("The report could not be sent: please check the fields.")
+        )
+        return render_page(
+            lang,
+            result=result,
+            here="/verify",
+            switch_args=args,
+            channel="serial",
+            notice=notice,
+            notice_error=True,
+            status=400,
+        )
+    return render_page(
+        lang,
+        result=result,
+        here="/verify",
+        switch_args=args,
+        channel="serial",
+        notice=t.gettext("Thank you. Your report was sent to the OCOP office."),
+    )
+
+
+@bp.errorhandler(RateLimited)
+def _too_many(exc: RateLimited) -> Response:
+    lang = pick_language(runtime().settings.default_language, request.args.get("lang"))
+    t = translations(lang)
+    notice = t.gettext("Too many requests. Please wait %(seconds)d seconds and try again.") % {
+        "seconds": exc.retry_after
+    }
+    response = render_page(lang, here="/verify", switch_args={}, notice=notice, notice_error=True, status=429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    """Security headers on every public page, and gzip: the 30 KB budget is for the transferred bytes."""
+    h = response.headers
+    h["Content-Security-Policy"] = CSP
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "no-referrer"
+    h["X-Frame-Options"] = "DENY"
+    h["Cache-Control"] = "no-store"
+    h.add("Vary", "Accept-Encoding")
+    h.add("Vary", "Accept-Language")
+    return _compressed(response)
+
+
+def _compressed(response: Response) -> Response:
+    if (
+        "gzip" in request.headers.get("Accept-Encoding", "")
+        and not response.direct_passthrough
+        and response.mimetype == "text/html"
+        and "Content-Encoding" not in response.headers
+    ):
+        body = response.get_data()
+        if len(body) >= GZIP_MIN_BYTES:
+            response.set_data(gzip.compress(body, compresslevel=6, mtime=0))
+            response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

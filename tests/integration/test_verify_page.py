@@ -1,0 +1,375 @@
+"""The public verification page: every verdict in Vietnamese and English, weight, headers, forms, caching."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from stamp_service import create_app
+from stamp_service.domain import serials
+from stamp_service.storage.models.scans import ConsumerReport
+from stamp_service.storage.models.stamps import Stamp
+from tests import verify_support as vs
+from tests.stamp_factories import ensure_keyring, make_issued_batch
+
+TITLES = {
+    "genuine": ("Tem OCOP chính hãng", "Genuine OCOP stamp"),
+    "suspicious": ("Mã thật nhưng có dấu hiệu nghi vấn", "Genuine code, but suspicious"),
+    "expired": ("Giấy chứng nhận đã hết hạn", "Certificate expired"),
+    "revoked": ("Đã bị thu hồi", "Revoked"),
+    "not_genuine": ("Không phải tem thật", "Not a genuine stamp"),
+}
+
+
+@pytest.fixture()
+def settings(settings):
+    return vs.verify_settings(settings, clone_max_scans=5)
+
+
+@pytest.fixture()
+def keyring(session, settings):
+    return ensure_keyring(session, settings.keys_dir)
+
+
+@pytest.fixture()
+def batch(session, keyring):
+    b = make_issued_batch(session, keyring, n=3, with_pin=True)
+    vs.add_events(session, b, 4)
+    return b
+
+
+def verdict_of(html: str) -> str:
+    found = re.search(r'<section class="v (\w+)" role="status"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def page(client, path, lang=None, **kw):
+    headers = {"Accept-Language": "en-US,en;q=0.9"} if lang == "en" else {}
+    r = client.get(path, headers=headers, **kw)
+    assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    return r.get_data(as_text=True)
+
+
+def test_genuine_page_shows_every_circular_item_in_vietnamese(client, batch):
+    html = page(client, vs.path_of(batch.urls[0]))
+    assert verdict_of(html) == "genuine" and TITLES["genuine"][0] in html
+    assert '<html lang="vi">' in html and 'aria-live="assertive"' in html
+    for item in (
+        batch.product.name,
+        batch.producer.name,
+        "Xã Phúc Trạch",
+        "Tỉnh Hà Tĩnh",
+        batch.lot.lot_code,
+        "01/10/2025",
+        "01/12/2025",
+        "TCCS 01:2020/HTXPT",
+        batch.certificate.decision_number,
+        "UBND tỉnh Hà Tĩnh",
+        "15/09/2028",
+        "Thu hái / nguyên liệu",
+        "Kiểm nghiệm",
+        "000000000000",
+        serials.format_serial(serials.from_db(batch.stamps[0].serial)),
+        'aria-label="4 sao"',
+        "Đã được kiểm tra 1 lần",
+        "Mã PIN cào",
+    ):
+        assert item in html, item
+
+
+def test_english_by_header_and_by_switch_link_that_keeps_the_token(client, batch):
+    path = vs.path_of(batch.urls[0])
+    html = page(client, path, lang="en")
+    assert '<html lang="en">' in html and "Genuine OCOP stamp" in html and "Sourcing / harvest" in html
+    link = re.search(r'<a href="([^"]+)" lang="vi"', html).group(1)
+    assert link.startswith(path) and link.endswith("lang=vi")
+    vi = page(client, path)
+    link = re.search(r'<a href="([^"]+)" lang="en"', vi).group(1)
+    assert page(client, link).count("Genuine OCOP stamp") >= 1
+
+
+def test_any_case_and_trailing_slash(client, batch):
+    path = vs.path_of(batch.urls[0])
+    for variant in (path.lower(), path + "/", "/v/" + path[3:], "/V/" + path[3:].lower() + "/"):
+        assert verdict_of(page(client, variant)) == "genuine", variant
+
+
+@pytest.mark.parametrize("cause", vs.REVOKE_CAUSES)
+def test_revoked_for_each_cause_says_why_in_both_languages(client, session, batch, cause):
+    path = vs.path_of(batch.urls[0])
+    assert verdict_of(page(client, path)) == "genuine"  # cached now: the revocation must still show at once
+    vs.revoke(session, batch, cause)
+    vi, en = page(client, path), page(client, path, lang="en")
+    assert verdict_of(vi) == verdict_of(en) == "revoked"
+    assert TITLES["revoked"][0] in vi and TITLES["revoked"][1] in en
+    expected = {
+        "withdrawn": ("thu hồi sao OCOP ngày 18/11/2026", "3763/QĐ-UBND"),
+        "recalled": ("Lô sản xuất này đã bị thu hồi ngày 20/11/2026", "12/QĐ-CCATTP"),
+        "voided": ("Tem này đã bị hủy ngày", "05/BB"),
+        "below_three": ("dưới 3 sao", "88/QĐ-UBND"),
+    }[cause]
+    for text in expected:
+        assert text in vi, text
+
+
+def test_reduction_shows_stars_at_issue_and_date_of_change(client, session, batch):
+    vs.reduce_below_three(session, batch)
+    html = page(client, vs.path_of(batch.urls[0]), lang="en")
+    assert (
+        'aria-label="2 stars"' in html and 'aria-label="4 stars"' in html and "changed on 1 Oct 2026" in html
+    )
+
+
+def test_expired_certificate(client, session, batch):
+    vs.expire(session, batch)
+    vi = page(client, vs.path_of(batch.urls[0]))
+    en = page(client, vs.path_of(batch.urls[0]), lang="en")
+    assert verdict_of(vi) == "expired" and "hết hạn ngày 01/01/2026" in vi
+    assert "expired on 1 Jan 2026" in en
+
+
+def test_compromised_key_warns_on_issued_stamps(client, session, keyring, batch):
+    vs.compromise(session, keyring, batch)
+    html = page(client, vs.path_of(batch.urls[0]), lang="en")
+    assert verdict_of(html) == "genuine" and "reported compromised" in html
+
+
+def test_not_genuine_codes_answer_alike(client, session, keyring, batch):
+    bodies = {}
+    for name, token in vs.not_genuine_tokens(session, keyring, batch.tokens[0]).items():
+        r = client.get(f"/V/{token}")
+        html = r.get_data(as_text=True)
+        assert r.status_code == 200 and verdict_of(html) == "not_genuine", name
+        assert TITLES["not_genuine"][0] in html
+        assert "<h2>Sản phẩm</h2>" not in html  # no facts for codes we did not issue
+        bodies[name] = re.sub(r'name="form_token" value="[^"]+"', "", html).replace(token.upper(), "T")
+    assert len(set(bodies.values())) == 1  # unknown serial, bad signature, malformed: the same page
+    assert "Not a genuine stamp" in page(client, "/V/NOTATOKEN42", lang="en")
+
+
+def test_suspicious_after_many_scans_from_many_clients(client, batch):
+    path = vs.path_of(batch.urls[1])
+    for i in range(4):
+        assert verdict_of(page(client, path, environ_base={"REMOTE_ADDR": f"10.0.0.{i}"})) == "genuine"
+    html = page(client, path, lang="en", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert verdict_of(html) == "suspicious" and "verified 5 times" in html and "scratch PIN" in html
+    vi = page(client, path, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert TITLES["suspicious"][0] in vi
+
+
+def test_repeat_scans_by_one_client_count_once(client, batch):
+    path = vs.path_of(batch.urls[2])
+    for _ in range(8):
+        html = page(client, path)
+    assert verdict_of(html) == "genuine" and "Đã được kiểm tra 1 lần" in html
+
+
+def test_security_headers_and_csp_hash_matches_the_inline_style(client, batch):
+    import base64
+    import hashlib
+
+    r = client.get(vs.path_of(batch.urls[0]))
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp
+    assert "unsafe-inline" not in csp
+    style = re.search(r"<style>(.*?)</style>", r.get_data(as_text=True), re.S).group(1)
+    assert base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["Cache-Control"] == "no-store"
+    assert "<script" not in r.get_data(as_text=True)
+
+
+def test_weight_under_30_kb_gzip_and_no_external_urls(client, session, batch):
+    vs.add_events(session, batch, 14)  # a long origin timeline
+    r = client.get(vs.path_of(batch.urls[0]), headers={"Accept-Encoding": "gzip"})
+    assert r.headers["Content-Encoding"] == "gzip"
+    assert len(r.data) < 30 * 1024
+    html = gzip.decompress(r.data).decode()
+    assert len(html.encode()) < 30 * 1024  # even uncompressed
+    for attr, value in re.findall(r'\b(src|href|action)="([^"]*)"', html):
+        assert value.startswith(("/", "?")) and not value.startswith("//"), (attr, value)
+    assert "@import" not in html and "url(" not in html
+
+
+def test_typed_serial_form_and_typo_message(client, batch):
+    html = page(client, "/verify")
+    assert 'name="serial"' in html and 'role="status"' not in html
+    good = serials.format_serial(serials.from_db(batch.stamps[0].serial))
+    assert verdict_of(page(client, f"/verify?serial={good.lower()}")) == "genuine"
+    r = client.post("/verify", data={"serial": good.replace("-", " ")})
+    assert verdict_of(r.get_data(as_text=True)) == "genuine"
+    typo = good[:-1] + ("0" if good[-1] != "0" else "1")
+    html = page(client, f"/verify?serial={typo}")
+    assert "có một ký tự bị sai" in html and 'role="status"' not in html
+    unknown = serials.format_serial(serials.generate())
+    assert verdict_of(page(client, f"/verify?serial={unknown}")) == "not_genuine"
+
+
+def _form(html: str, action: str) -> dict[str, str]:
+    form = re.search(rf'<form method="post" action="{action}">(.*?)</form>', html, re.S).group(1)
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+
+
+def test_scratch_pin_first_then_already_used_then_wrong(client, session, keyring, batch):
+    from stamp_service.crypto.pins import derive_pin
+
+    html = page(client, vs.path_of(batch.urls[0]), lang="en")
+    fields = _form(html, "/verify/pin")
+    serial = serials.from_db(batch.stamps[0].serial)
+    pin = derive_pin(keyring, serial)
+    first = client.post("/verify/pin", data={**fields, "pin": pin}).get_data(as_text=True)
+    assert "First verification of this PIN" in first
+    session.expire_all()
+    assert session.get(Stamp, batch.stamps[0].serial).pin_first_used_at is not None
+    again = client.post("/verify/pin", data={**fields, "pin": pin[:4] + " " + pin[4:]}).get_data(as_text=True)
+    assert "This PIN was already used on" in again
+    wrong = client.post("/verify/pin", data={**fields, "pin": "00000000" if pin != "00000000" else "1" * 8})
+    assert "Wrong PIN" in wrong.get_data(as_text=True)
+
+
+def test_pin_attempts_are_rate_limited_per_stamp(client, batch):
+    fields = _form(page(client, vs.path_of(batch.urls[0])), "/verify/pin")
+    codes = [
+        client.post(
+            "/verify/pin", data={**fields, "pin": "12345678"}, environ_base={"REMOTE_ADDR": f"10.1.0.{i}"}
+        ).status_code
+        for i in range(12)
+    ]
+    assert codes[:10] == [200] * 10 and codes[10:] == [429, 429]
+    r = client.post("/verify/pin", data={**fields, "pin": "12345678"})
+    assert int(r.headers["Retry-After"]) > 0 and "Quá nhiều yêu cầu" in r.get_data(as_text=True)
+
+
+def test_pin_form_without_valid_token_changes_nothing(client, session, keyring, batch):
+    from stamp_service.crypto.pins import derive_pin
+
+    fields = _form(page(client, vs.path_of(batch.urls[0])), "/verify/pin")
+    pin = derive_pin(keyring, serials.from_db(batch.stamps[0].serial))
+    for bad in ({**fields, "form_token": "1.abc"}, {k: v for k, v in fields.items() if k != "form_token"}):
+        r = client.post("/verify/pin", data={**bad, "pin": pin})
+        assert r.status_code == 400 and "hết hạn" in r.get_data(as_text=True)
+    r = client.post("/verify/pin", data={**fields, "pin": pin}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 400
+    session.expire_all()
+    assert session.get(Stamp, batch.stamps[0].serial).pin_first_used_at is None
+
+
+def test_report_form_stores_a_report(client, session, batch):
+    html = page(client, vs.path_of(batch.urls[0]))
+    fields = _form(html, "/verify/report")
+    r = client.post(
+        "/verify/report",
+        data={
+            **fields,
+            "problem": "fake_goods",
+            "shop_name": "Tạp hóa Minh",
+            "place": "Chợ Hà Tĩnh",
+            "details": "Vỏ hộp khác",
+        },
+    )
+    assert r.status_code == 200 and "Phản ánh đã được gửi" in r.get_data(as_text=True)
+    report = session.query(ConsumerReport).one()
+    assert report.serial == batch.stamps[0].serial and report.shop_name == "Tạp hóa Minh"
+    assert report.verdict == "genuine" and len(report.client_hash) == 16
+
+
+def test_report_bad_input_stores_nothing(client, session, batch):
+    fields = _form(page(client, vs.path_of(batch.urls[0])), "/verify/report")
+    for bad in (
+        {"problem": "nonsense"},
+        {"problem": "other", "shop_name": "x" * 201},
+        {"problem": "other", "province_code": "99999"},
+    ):
+        r = client.post("/verify/report", data={**fields, **bad})
+        assert r.status_code == 400
+    r = client.post("/verify/report", data={"problem": "other"})  # no form token
+    assert r.status_code == 400
+    assert session.query(ConsumerReport).count() == 0
+
+
+def test_reports_from_a_not_genuine_page_and_rate_limit(client, session, keyring):
+    html = page(client, "/V/NOTATOKEN42")
+    fields = _form(html, "/verify/report")
+    codes = [
+        client.post("/verify/report", data={**fields, "problem": "fake_stamp"}).status_code for _ in range(6)
+    ]
+    assert codes == [200] * 5 + [429]
+    assert session.query(ConsumerReport).filter_by(verdict="not_genuine").count() == 5
+
+
+def test_page_rate_limit_per_client(app, client, batch):
+    from stamp_service.web.public import verify_env
+
+    with app.app_context():
+        limit = verify_env().config.rate_page_per_minute
+    path = vs.path_of(batch.urls[0])
+    codes = [client.get(path).status_code for _ in range(limit + 1)]
+    assert codes[-1] == 429 and codes[:-1] == [200] * limit
+    assert client.get(path, environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
+
+
+def test_withdrawal_reaches_another_instance_at_once(app, client, session, session_factory, settings, batch):
+    """Two workers: the second has the view cached; a withdrawal must show there on the next scan."""
+    import os
+
+    if os.environ.get("TEST_REDIS_URL"):
+        other = create_app(settings)
+        other.extensions["ocop"].session_factory = session_factory  # same database (the test's transaction)
+        other_client = other.test_client()
+    else:
+        other, other_client = app, client  # the in-process store cannot be shared between two apps
+    path = vs.path_of(batch.urls[0])
+    assert verdict_of(page(other_client, path)) == "genuine"
+    assert verdict_of(page(client, path)) == "genuine"
+    vs.withdraw(session, batch)
+    assert verdict_of(page(other_client, path)) == "revoked"
+    if other is not app:
+        other.extensions["ocop"].engine.dispose()
+
+
+@pytest.fixture()
+def fuzz_client(settings, session_factory):
+    app = create_app(vs.verify_settings(settings, rate_page_per_minute=100_000))
+    app.extensions["ocop"].session_factory = session_factory
+    session_factory.configure(info={"store": app.extensions["ocop"].store})
+    yield app.test_client()
+    app.extensions["ocop"].engine.dispose()
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_changes_to_a_valid_token_never_verify_through_the_page(fuzz_client, session, keyring, data):
+    token = _token_for_fuzz(session, keyring)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    op = data.draw(st.sampled_from(["replace", "insert", "delete", "truncate", "swap"]))
+    i = data.draw(st.integers(0, len(token) - 1))
+    c = data.draw(st.sampled_from(alphabet))
+    mutated = {
+        "replace": token[:i] + c + token[i + 1 :],
+        "insert": token[:i] + c + token[i:],
+        "delete": token[:i] + token[i + 1 :],
+        "truncate": token[:i],
+        "swap": token[:i] + token[i + 1 : i + 2] + token[i : i + 1] + token[i + 2 :],
+    }[op]
+    if mutated.upper() == token.upper() or not mutated:
+        return
+    html = fuzz_client.get(f"/V/{mutated}").get_data(as_text=True)
+    assert verdict_of(html) == "not_genuine", (op, i, c)
+
+
+_FUZZ: dict[int, str] = {}
+
+
+def _token_for_fuzz(session, keyring) -> str:
+    key = id(session)
+    if key not in _FUZZ:
+        _FUZZ.clear()
+        _FUZZ[key] = make_issued_batch(session, keyring, n=1).tokens[0]
+    return _FUZZ[key]

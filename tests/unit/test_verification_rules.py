@@ -1,0 +1,146 @@
+"""Pure rules of the verification page: clone thresholds, browser families, config, guards, catalogue."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+from jinja2.ext import babel_extract
+
+from stamp_service.cache import Store
+from stamp_service.config import Settings
+from stamp_service.crypto.keyring import KeyRing
+from stamp_service.domain.status import Cause, Finding, Status, Verdict
+from stamp_service.domain.verification import (
+    CloneThresholds,
+    ScanStats,
+    browser_family,
+    clone_reasons,
+    with_clone_signal,
+)
+from stamp_service.errors import ConfigurationError, RateLimited, ValidationFailed
+from stamp_service.services import public_guard
+from stamp_service.services.verify_config import VerifyConfig
+
+ROOT = Path(__file__).resolve().parents[2] / "stamp_service"
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def test_clone_rules():
+    limits = CloneThresholds(max_scans=20, min_clients=3, min_provinces=3, max_span_days=180)
+    assert clone_reasons(ScanStats(19, NOW, NOW, 19, 2), limits) == ()
+    assert clone_reasons(ScanStats(20, NOW, NOW, 1, 0), limits) == ("scans",)
+    assert clone_reasons(ScanStats(3, NOW, NOW, 3, 3), limits) == ("places",)
+    assert clone_reasons(ScanStats(2, NOW - timedelta(days=181), NOW, 1, 1), limits) == ("span",)
+    with pytest.raises(ValueError):
+        CloneThresholds(max_scans=0)
+
+
+def test_suspicion_never_hides_a_worse_verdict():
+    genuine = Status(Verdict.GENUINE, (), (Finding(Cause.KEY_COMPROMISED),))
+    suspicious = with_clone_signal(genuine, True)
+    assert suspicious.verdict is Verdict.SUSPICIOUS and suspicious.warnings == genuine.warnings
+    revoked = Status(Verdict.REVOKED, (Finding(Cause.LOT_RECALLED),))
+    assert with_clone_signal(revoked, True) is revoked and with_clone_signal(genuine, False) is genuine
+
+
+@pytest.mark.parametrize(
+    ("ua", "family"),
+    [
+        ("Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36", "chrome"),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) AppleWebKit/605.1.15 Version/17.0 Mobile Safari/604.1",
+            "safari",
+        ),
+        ("Mozilla/5.0 (Android 13; Mobile; rv:120.0) Gecko/120.0 Firefox/120.0", "firefox"),
+        ("Mozilla/5.0 (Linux; Android 13) SamsungBrowser/23.0 Chrome/115.0 Mobile Safari/537.36", "samsung"),
+        ("Mozilla/5.0 (Linux; Android 12) Chrome/112.0 Mobile Safari/537.36 Zalo android/12100", "zalo"),
+        ("curl/8.0", "other"),
+        (None, "other"),
+    ],
+)
+def test_browser_family(ua, family):
+    assert browser_family(ua) == family
+
+
+def _settings(tmp_path, **extra) -> Settings:
+    return Settings(
+        database_url="sqlite://",
+        redis_url=None,
+        keys_dir=tmp_path,
+        var_dir=tmp_path,
+        public_base_url="https://TEM.OCOP.LOCAL",
+        extra=extra,
+    )
+
+
+def test_config_from_extra_then_env_and_fails_fast(tmp_path):
+    config = VerifyConfig.load(_settings(tmp_path, clone_max_scans=7), env={"OCOP_RATE_API_PER_MINUTE": "9"})
+    assert config.clone.max_scans == 7 and config.rate_api_per_minute == 9 and config.clone.min_provinces == 3
+    for bad in ("x", "-1", "0"):
+        with pytest.raises(ConfigurationError):
+            VerifyConfig.load(_settings(tmp_path), env={"OCOP_CLONE_MAX_SCANS": bad})
+
+
+def test_fixed_window_rate_limit_with_retry_after():
+    store = Store(None)
+    limit = public_guard.Limit("t", 2, 60)
+    public_guard.hit(store, limit, "a", now=120.0)
+    public_guard.hit(store, limit, "a", now=121.0)
+    with pytest.raises(RateLimited) as exc:
+        public_guard.hit(store, limit, "a", now=150.0)
+    assert 1 <= exc.value.retry_after <= 31
+    public_guard.hit(store, limit, "b", now=150.0)  # another client
+    public_guard.hit(store, limit, "a", now=180.0)  # next window
+
+
+def test_form_tokens(tmp_path):
+    ring = KeyRing(tmp_path)
+    ring.ensure_service_secret()
+    token = public_guard.form_token(ring, "pin", "SERIAL", now=1000)
+    public_guard.check_form(ring, "pin", "SERIAL", token, "null", "tem.ocop.local", now=2000)
+    public_guard.check_form(
+        ring, "pin", "SERIAL", token, "https://TEM.OCOP.LOCAL", "tem.ocop.local", now=2000
+    )
+    bad = [
+        ("report", "SERIAL", token, None, 2000),  # another form
+        ("pin", "OTHER", token, None, 2000),  # another stamp
+        ("pin", "SERIAL", token, None, 1000 + 3 * 3600),  # too old
+        ("pin", "SERIAL", token, "https://evil.example", 2000),  # foreign origin
+        ("pin", "SERIAL", "1000.00", None, 2000),
+        ("pin", "SERIAL", None, None, 2000),
+    ]
+    for purpose, subject, tok, origin, now in bad:
+        with pytest.raises(ValidationFailed):
+            public_guard.check_form(ring, purpose, subject, tok, origin, "tem.ocop.local", now=now)
+
+
+def _msgids() -> set[str | tuple[str, str]]:
+    ids: set = set()
+    for name in ("web/verdict_text.py", "web/public.py", "web/verify_api.py"):
+        ids |= {msg for _l, msg, _c, _x in extract_from_file("python", ROOT / name)}
+    with (ROOT / "templates/verify/page.html").open("rb") as fh:
+        ids |= {msg for _l, _f, msg, _c in babel_extract(fh, ["_", "gettext", "ngettext"], [], {})}
+    return ids
+
+
+def test_vietnamese_catalogue_translates_every_message_with_the_same_placeholders():
+    with (ROOT / "translations/vi/LC_MESSAGES/messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale="vi")
+    assert catalog.plural_forms == "nplurals=1; plural=0;"
+    messages = {m.id: m for m in catalog if m.id}
+    wanted = _msgids()
+    missing = [m for m in wanted if m not in messages]
+    assert not missing, missing
+    assert not [m for m in messages if m not in wanted], "stale entries in the catalogue"
+    for msgid, message in messages.items():
+        assert message.string and not message.fuzzy, msgid
+        source = msgid[0] if isinstance(msgid, tuple) else msgid
+        target = message.string[0] if isinstance(message.string, tuple) else message.string
+        assert sorted(re.findall(r"%\(\w+\)[sd]", source)) == sorted(re.findall(r"%\(\w+\)[sd]", target)), (
+            msgid
+        )
