@@ -50,13 +50,6 @@ class KeyState(StrEnum):
     COMPROMISED = "compromised"
 
 
-class CertificateState(StrEnum):
-    VALID = "valid"
-    EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"
-    SUPERSEDED = "superseded"
-
-
 MIN_CERTIFIED_STARS = 3
 
 
@@ -131,15 +124,6 @@ class Status:
     @property
     def primary(self) -> Finding | None:
         return self.findings[0] if self.findings else None
-
-
-def certificate_state(*, state: str, valid_until: date, on: date) -> CertificateState:
-    """The state of one certificate on a day: withdrawn and superseded are recorded; expiry is computed."""
-    if state == "withdrawn":
-        return CertificateState.WITHDRAWN
-    if state == "superseded":
-        return CertificateState.SUPERSEDED
-    return CertificateState.VALID if on <= valid_until else CertificateState.EXPIRED
 
 
 def stamp_status(facts: StampFacts, *, today: date) -> Status:

@@ -9,12 +9,10 @@ import pytest
 from stamp_service.domain.status import (
     Cause,
     CertificateFacts,
-    CertificateState,
     Decision,
     KeyState,
     StampFacts,
     Verdict,
-    certificate_state,
     stamp_status,
 )
 
@@ -89,16 +87,3 @@ def test_compromised_key_adds_a_warning_without_hiding_other_causes():
     assert status.warnings[0].cause is Cause.KEY_COMPROMISED
     recalled = facts(key_state=KeyState.COMPROMISED, lot_recalled=Decision(reason="unsafe"))
     assert stamp_status(recalled, today=TODAY).verdict is Verdict.REVOKED
-
-
-@pytest.mark.parametrize(
-    ("state", "valid_until", "expected"),
-    [
-        ("active", date(2027, 1, 1), CertificateState.VALID),
-        ("active", date(2026, 1, 1), CertificateState.EXPIRED),
-        ("withdrawn", date(2027, 1, 1), CertificateState.WITHDRAWN),
-        ("superseded", date(2027, 1, 1), CertificateState.SUPERSEDED),
-    ],
-)
-def test_certificate_state(state, valid_until, expected):
-    assert certificate_state(state=state, valid_until=valid_until, on=TODAY) is expected
