@@ -1,4 +1,11 @@
 # Production image: gunicorn, non-root, keys mounted read-only at /keys.
+FROM node:20-slim AS scanner
+WORKDIR /scanner
+COPY scanner_page/package.json scanner_page/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY scanner_page ./
+RUN npm run build
+
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -8,8 +15,10 @@ RUN pip install --no-cache-dir --prefix=/install .
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home /app ocop && mkdir -p /app/var && chown ocop /app/var
 COPY --from=build /install /usr/local
+COPY --from=scanner /scanner/dist /app/scanner_dist
 WORKDIR /app
 ENV OCOP_KEYS_DIR=/keys \
+    OCOP_SCANNER_DIST=/app/scanner_dist \
     OCOP_VAR_DIR=/app/var \
     PYTHONUNBUFFERED=1 \
     WEB_CONCURRENCY=4

@@ -28,6 +28,9 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     stamp_spare_percent: int = 2
     log_json: bool = True
+    # How many reverse proxies (load balancers) stand in front and set X-Forwarded-For;
+    # 0 = none. Per-client rate limits and clone signals need the real client address.
+    trusted_proxies: int = 0
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -92,4 +95,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "OCOP_MAX_BODY_BYTES", 256 * 1024, minimum=1024),
         stamp_spare_percent=_int(env, "OCOP_STAMP_SPARE_PERCENT", 2),
         log_json=env.get("OCOP_LOG_FORMAT", "json") == "json",
+        trusted_proxies=_int(env, "OCOP_TRUSTED_PROXIES", 0),
+        extra={"scanner_dist": env["OCOP_SCANNER_DIST"]} if env.get("OCOP_SCANNER_DIST") else {},
     )

@@ -27,7 +27,8 @@ def pin_hash(keyring: KeyRing, serial: int, pin: str) -> bytes:
 
 def pin_matches(keyring: KeyRing, serial: int, pin: str, stored: bytes) -> bool:
     """Constant-time comparison of a typed PIN against the stored keyed hash."""
-    typed = "".join(ch for ch in pin if ch.isdigit())
+    # ASCII digits only: str.isdigit() also accepts e.g. Arabic-Indic digits, which then fail to encode.
+    typed = "".join(ch for ch in pin if ch in "0123456789")
     if len(typed) != PIN_DIGITS:
         return False
     return hmac.compare_digest(pin_hash(keyring, serial, typed), stored)

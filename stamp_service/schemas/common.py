@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -10,21 +11,43 @@ T = TypeVar("T")
 NO_NUL = r"^[^\x00]*$"
 
 
-def _has_nul(value: Any) -> bool:
+# Business dates must fit the stamp format's u16 day number (1970 + 65,535 days = 2149-06-06),
+# and extreme years overflow when converted to UTC: reject them as input errors.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2148, 12, 31)
+
+
+def _insane(value: Any, path: str) -> str | None:
+    """The path and reason of the first value PostgreSQL or the stamp format cannot hold, or None."""
     if isinstance(value, str):
-        return "\x00" in value
+        return f"{path or '(body)'}: text must not contain NUL characters" if "\x00" in value else None
+    if isinstance(value, datetime | date):
+        day = value.date() if isinstance(value, datetime) else value
+        if not EARLIEST <= day <= LATEST:
+            return f"{path}: must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+        return None
+    if isinstance(value, BaseModel):
+        value = {k: getattr(value, k) for k in type(value).model_fields}
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        for key, item in value.items():
+            found = _insane(key, path) or _insane(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
     if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
+        for index, item in enumerate(value):
+            found = _insane(item, f"{path}.{index}")
+            if found:
+                return found
+    return None
 
 
 class Strict(BaseModel):
-    """Base of every request body: unknown fields, wrong JSON types and NUL characters are errors.
+    """Base of every request body: unknown fields, wrong JSON types, NUL characters and
+    out-of-range dates are errors.
 
-    PostgreSQL cannot store U+0000 in text, so a NUL anywhere is a validation
-    error here instead of a driver error (a 500) later.
+    PostgreSQL cannot store U+0000 in text, and a year-1 datetime with a +10:00
+    offset overflows on conversion to UTC: both are validation errors here
+    instead of driver errors (500s) later.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
@@ -32,9 +55,10 @@ class Strict(BaseModel):
     # An *after* validator: a *before* one would make strict JSON parsing see Python
     # strings and refuse ISO dates.
     @model_validator(mode="after")
-    def _no_nul(self) -> Strict:
-        if _has_nul(self.model_dump()):
-            raise ValueError("text must not contain NUL characters")
+    def _storable(self) -> Strict:
+        problem = _insane(self, "")
+        if problem:
+            raise ValueError(problem)
         return self
 
 

@@ -66,6 +66,11 @@ def problem_response(status: int, kind: str, title: str, detail: str | None = No
 def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
+        if exc.status >= 500:
+            # Server-side trouble (missing key file, bad configuration): the detail may name
+            # paths on this host, so it goes to the log, not to the client.
+            log.error("service unavailable", extra={"kind": exc.kind, "detail": exc.detail})
+            return problem_response(exc.status, exc.kind, exc.title, "The problem was logged.")
         return problem_response(exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
 
     @app.errorhandler(HTTPException)

@@ -15,6 +15,8 @@ from stamp_service.web.context import runtime
 bp = Blueprint("ops", __name__)
 access_log = logging.getLogger("stamp_service.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
+_DATA_TYPES = {"application/json", "application/problem+json", "text/csv", "application/octet-stream"}
 
 
 @bp.get("/healthz")
@@ -54,6 +56,11 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        # Baseline security headers for every response; pages that need more set their own CSP.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype in _DATA_TYPES:
+            response.headers.setdefault("Content-Security-Policy", _DATA_CSP)
         if "started" in g and not request.path.startswith(("/healthz", "/static/")):
             access_log.info(
                 "request",

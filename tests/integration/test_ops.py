@@ -46,3 +46,38 @@ def test_a_locked_or_restarting_database_is_a_503_problem_not_a_500(app, client)
     assert r.get_json()["type"] == "/problems/database-busy"
     assert r.headers["Retry-After"] == "2"
     assert "UPDATE" not in r.get_data(as_text=True)
+
+
+def test_server_side_errors_do_not_reveal_host_paths(app, client):
+    from stamp_service.errors import SigningKeyUnavailable
+
+    @app.get("/api/v1/_test_missing_key")
+    def _missing():
+        raise SigningKeyUnavailable("the key file /srv/keys/0a1b2c3d.pem is missing")
+
+    r = client.get("/api/v1/_test_missing_key")
+    assert r.status_code == 503
+    assert "/srv/keys" not in r.get_data(as_text=True)
+    assert r.get_json()["type"] == "/problems/signing-key-unavailable"
+
+
+def test_every_json_answer_carries_the_baseline_security_headers(client):
+    for path in ("/api/v1/producers", "/api/openapi.json", "/healthz", "/.well-known/jwks.json"):
+        r = client.get(path)
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+        assert r.headers["Referrer-Policy"] == "no-referrer", path
+        assert "default-src 'none'" in r.headers["Content-Security-Policy"], path
+
+
+def test_the_client_address_comes_from_the_trusted_proxy_only_when_configured(settings, session_factory):
+    from flask import request
+
+    from stamp_service import create_app
+
+    for proxies, expected in ((0, "127.0.0.1"), (1, "203.0.113.7")):
+        app = create_app(settings.with_overrides(trusted_proxies=proxies))
+        app.add_url_rule("/_addr", "addr", lambda: request.remote_addr or "")
+        got = app.test_client().get("/_addr", headers={"X-Forwarded-For": "203.0.113.7"},
+                                    environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        assert got.get_data(as_text=True) == expected
+        app.extensions["ocop"].engine.dispose()
