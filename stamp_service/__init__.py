@@ -16,6 +16,7 @@ WEB_MODULES = (
     "stamp_service.web.errors",
     "stamp_service.web.context",
     "stamp_service.web.ops",
+    "stamp_service.web.metrics",
     "stamp_service.web.openapi",
     "stamp_service.web.registry_api",
     "stamp_service.web.products_api",

@@ -10,6 +10,7 @@ import uuid
 from flask import Blueprint, Flask, Response, g, json, request
 from sqlalchemy import text
 
+from stamp_service.web import metrics
 from stamp_service.web.context import runtime
 
 bp = Blueprint("ops", __name__)
@@ -61,6 +62,9 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if response.mimetype in _DATA_TYPES:
             response.headers.setdefault("Content-Security-Policy", _DATA_CSP)
+        if "started" in g:
+            route = request.url_rule.rule if request.url_rule else "(unmatched)"
+            metrics.observe(route, response.status_code, time.perf_counter() - g.started)
         if "started" in g and not request.path.startswith(("/healthz", "/static/")):
             access_log.info(
                 "request",

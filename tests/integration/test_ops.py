@@ -81,3 +81,16 @@ def test_the_client_address_comes_from_the_trusted_proxy_only_when_configured(se
                                     environ_base={"REMOTE_ADDR": "127.0.0.1"})
         assert got.get_data(as_text=True) == expected
         app.extensions["ocop"].engine.dispose()
+
+
+def test_metrics_count_requests_and_need_an_admin(client, session):
+    from stamp_service.domain.access import Role
+    from tests.factories import make_caller
+
+    admin, inspector = make_caller(session, Role.ADMIN), make_caller(session, Role.INSPECTOR)
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=inspector.headers).status_code == 403
+    client.get("/healthz")
+    body = client.get("/metrics", headers=admin.headers).get_data(as_text=True)
+    assert 'route="/healthz",status="2xx"' in body
+    assert "ocop_status_generation" in body and "ocop_store_fallbacks_total" in body
