@@ -51,10 +51,24 @@ def register(main: click.Group) -> None:
 
     @main.command("worker")
     @click.option("--burst", is_flag=True, help="stop when the queue is empty")
+    @click.option(
+        "--sweep-seconds",
+        type=click.FloatRange(min=1.0),
+        default=60.0,
+        show_default=True,
+        envvar="OCOP_WORKER_SWEEP_SECONDS",
+        help="how often unfinished requests without a live job are queued again",
+    )
     @pass_ctx
     @handles_errors
-    def worker(ctx: Context, burst: bool) -> None:
-        """Run background issuance: an RQ worker with Redis, else the in-process loop."""
+    def worker(ctx: Context, burst: bool, sweep_seconds: float) -> None:
+        """Run background issuance: an RQ worker with Redis, else the in-process loop.
+
+        Either way unfinished (approved/issuing) requests are picked up at start and every
+        --sweep-seconds, e.g. one whose job could not be queued while Redis was down.
+        """
+        import time
+
         from stamp_service.services import issuance_jobs
 
         runtime = ctx.runtime
@@ -65,7 +79,15 @@ def register(main: click.Group) -> None:
             queue = issuance_jobs.rq_queue(runtime.settings.redis_url)
             resumed = issuance_jobs.enqueue_pending(runtime, queue)
             click.echo(f"RQ worker on queue {queue.name}; {len(resumed)} unfinished request(s) queued again")
-            Worker([queue], connection=queue.connection).work(burst=burst)
+            sweeper = None
+            if not burst:
+                sweeper = issuance_jobs.Sweeper(runtime, queue, interval=sweep_seconds)
+                sweeper.start()
+            try:
+                Worker([queue], connection=queue.connection).work(burst=burst)
+            finally:
+                if sweeper is not None:
+                    sweeper.stop()
             return
         thread = issuance_jobs.ThreadWorker(runtime)
         click.echo("no REDIS_URL: draining unfinished requests in this process")
@@ -74,6 +96,4 @@ def register(main: click.Group) -> None:
             if burst:
                 click.echo(f"{count} request(s) run")
                 return
-            import time
-
-            time.sleep(issuance_jobs.SWEEP_SECONDS)
+            time.sleep(sweep_seconds)

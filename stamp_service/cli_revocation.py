@@ -48,6 +48,39 @@ def decision_options(required: bool):  # type: ignore[no-untyped-def]
     return wrap
 
 
+_LOT_HELP = {
+    "recall": "Recall a lot: its stamps are revoked and its issuance stops.",
+    "lift-recall": "Lift a lot's recall.",
+}
+
+
+def _lot_command(group: click.Group, name: str, service: str, done: str, unchanged: str) -> None:
+    """``revocation recall`` / ``lift-recall LOT_ID``: the same options, one service call each."""
+
+    @group.command(name, help=_LOT_HELP[name])
+    @click.argument("lot_id", type=int)
+    @decision_options(required=False)
+    @pass_ctx
+    @handles_errors
+    def command(
+        ctx: Context,
+        lot_id: int,
+        reason: str,
+        decision_number: str | None,
+        decided_on: str | None,
+        authority: str | None,
+    ) -> None:
+        from stamp_service.schemas.revocation import RecallIn
+        from stamp_service.services import revocation as svc
+
+        body = _body(
+            RecallIn, {"reason": reason, "decision": _decision(decision_number, decided_on, authority)}
+        )
+        with ctx.session() as session:
+            result = getattr(svc, service)(session, SYSTEM, lot_id, body)
+            click.echo(f"lot {lot_id} {done if result.changed else unchanged}")
+
+
 def register(main: click.Group) -> None:
     @main.group()
     def revocation() -> None:
@@ -130,57 +163,8 @@ def register(main: click.Group) -> None:
                 page += 1
         click.echo(f"{result.total} certificate(s) expire within {days} days of {date.today()}")
 
-    @revocation.command("recall")
-    @click.argument("lot_id", type=int)
-    @decision_options(required=False)
-    @pass_ctx
-    @handles_errors
-    def recall(
-        ctx: Context,
-        lot_id: int,
-        reason: str,
-        decision_number: str | None,
-        decided_on: str | None,
-        authority: str | None,
-    ) -> None:
-        """Recall a lot: its stamps are revoked and its issuance stops."""
-        from stamp_service.schemas.revocation import RecallIn
-        from stamp_service.services import revocation as svc
-
-        body = _body(
-            RecallIn, {"reason": reason, "decision": _decision(decision_number, decided_on, authority)}
-        )
-        with ctx.session() as session:
-            result = svc.recall_lot(session, SYSTEM, lot_id, body)
-            click.echo(
-                f"lot {lot_id} {'recalled' if result.changed else 'already recalled (nothing changed)'}"
-            )
-
-    @revocation.command("lift-recall")
-    @click.argument("lot_id", type=int)
-    @decision_options(required=False)
-    @pass_ctx
-    @handles_errors
-    def lift(
-        ctx: Context,
-        lot_id: int,
-        reason: str,
-        decision_number: str | None,
-        decided_on: str | None,
-        authority: str | None,
-    ) -> None:
-        """Lift a lot's recall."""
-        from stamp_service.schemas.revocation import RecallIn
-        from stamp_service.services import revocation as svc
-
-        body = _body(
-            RecallIn, {"reason": reason, "decision": _decision(decision_number, decided_on, authority)}
-        )
-        with ctx.session() as session:
-            result = svc.lift_recall(session, SYSTEM, lot_id, body)
-            click.echo(
-                f"lot {lot_id} {'recall lifted' if result.changed else 'not recalled (nothing changed)'}"
-            )
+    _lot_command(revocation, "recall", "recall_lot", "recalled", "already recalled (nothing changed)")
+    _lot_command(revocation, "lift-recall", "lift_recall", "recall lifted", "not recalled (nothing changed)")
 
     @revocation.command("void")
     @click.option("--serial", default=None, help="one stamp by its printed serial")

@@ -2,8 +2,9 @@
 both with issued stamps, so that ``make run`` shows a revoked stamp online and in the bundle.
 
 Idempotent (found by name and lot code), through the real services; runs after the registry
-demo and the development key (``serve.EMBEDDED_STEPS``). Stamps are minted directly with the
-issuance engine (an approved request filled by ``minting.issue_all``).
+demo and the development key (``serve.EMBEDDED_STEPS``). Stamps are requested, approved and
+issued through ``services.stamp_requests`` like ``demo_stamps`` (audited; a small request is
+issued within the approval).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stamp_service.crypto.keyring import KeyRing, for_runtime
 from stamp_service.demo import demo_lot_ids, demo_producer_id
 from stamp_service.domain.access import SYSTEM
 from stamp_service.domain.certification import local_today
@@ -26,10 +26,19 @@ from stamp_service.schemas.certificates import CertificateIn
 from stamp_service.schemas.lots import LotIn
 from stamp_service.schemas.products import ProductIn
 from stamp_service.schemas.revocation import RecallIn, WithdrawalIn
-from stamp_service.services import certificates, lots, minting, products, revocation
+from stamp_service.schemas.stamp_requests import ApproveIn, StampRequestIn
+from stamp_service.services import (
+    certificates,
+    issuance_jobs,
+    lots,
+    minting,
+    products,
+    revocation,
+    stamp_requests,
+)
 from stamp_service.storage.models.keys import SigningKey
-from stamp_service.storage.models.registry import Certificate, Lot, Product
-from stamp_service.storage.models.stamps import Stamp, StampRequest
+from stamp_service.storage.models.registry import Lot, Product
+from stamp_service.storage.models.stamps import Stamp
 
 WITHDRAWN_PRODUCT = "Bưởi Phúc Trạch sấy dẻo"
 RECALLED_LOT = "PT-DEMO-RECALL"
@@ -40,21 +49,24 @@ def _valid(model: Any, data: dict[str, Any]) -> Any:
     return model.model_validate_json(json.dumps(data, ensure_ascii=False))
 
 
-def _issue(session: Session, ring: KeyRing, lot: Lot, cert: Certificate, producer_id: int) -> None:
-    request = StampRequest(
-        producer_id=producer_id,
-        product_id=lot.product_id,
-        lot_id=lot.id,
-        certificate_id=cert.id,
-        stars_at_request=cert.stars,
-        quantity_requested=STAMPS,
-        quantity_approved=STAMPS,
-        state="approved",
-        decision_reason="demo",
+def _issue(session: Session, runtime: Runtime, lot: Lot) -> None:
+    """Request, approve and issue ``STAMPS`` stamps for ``lot`` (as the system account, audited)."""
+    spare = runtime.settings.stamp_spare_percent
+    created = stamp_requests.create_request(
+        session,
+        SYSTEM,
+        StampRequestIn(lot_id=lot.id, quantity=STAMPS),
+        idempotency_key=f"demo-revocations-{lot.id}",
+        spare_percent=spare,
     )
-    session.add(request)
-    session.commit()
-    minting.issue_all(session, request_id=request.id, keyring=ring)
+    stamp_requests.approve(
+        session,
+        SYSTEM,
+        created.request.id,
+        ApproveIn(reason="demo"),
+        spare_percent=spare,
+        issuance=issuance_jobs.Issuance(runtime),
+    )
 
 
 def _lot(session: Session, product_id: int, code: str) -> Lot:
@@ -77,7 +89,7 @@ def _lot(session: Session, product_id: int, code: str) -> Lot:
     )
 
 
-def _withdrawn_product(session: Session, ring: KeyRing, producer_id: int) -> Lot:
+def _withdrawn_product(session: Session, runtime: Runtime, producer_id: int) -> Lot:
     product = session.scalar(select(Product).where(Product.name == WITHDRAWN_PRODUCT))
     if product is not None:
         lot = session.scalar(select(Lot).where(Lot.product_id == product.id))
@@ -118,7 +130,7 @@ def _withdrawn_product(session: Session, ring: KeyRing, producer_id: int) -> Lot
         ),
     )
     lot = _lot(session, product_out.id, "SD-DEMO-01")
-    _issue(session, ring, lot, cert, producer_id)
+    _issue(session, runtime, lot)
     revocation.withdraw_certificate(
         session,
         SYSTEM,
@@ -138,7 +150,7 @@ def _withdrawn_product(session: Session, ring: KeyRing, producer_id: int) -> Lot
     return lot
 
 
-def _recalled_lot(session: Session, ring: KeyRing, producer_id: int) -> Lot | None:
+def _recalled_lot(session: Session, runtime: Runtime) -> Lot | None:
     lot = session.scalar(select(Lot).where(Lot.lot_code == RECALLED_LOT))
     if lot is not None:
         return lot
@@ -151,7 +163,7 @@ def _recalled_lot(session: Session, ring: KeyRing, producer_id: int) -> Lot | No
     if cert is None or cert.state != "active":
         return None
     lot = _lot(session, first.product_id, RECALLED_LOT)
-    _issue(session, ring, lot, cert, producer_id)
+    _issue(session, runtime, lot)
     revocation.recall_lot(
         session,
         SYSTEM,
@@ -184,9 +196,8 @@ def prepare(runtime: Runtime) -> Iterator[str]:
         if session.scalar(select(SigningKey.kid).where(SigningKey.state == "active")) is None:
             yield "demo revocations skipped: no active signing key"
             return
-        ring = for_runtime(runtime)
-        withdrawn = _withdrawn_product(session, ring, producer_id)
-        recalled = _recalled_lot(session, ring, producer_id)
+        withdrawn = _withdrawn_product(session, runtime, producer_id)
+        recalled = _recalled_lot(session, runtime)
         url = _first_url(session, runtime, withdrawn)
         if url:
             yield f"revoked demo stamp (stars withdrawn): {url}"

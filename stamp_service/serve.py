@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stamp_service.runtime import Runtime
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 # Each feature may add a preparation step ``prepare(runtime) -> Iterator[str]`` (lines to print).
 EMBEDDED_STEPS = (
@@ -23,6 +26,21 @@ def prepare_embedded(runtime: Runtime) -> Iterator[str]:
     for name in EMBEDDED_STEPS:
         module = importlib.import_module(name)
         yield from module.prepare(runtime)
+
+
+def start_background_work(app: Flask) -> bool:
+    """Serving path only (``wsgi``, after the app is built): start this process's issuance thread on
+    the embedded default; with Redis, ``stamp-service worker`` does the work. True if started.
+
+    Never called by ``create_app``: building an app (tests, scripts, a fresh database) starts nothing.
+    """
+    from stamp_service.services import issuance_jobs
+
+    runtime: Runtime = app.extensions["ocop"]
+    if runtime.settings.redis_url:
+        return False
+    issuance_jobs.start_background(runtime)
+    return True
 
 
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
+from stamp_service.domain.status import MIN_CERTIFIED_STARS
 from stamp_service.errors import RuleViolation
 
 VN_TZ = timezone(timedelta(hours=7), "ICT")
@@ -30,6 +31,7 @@ class CertificateStatus(StrEnum):
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
     SUPERSEDED = "superseded"
+    BELOW_THREE = "below_three"  # reduced below MIN_CERTIFIED_STARS: revokes (Cause.STARS_BELOW_THREE)
 
 
 @dataclass(frozen=True)
@@ -137,20 +139,19 @@ def default_valid_until(signed_on: date) -> date:
     return add_months(signed_on, VALIDITY_MONTHS)
 
 
-def certificate_status(
-    *, state: str, valid_until: date, at: date, ended_on: date | None = None
-) -> CertificateStatus:
+def certificate_status(*, state: str, stars: int, valid_until: date, at: date) -> CertificateStatus:
     """The status of a certificate on day ``at``; ``valid_until`` is the last valid day.
 
-    ``state`` is the recorded decision state (active / superseded / withdrawn) and
-    ``ended_on`` the day that decision took effect: before it the certificate is
-    judged by its dates alone. Withdrawn outranks superseded, which outranks expired.
+    ``state`` is the recorded decision state (active / superseded / withdrawn). Withdrawn
+    outranks superseded, which outranks a rating below ``MIN_CERTIFIED_STARS`` (a reduction:
+    its stamps are revoked, so it is never "valid"), which outranks expired.
     """
-    ended = ended_on is None or at >= ended_on
-    if state == "withdrawn" and ended:
+    if state == "withdrawn":
         return CertificateStatus.WITHDRAWN
-    if state == "superseded" and ended:
+    if state == "superseded":
         return CertificateStatus.SUPERSEDED
+    if stars < MIN_CERTIFIED_STARS:
+        return CertificateStatus.BELOW_THREE
     if at > valid_until:
         return CertificateStatus.EXPIRED
     return CertificateStatus.VALID

@@ -54,7 +54,9 @@ class CertificateOut(Out):
     valid_until: date
     supersedes_id: int | None
     state: str = Field(description="Recorded decision state: active, superseded or withdrawn")
-    status: CertificateStatus = Field(description="Computed for today: valid, expired, withdrawn, superseded")
+    status: CertificateStatus = Field(
+        description="Computed for today: valid, expired, withdrawn, superseded, below_three (under 3 stars)"
+    )
     withdrawal: dict[str, Any] | None
     created_at: datetime
 

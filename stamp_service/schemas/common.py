@@ -17,14 +17,22 @@ EARLIEST = date(1900, 1, 1)
 LATEST = date(2148, 12, 31)
 
 
-def _insane(value: Any, path: str) -> str | None:
-    """The path and reason of the first value PostgreSQL or the stamp format cannot hold, or None."""
+class FieldValueError(ValueError):
+    """A model-level check that knows which field is wrong (``web.api`` reports that field)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _insane(value: Any, path: str) -> FieldValueError | None:
+    """The first value PostgreSQL or the stamp format cannot hold, as an error naming its field."""
     if isinstance(value, str):
-        return f"{path or '(body)'}: text must not contain NUL characters" if "\x00" in value else None
+        return FieldValueError(path, "text must not contain NUL characters") if "\x00" in value else None
     if isinstance(value, datetime | date):
         day = value.date() if isinstance(value, datetime) else value
         if not EARLIEST <= day <= LATEST:
-            return f"{path}: must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
+            return FieldValueError(path, f"must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
         return None
     if isinstance(value, BaseModel):
         value = {k: getattr(value, k) for k in type(value).model_fields}
@@ -58,7 +66,7 @@ class Strict(BaseModel):
     def _storable(self) -> Strict:
         problem = _insane(self, "")
         if problem:
-            raise ValueError(problem)
+            raise problem
         return self
 
 

@@ -92,6 +92,9 @@ class ProductQuery(PageQuery):
     group: str | None = Field(None, pattern=GROUP_CODE, description="Group code; matches its descendants")
     stars: int | None = Field(None, ge=1, le=5, description="Stars of the current certificate")
     certificate_state: str | None = Field(
-        None, pattern=r"^(valid|expired|withdrawn|none)$", description="valid, expired, withdrawn or none"
+        None,
+        pattern=r"^(valid|expired|withdrawn|below_three|none)$",
+        description="Status of the current certificate today: valid, expired, withdrawn, below_three "
+        "(reduced below 3 stars) or none",
     )
     q: str | None = Field(None, max_length=100, pattern=NO_NUL, description="Name contains")

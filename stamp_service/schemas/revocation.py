@@ -174,13 +174,15 @@ class ExpiringOut(Out):
     days_left: int
 
 
-class ReportQuery(PageQuery):
+class RevocationReportQuery(PageQuery):
+    """Filters of the revocation reports (not the consumer reports of schemas.verification)."""
+
     province: str | None = Field(None, pattern=r"^[0-9]{2}$")
     since: date | None = Field(None, description="Decision (or void) date on or after")
     until: date | None = Field(None, description="Decision (or void) date on or before")
 
 
-class VoidReportQuery(ReportQuery):
+class VoidReportQuery(RevocationReportQuery):
     reason_code: ReasonCode | None = None
     request_id: int | None = Field(None, ge=1, le=2**31 - 1)
 

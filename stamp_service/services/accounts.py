@@ -17,6 +17,7 @@ from stamp_service.schemas.common import Page
 from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
+from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.accounts import Account, ApiToken
 from stamp_service.storage.models.registry import Producer
 
@@ -138,7 +139,7 @@ def _add_account(
         raise Conflict(f"an account named {name!r} exists")
     account = Account(name=name, role=role.value, producer_id=producer_id)
     session.add(account)
-    session.flush()
+    flush_or_conflict(session, f"an account named {name!r} exists")  # created concurrently
     audit.record(
         session,
         actor,

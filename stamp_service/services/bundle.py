@@ -31,6 +31,7 @@ from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain import serials
 from stamp_service.domain.bundle import BundleContent, BundleKey, ProductStatus, encode
 from stamp_service.errors import NotFound, SigningKeyUnavailable
+from stamp_service.services.certificates import current_certificate_ids
 from stamp_service.services.status_events import current_generation
 from stamp_service.storage.db import is_postgres
 from stamp_service.storage.models.keys import SigningKey
@@ -69,12 +70,11 @@ def gather(session: Session) -> BundleContent:
     ]
     max_product = session.scalar(select(func.max(Product.id))) or 0
     products: dict[int, ProductStatus] = {}
-    # The current certificate is the newest one not superseded (minting.current_certificate):
-    # in (signed_on, id) order the last row per product wins.
+    current = current_certificate_ids()  # the one definition of the current certificate
     rows = session.execute(
         select(Certificate.product_id, Certificate.stars, Certificate.valid_until, Certificate.state)
-        .where(Certificate.state != "superseded")
-        .order_by(Certificate.product_id, Certificate.signed_on, Certificate.id)
+        .join(current, current.c.certificate_id == Certificate.id)
+        .order_by(Certificate.product_id)
     )
     for product_id, stars, valid_until, state in rows:
         products[product_id] = ProductStatus(valid_until, stars, state == "withdrawn")

@@ -1,4 +1,11 @@
-"""Certificate use cases: record a certification decision (admins), read and list with computed status.
+"""Certificate use cases: record a certification decision (admins), read and list with computed status;
+and the ONE definition of a product's *current* certificate.
+
+The current certificate is the product's newest certificate that was not superseded (active or
+withdrawn), newest by ``(signed_on, id)``: ``current_certificate`` for one product,
+``current_certificates`` for a page of them and ``current_certificate_ids`` (a subquery) for SQL
+listings and reports. Verification, issuance, listings, reports and the status bundle all use
+these, so they never disagree. A new decision may not be signed before the current one.
 
 Withdrawal and star reduction are separate use cases (revocation); the model
 keeps their fields.
@@ -6,10 +13,11 @@ keeps their fields.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, and_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Select, Subquery, and_, func, select
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import Principal, Role, producer_scope, require_read, require_role
@@ -22,6 +30,7 @@ from stamp_service.domain.certification import (
     default_valid_until,
     local_today,
 )
+from stamp_service.domain.status import MIN_CERTIFIED_STARS
 from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.schemas.certificates import CertificateIn, CertificateOut, CertificateQuery
 from stamp_service.schemas.common import Page
@@ -29,6 +38,7 @@ from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
 from stamp_service.services.status_events import status_changed
+from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.registry import Certificate, Product
 
@@ -47,9 +57,84 @@ CERTIFICATE_AUDIT_FIELDS = (
 )
 
 
+# -- the current certificate -------------------------------------------------------------------------
+
+# Newest first: the order that decides which non-superseded certificate is current.
+_NEWEST_FIRST = (Certificate.signed_on.desc(), Certificate.id.desc())
+
+
+def current_certificate(session: Session, product_id: int) -> Certificate | None:
+    """The product's certificate in force: the newest one not superseded (active or withdrawn)."""
+    return session.scalar(
+        select(Certificate)
+        .where(Certificate.product_id == product_id, Certificate.state != "superseded")
+        .order_by(*_NEWEST_FIRST)
+        .limit(1)
+    )
+
+
+def current_certificate_ids() -> Subquery:
+    """SQL twin of ``current_certificate`` for many products: rows ``(product_id, certificate_id)``.
+
+    Join it on ``product_id`` (products) or ``certificate_id`` (certificates).
+    """
+    ranked = (
+        select(
+            Certificate.product_id.label("product_id"),
+            Certificate.id.label("certificate_id"),
+            func.row_number()
+            .over(partition_by=Certificate.product_id, order_by=_NEWEST_FIRST)
+            .label("newest"),
+        )
+        .where(Certificate.state != "superseded")
+        .subquery("ranked_certificates")
+    )
+    return (
+        select(ranked.c.product_id, ranked.c.certificate_id)
+        .where(ranked.c.newest == 1)
+        .subquery("current_certificates")
+    )
+
+
+def current_certificates(session: Session, product_ids: Iterable[int]) -> dict[int, Certificate]:
+    """Each product's current certificate (products without one are absent)."""
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    current = current_certificate_ids()
+    rows = session.scalars(
+        select(Certificate)
+        .join(current, current.c.certificate_id == Certificate.id)
+        .where(Certificate.product_id.in_(ids))
+    )
+    return {c.product_id: c for c in rows}
+
+
+def status_of(cert: Certificate, today: date | None = None) -> CertificateStatus:
+    return certificate_status(
+        state=cert.state, stars=cert.stars, valid_until=cert.valid_until, at=today or local_today()
+    )
+
+
+def status_clause(cert: Any, status: CertificateStatus | str, today: date) -> ColumnElement[bool]:
+    """The SQL twin of ``certificate_status`` on the certificate entity or alias ``cert``."""
+    certified = and_(cert.state == "active", cert.stars >= MIN_CERTIFIED_STARS)
+    match CertificateStatus(status):
+        case CertificateStatus.WITHDRAWN:
+            return cert.state == "withdrawn"  # type: ignore[no-any-return]
+        case CertificateStatus.SUPERSEDED:
+            return cert.state == "superseded"  # type: ignore[no-any-return]
+        case CertificateStatus.BELOW_THREE:
+            return and_(cert.state == "active", cert.stars < MIN_CERTIFIED_STARS)
+        case CertificateStatus.EXPIRED:
+            return and_(certified, cert.valid_until < today)
+        case CertificateStatus.VALID:
+            return and_(certified, cert.valid_until >= today)
+    raise AssertionError(status)  # pragma: no cover
+
+
 def to_out(cert: Certificate, today: date | None = None) -> CertificateOut:
-    status = certificate_status(state=cert.state, valid_until=cert.valid_until, at=today or local_today())
-    return CertificateOut.model_validate({**_fields(cert), "status": status})
+    return CertificateOut.model_validate({**_fields(cert), "status": status_of(cert, today)})
 
 
 def _fields(cert: Certificate) -> dict[str, object]:
@@ -82,6 +167,19 @@ def create_certificate(session: Session, actor: Principal, data: CertificateIn) 
         check_score(criteria, data.stars, data.score)
     check_authority_level(data.signed_on, data.stars, data.authority_level.value)
     valid_until = data.valid_until or default_valid_until(data.signed_on)
+    current = current_certificate(session, data.product_id)
+    if current is not None and data.signed_on < current.signed_on:
+        # Else the new decision would not be the current one (e.g. after a withdrawal): the product
+        # listing and verification would disagree about the product's status.
+        raise ValidationFailed(
+            [
+                {
+                    "field": "signed_on",
+                    "message": f"before the signing date ({current.signed_on.isoformat()}) of the "
+                    f"product's current certificate {current.decision_number}",
+                }
+            ]
+        )
 
     active = session.scalar(
         select(Certificate).where(Certificate.product_id == data.product_id, Certificate.state == "active")
@@ -137,11 +235,8 @@ def create_certificate(session: Session, actor: Principal, data: CertificateIn) 
         state="active",
     )
     session.add(cert)
-    try:
-        session.flush()
-    except IntegrityError:  # a concurrent writer made another active certificate first
-        session.rollback()
-        raise Conflict("product already has an active certificate") from None
+    # A concurrent writer may have made another active certificate first.
+    flush_or_conflict(session, "product already has an active certificate")
     audit.record(
         session,
         actor,
@@ -169,18 +264,7 @@ def list_certificates(session: Session, actor: Principal, query: CertificateQuer
     if query.product_id:
         stmt = stmt.where(Certificate.product_id == query.product_id)
     if query.state is not None:
-        stmt = stmt.where(_status_clause(query.state, today))
+        stmt = stmt.where(status_clause(Certificate, query.state, today))
     return paginate(
         session, stmt.order_by(Certificate.id), query.page, query.per_page, lambda c: to_out(c, today)
     )
-
-
-def _status_clause(status: CertificateStatus, today: date):  # type: ignore[no-untyped-def]
-    """The SQL twin of ``certificate_status`` (tests check they agree)."""
-    if status is CertificateStatus.WITHDRAWN:
-        return Certificate.state == "withdrawn"
-    if status is CertificateStatus.SUPERSEDED:
-        return Certificate.state == "superseded"
-    if status is CertificateStatus.EXPIRED:
-        return and_(Certificate.state == "active", Certificate.valid_until < today)
-    return and_(Certificate.state == "active", Certificate.valid_until >= today)

@@ -27,6 +27,7 @@ from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.minting import current_certificate
 from stamp_service.services.pagination import paginate
+from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.findings import Finding, FindingProposal
 from stamp_service.storage.models.stamps import Stamp
 
@@ -197,11 +198,8 @@ def propose(session: Session, actor: Principal, finding_id: int, data: ProposalI
     )
     finding.state = "proposed"
     session.add(proposal)
-    try:
-        session.flush()
-    except IntegrityError:  # a concurrent admin proposed from the same finding
-        session.rollback()
-        raise Conflict("a proposal was already made from this finding") from None
+    # A concurrent admin may have proposed from the same finding.
+    flush_or_conflict(session, "a proposal was already made from this finding")
     audit.record(
         session,
         actor,

@@ -10,9 +10,13 @@ Below ``SYNC_LIMIT`` stamps the approving call mints them itself (chunks of
 Jobs hold nothing but a request id: progress lives in the request row
 (``issued_count``), so any worker can resume any request. Workers sweep for
 requests left ``approved``/``issuing`` (a crash, a restart, Redis down at
-enqueue time) when they start, and the thread also every ``SWEEP_SECONDS``.
-Two workers on one request are safe: ``minting.issue_chunk`` locks the request
-and ``UNIQUE(request_id, seq)`` refuses a duplicate slot.
+enqueue time) when they start and then every ``WORKER_SWEEP_SECONDS`` (the RQ
+worker's ``Sweeper`` thread) or ``SWEEP_SECONDS`` (the in-process thread).
+Enqueuing is idempotent: one job id per request, and a request whose job is
+still waiting or running is not queued again (a short Redis lock per request
+serialises the approval and every worker's sweep). Two workers on one request
+would still be safe: ``minting.issue_chunk`` locks the request and
+``UNIQUE(request_id, seq)`` refuses a duplicate slot.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 SYNC_LIMIT = 10_000
 QUEUE_NAME = "ocop-issuance"
 SWEEP_SECONDS = 30.0
+WORKER_SWEEP_SECONDS = 60.0  # ``stamp-service worker --sweep-seconds`` / OCOP_WORKER_SWEEP_SECONDS
 STALE_AFTER = timedelta(minutes=5)  # a small request untouched this long was abandoned by its caller
 JOB_TIMEOUT = 3600
 
@@ -67,20 +72,25 @@ def run_request(
 # --- RQ (production) -------------------------------------------------------------------------------
 
 _job_runtime: Runtime | None = None
+_job_pid = os.getpid()
 
 
 def bind_job_runtime(runtime: Runtime | None) -> None:
     """The runtime RQ jobs of this process use (``stamp-service worker`` and tests bind it)."""
-    global _job_runtime
-    _job_runtime = runtime
+    global _job_runtime, _job_pid
+    _job_runtime, _job_pid = runtime, os.getpid()
 
 
 def _runtime_for_jobs() -> Runtime:
-    global _job_runtime
+    global _job_runtime, _job_pid
     if _job_runtime is None:
         from stamp_service.config import load_settings
 
         _job_runtime = Runtime.from_settings(load_settings())
+    elif os.getpid() != _job_pid:
+        # A forked RQ work-horse: never reuse the parent's pooled connections (the sweeper uses them).
+        _job_runtime.engine.dispose(close=False)
+    _job_pid = os.getpid()
     return _job_runtime
 
 
@@ -99,24 +109,80 @@ def rq_queue(redis_url: str) -> Any:
     return Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
 
 
-def enqueue(queue: Any, request_id: int) -> None:
-    queue.enqueue(
-        run_job,
-        request_id,
-        job_id=f"issue-request-{request_id}",
-        job_timeout=JOB_TIMEOUT,
-        result_ttl=86400,
-        failure_ttl=7 * 86400,
-    )
+def job_id(request_id: int) -> str:
+    return f"issue-request-{request_id}"
+
+
+# Job states after which a request may be queued again (anything else is waiting or running).
+_ENDED = frozenset({"finished", "failed", "stopped", "canceled"})
+
+
+def enqueue(queue: Any, request_id: int) -> bool:
+    """Queue the request's job unless it is already waiting or running; True if queued now.
+
+    A Redis lock per request makes check-then-enqueue atomic between the approving web worker
+    and every worker's sweep, so one request never has two live jobs.
+    """
+    lock = queue.connection.lock(f"ocop:issuance:enqueue:{request_id}", timeout=30, blocking_timeout=10)
+    with lock:
+        job = queue.fetch_job(job_id(request_id))
+        status = job.get_status(refresh=False) if job is not None else None
+        if status is not None and getattr(status, "value", status) not in _ENDED:
+            return False
+        queue.enqueue(
+            run_job,
+            request_id,
+            job_id=job_id(request_id),
+            job_timeout=JOB_TIMEOUT,
+            result_ttl=86400,
+            failure_ttl=7 * 86400,
+        )
+        return True
 
 
 def enqueue_pending(runtime: Runtime, queue: Any) -> list[int]:
-    """Queue every unfinished request again (worker start-up: resume after a crash)."""
+    """Queue every unfinished request that has no live job (start-up and periodic sweep).
+
+    Returns the ids queued now.
+    """
     with runtime.session_factory() as session:
         ids = pending_request_ids(session, everything=True)
-    for request_id in ids:
-        enqueue(queue, request_id)
-    return ids
+    return [request_id for request_id in ids if enqueue(queue, request_id)]
+
+
+class Sweeper:
+    """A daemon thread of ``stamp-service worker`` (RQ): every ``interval`` seconds, queue again the
+    requests left approved/issuing without a live job (e.g. the approval's enqueue failed while
+    Redis was down). Errors are logged and retried at the next sweep."""
+
+    def __init__(self, runtime: Runtime, queue: Any, *, interval: float = WORKER_SWEEP_SECONDS) -> None:
+        self.runtime, self.queue, self.interval = runtime, queue, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="ocop-issuance-sweep", daemon=True)
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def sweep(self) -> list[int]:
+        queued = enqueue_pending(self.runtime, self.queue)
+        if queued:
+            log.info("unfinished stamp requests queued again", extra={"request_ids": queued})
+        return queued
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sweep()
+                self.last_error = None
+            except Exception as exc:  # Redis or the database down: try again at the next sweep
+                if repr(exc) != self.last_error:
+                    log.warning("issuance sweep failed", extra={"error": repr(exc)})
+                self.last_error = repr(exc)
 
 
 # --- the in-process worker (embedded default) ----------------------------------------------------
@@ -219,7 +285,7 @@ class Issuance:
         if self.backend == "rq":
             try:
                 enqueue(self.queue, request_id)
-            except Exception as exc:  # Redis down: the worker's start-up sweep picks the request up
+            except Exception as exc:  # Redis down: the workers' periodic sweep picks the request up
                 log.warning("could not queue issuance", extra={"request_id": request_id, "error": repr(exc)})
         elif not self.runtime.settings.testing:  # tests drive the worker themselves
             self.thread.wake()
@@ -240,4 +306,4 @@ def start_background(runtime: Runtime) -> None:
         issuance.thread.start()
 
 
-__all__ = ["SYNC_LIMIT", "Issuance", "ThreadWorker", "run_job"]
+__all__ = ["SYNC_LIMIT", "Issuance", "Sweeper", "ThreadWorker", "run_job"]

@@ -25,6 +25,7 @@ from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.runtime import Runtime
 from stamp_service.services import audit
 from stamp_service.services.status_events import status_changed
+from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.keys import SigningKey
 
 DEV_KEY_NOTE = "UNSAFE DEVELOPMENT KEY (created on first run of the embedded default)"
@@ -36,23 +37,50 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _kid(text: str) -> str:
+def _kid(text: str, *, malformed_is_unknown: bool = False) -> str:
     kid = text.strip().lower()
     if not _KID.match(kid):
+        if malformed_is_unknown:  # e.g. a URL path segment: no such resource
+            raise NotFound(f"no signing key {text}")
         raise ValidationFailed([{"field": "kid", "message": "a key id is 8 hexadecimal characters"}])
     return kid
 
 
-def _get(session: Session, kid: str, *, lock: bool = True) -> SigningKey:
-    stmt = select(SigningKey).where(SigningKey.kid == _kid(kid))
+def get_key(
+    session: Session, kid: str, *, lock: bool = True, malformed_is_unknown: bool = False
+) -> SigningKey:
+    """The key ``kid`` (locked ``FOR UPDATE`` unless ``lock=False``); NotFound if unknown.
+
+    A malformed kid is ValidationFailed, or NotFound with ``malformed_is_unknown`` (API paths).
+    """
+    stmt = select(SigningKey).where(SigningKey.kid == _kid(kid, malformed_is_unknown=malformed_is_unknown))
     row = session.scalar(stmt.with_for_update() if lock else stmt)
     if row is None:
         raise NotFound(f"no signing key {kid}")
     return row
 
 
-def _active(session: Session) -> SigningKey | None:
-    return session.scalar(select(SigningKey).where(SigningKey.state == "active").with_for_update())
+def active_key(session: Session, *, lock: bool = True) -> SigningKey | None:
+    """The key signing new stamps, if any (locked ``FOR UPDATE`` unless ``lock=False``)."""
+    stmt = select(SigningKey).where(SigningKey.state == "active")
+    return session.scalar(stmt.with_for_update() if lock else stmt)
+
+
+def _retire(session: Session, actor: Principal, row: SigningKey, reason: str | None) -> None:
+    """Retire ``row`` (it signs nothing more, its stamps still verify) and audit it; no commit."""
+    before = audit.snapshot(row, _AUDITED)
+    row.state, row.retired_at = "retired", _now()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action="signing_key.retire",
+        entity="signing_key",
+        entity_id=row.kid,
+        before=before,
+        after=audit.snapshot(row, _AUDITED),
+        reason=reason,
+    )
 
 
 def _new_active(session: Session, actor: Principal, keyring: KeyRing, note: str, action: str) -> SigningKey:
@@ -69,7 +97,7 @@ def _new_active(session: Session, actor: Principal, keyring: KeyRing, note: str,
         note=note,
     )
     session.add(row)
-    session.flush()
+    flush_or_conflict(session, "another key was activated at the same time")
     audit.record(
         session,
         actor,
@@ -95,14 +123,10 @@ def _commit(session: Session, keyring: KeyRing) -> None:
 def create(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
     """Make the first active key. Raises Conflict when a key is active (use ``rotate``)."""
     require_role(actor, Role.ADMIN)
-    current = _active(session)
+    current = active_key(session)
     if current is not None:
         raise Conflict(f"key {current.kid} is active; use `keys rotate` to replace it")
-    try:
-        row = _new_active(session, actor, keyring, note, "signing_key.create")
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("another key was activated at the same time") from None
+    row = _new_active(session, actor, keyring, note, "signing_key.create")
     keyring.ensure_service_secret()
     _commit(session, keyring)
     return row
@@ -111,26 +135,10 @@ def create(session: Session, actor: Principal, *, keyring: KeyRing, note: str = 
 def rotate(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
     """A new key becomes active; the previous active key (if any) is retired and keeps verifying."""
     require_role(actor, Role.ADMIN)
-    previous = _active(session)
+    previous = active_key(session)
     if previous is not None:
-        before = audit.snapshot(previous, _AUDITED)
-        previous.state, previous.retired_at = "retired", _now()
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            action="signing_key.retire",
-            entity="signing_key",
-            entity_id=previous.kid,
-            before=before,
-            after=audit.snapshot(previous, _AUDITED),
-            reason="rotation",
-        )
-    try:
-        row = _new_active(session, actor, keyring, note, "signing_key.rotate")
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("another key was activated at the same time") from None
+        _retire(session, actor, previous, "rotation")
+    row = _new_active(session, actor, keyring, note, "signing_key.rotate")
     _commit(session, keyring)
     return row
 
@@ -138,22 +146,10 @@ def rotate(session: Session, actor: Principal, *, keyring: KeyRing, note: str = 
 def retire(session: Session, actor: Principal, *, keyring: KeyRing, kid: str, reason: str = "") -> SigningKey:
     """Stop signing with ``kid``; its stamps still verify. Retiring the active key stops issuance."""
     require_role(actor, Role.ADMIN)
-    row = _get(session, kid)
+    row = get_key(session, kid)
     if row.state != "active":
         raise Conflict(f"key {row.kid} is {row.state}; only the active key can be retired")
-    before = audit.snapshot(row, _AUDITED)
-    row.state, row.retired_at = "retired", _now()
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        action="signing_key.retire",
-        entity="signing_key",
-        entity_id=row.kid,
-        before=before,
-        after=audit.snapshot(row, _AUDITED),
-        reason=reason or None,
-    )
+    _retire(session, actor, row, reason or None)
     _commit(session, keyring)
     return row
 
@@ -168,7 +164,7 @@ def compromise(
     require_role(actor, Role.ADMIN)
     if not reason.strip():
         raise ValidationFailed([{"field": "reason", "message": "say why the key is compromised"}])
-    row = _get(session, kid)
+    row = get_key(session, kid)
     if row.state == "compromised":
         raise Conflict(f"key {row.kid} is already compromised")
     was_active = row.state == "active"

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import (
@@ -37,6 +36,7 @@ from stamp_service.schemas.lots import (
 from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
+from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.registry import Lot, Product, TraceEvent
 
@@ -106,11 +106,8 @@ def create_lot(session: Session, actor: Principal, data: LotIn) -> Lot:
         input_lots=inputs,
     )
     session.add(lot)
-    try:
-        session.flush()
-    except IntegrityError:  # a concurrent writer took the code first
-        session.rollback()
-        raise Conflict(f"lot {data.lot_code!r} already exists for this product") from None
+    # A concurrent writer may have taken the code first.
+    flush_or_conflict(session, f"lot {data.lot_code!r} already exists for this product")
     audit.record(
         session,
         actor,
@@ -148,11 +145,7 @@ def add_event(session: Session, actor: Principal, lot_id: int, data: TraceEventI
         recorded_by=f"{actor.role}:{actor.name}",
     )
     session.add(event)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("another event was appended at the same time; retry") from None
+    flush_or_conflict(session, "another event was appended at the same time; retry")
     audit.record(
         session,
         actor,

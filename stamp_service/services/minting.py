@@ -2,7 +2,8 @@
 
 Each chunk locks the request row (``FOR UPDATE`` on PostgreSQL; SQLite
 serialises writers), re-checks that issuing is still allowed (certificate still
-valid with 3+ stars, lot not recalled, key usable), mints the next slots
+valid with 3+ stars, lot not recalled, key row still ``active`` read in the same
+transaction, see ``_signer_still_active``), mints the next slots
 ``issued_count+1 ..`` and advances ``issued_count`` in the same transaction.
 So a crash loses at most the chunk in flight and the next run resumes at the
 first missing slot; ``UNIQUE(request_id, seq)`` makes a duplicate slot
@@ -28,11 +29,13 @@ from stamp_service.domain.access import SYSTEM, Principal
 from stamp_service.domain.certification import local_today
 from stamp_service.domain.stamp_format import StampClaims, day_number, encode_token, signing_message
 from stamp_service.domain.status import MIN_CERTIFIED_STARS
-from stamp_service.errors import Conflict, NotFound, RuleViolation
+from stamp_service.errors import Conflict, NotFound, RuleViolation, SigningKeyUnavailable
 from stamp_service.services import audit
+from stamp_service.services.certificates import current_certificate as current_certificate  # re-export
 from stamp_service.storage.db import is_postgres
 from stamp_service.storage.models.base import utcnow
-from stamp_service.storage.models.registry import Certificate, Lot
+from stamp_service.storage.models.keys import SigningKey
+from stamp_service.storage.models.registry import Lot
 from stamp_service.storage.models.stamps import Stamp, StampRequest
 
 DEFAULT_CHUNK = 2000
@@ -51,16 +54,6 @@ class ChunkResult:
     @property
     def done(self) -> bool:
         return self.state == "issued"
-
-
-def current_certificate(session: Session, product_id: int) -> Certificate | None:
-    """The product's certificate in force: the newest one not superseded (active or withdrawn)."""
-    return session.scalar(
-        select(Certificate)
-        .where(Certificate.product_id == product_id, Certificate.state != "superseded")
-        .order_by(Certificate.signed_on.desc(), Certificate.id.desc())
-        .limit(1)
-    )
 
 
 def issuing_blocker(session: Session, product_id: int, lot_id: int, today: date) -> RuleViolation | None:
@@ -144,7 +137,10 @@ def _issue_chunk_once(
 
     first = request.issued_count + 1
     last = min(quantity, request.issued_count + chunk_size)
-    signer = keyring.signer(session)
+    signer = _signer_still_active(session, keyring)
+    if signer is None:  # the key ring's snapshot is stale and no key is active now: mint nothing
+        session.rollback()
+        raise SigningKeyUnavailable("the signing key is no longer active; retry once a key is active")
     kid_hex = signer.kid.hex()
     stored = _store(session, _signed_rows(request, first, last, signer, keyring))
     if stored != max(0, last - first + 1):
@@ -157,6 +153,33 @@ def _issue_chunk_once(
     )
     session.commit()
     return result(stored)
+
+
+def _signer_still_active(session: Session, keyring: KeyRing) -> Signer | None:
+    """The active key's Signer, with its row read in this chunk's transaction and still ``active``.
+
+    The key ring's state snapshot may be up to a second old, so a key compromised (or retired) a
+    moment ago could still look active. The row is read ``FOR SHARE`` on PostgreSQL:
+    ``keys.compromise`` holds ``FOR UPDATE`` on it until it commits, so either this chunk reads the
+    key after the compromise committed (and does not use it), or the compromise waits for this
+    chunk to commit. SQLite serialises writers, so a plain read is enough there. A stale snapshot
+    (either way: the key is no longer active, or a key was activated since) is reloaded once.
+    """
+    for attempt in range(2):
+        try:
+            signer = keyring.signer(session)
+        except SigningKeyUnavailable:
+            if attempt:
+                raise
+            keyring.invalidate()
+            continue
+        stmt = select(SigningKey.state).where(SigningKey.kid == signer.kid.hex())
+        if is_postgres(session):
+            stmt = stmt.with_for_update(read=True)
+        if session.scalar(stmt) == "active":
+            return signer
+        keyring.invalidate()
+    return None
 
 
 # Column order of the rows ``_signed_rows`` yields (and of the COPY).

@@ -13,18 +13,27 @@ from stamp_service.schemas.common import Page
 T = TypeVar("T")
 
 
+def count(session: Session, stmt: Select[Any]) -> int:
+    """How many rows ``stmt`` gives, counted by the database (never by fetching them)."""
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
 def paginate(
     session: Session,
     stmt: Select[Any],
     page: int,
     per_page: int,
     out: type[T] | Callable[[Any], T],
+    *,
+    rows: bool = False,
 ) -> Page[T]:
     """Run ``stmt`` for one page and count the whole result.
 
-    ``out`` is a pydantic model (filled with ``model_validate``) or any function of one row.
+    ``out`` is a pydantic model (filled with ``model_validate``) or any function of one result:
+    the first column's object, or with ``rows=True`` the whole row (for joined selects).
     """
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
+    total = count(session, stmt)
+    paged = stmt.offset((page - 1) * per_page).limit(per_page)
+    results = session.execute(paged).all() if rows else session.scalars(paged).all()
     convert = getattr(out, "model_validate", out)
-    return Page(items=[convert(r) for r in rows], page=page, per_page=per_page, total=total)
+    return Page(items=[convert(r) for r in results], page=page, per_page=per_page, total=total)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from stamp_service.domain.access import (
@@ -17,7 +16,7 @@ from stamp_service.domain.access import (
     require_role,
     require_write,
 )
-from stamp_service.domain.certification import certificate_status, local_today
+from stamp_service.domain.certification import local_today
 from stamp_service.domain.images import IMAGE_TYPES, MAX_IMAGE_BYTES, sniff_image_type
 from stamp_service.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from stamp_service.schemas.common import Page
@@ -29,9 +28,16 @@ from stamp_service.schemas.products import (
     ProductQuery,
 )
 from stamp_service.services import audit
+from stamp_service.services.certificates import (
+    current_certificate_ids,
+    current_certificates,
+    status_clause,
+    status_of,
+)
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
 from stamp_service.services.reference import COMMUNE_LEVELS
+from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.reference import AdministrativeUnit, ProductGroup
 from stamp_service.storage.models.registry import Certificate, Producer, Product, ProductImage
@@ -82,11 +88,7 @@ def create_product(session: Session, actor: Principal, data: ProductIn) -> Produ
         raise Conflict("another product has this GTIN")
     product = Product(**data.model_dump())
     session.add(product)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("another product has this GTIN") from None
+    flush_or_conflict(session, "another product has this GTIN")
     audit.record(
         session,
         actor,
@@ -182,40 +184,21 @@ def _image_out(image: ProductImage) -> ProductImageOut:
     )
 
 
-def current_certificates(session: Session, product_ids: list[int]) -> dict[int, Certificate]:
-    """Each product's current certificate: its latest one that has not been superseded."""
-    if not product_ids:
-        return {}
-    rows = session.scalars(
-        select(Certificate)
-        .where(Certificate.product_id.in_(product_ids), Certificate.state != "superseded")
-        .order_by(Certificate.id)
-    ).all()
-    return {c.product_id: c for c in rows}
-
-
 def _filter_by_current_certificate(
     stmt: Select[tuple[Product]], stars: int | None, state: str | None, today: date
 ) -> Select[tuple[Product]]:
-    """The SQL twin of ``certificate_status`` for the current certificate (kept equal by tests)."""
-    latest = (
-        select(Certificate.product_id.label("pid"), func.max(Certificate.id).label("cid"))
-        .where(Certificate.state != "superseded")
-        .group_by(Certificate.product_id)
-        .subquery()
-    )
+    """Filter by the current certificate (``certificates.current_certificate_ids``) and its status."""
+    latest = current_certificate_ids()
     current = aliased(Certificate)
-    stmt = stmt.outerjoin(latest, latest.c.pid == Product.id).outerjoin(current, current.id == latest.c.cid)
+    stmt = stmt.outerjoin(latest, latest.c.product_id == Product.id).outerjoin(
+        current, current.id == latest.c.certificate_id
+    )
     if stars is not None:
         stmt = stmt.where(current.stars == stars)
     if state == "none":
         stmt = stmt.where(current.id.is_(None))
-    elif state == "withdrawn":
-        stmt = stmt.where(current.state == "withdrawn")
-    elif state == "valid":
-        stmt = stmt.where(and_(current.state == "active", current.valid_until >= today))
-    elif state == "expired":
-        stmt = stmt.where(and_(current.state == "active", current.valid_until < today))
+    elif state:
+        stmt = stmt.where(status_clause(current, state, today))
     return stmt
 
 
@@ -240,7 +223,7 @@ def _outputs(session: Session, products: list[Product], today: date | None = Non
                 decision_number=cert.decision_number,
                 signed_on=cert.signed_on,
                 valid_until=cert.valid_until,
-                status=certificate_status(state=cert.state, valid_until=cert.valid_until, at=today),
+                status=status_of(cert, today),
             )
         sha = images.get(product.id)
         out.append(

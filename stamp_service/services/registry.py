@@ -17,6 +17,7 @@ from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
 from stamp_service.services.reference import address_snapshot
+from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.registry import Producer
 
 __all__ = ["create_producer", "get_producer", "list_producers", "paginate", "update_producer"]
@@ -65,7 +66,7 @@ def create_producer(session: Session, actor: Principal, data: ProducerIn) -> Pro
         gs1_company_prefix=data.gs1_company_prefix,
     )
     session.add(producer)
-    session.flush()
+    flush_or_conflict(session, "a producer with this registration number exists")  # a concurrent twin
     audit.record(
         session,
         actor,

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Select, null, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stamp_service.crypto.keyring import KeyRing
@@ -45,10 +45,12 @@ from stamp_service.schemas.revocation import (
     WithdrawalIn,
 )
 from stamp_service.services import audit, certificates, keys
-from stamp_service.services.certificates import CERTIFICATE_AUDIT_FIELDS
+from stamp_service.services.certificates import CERTIFICATE_AUDIT_FIELDS, current_certificate
 from stamp_service.services.lookup import by_id
-from stamp_service.services.minting import ISSUABLE_STATES, current_certificate
+from stamp_service.services.minting import ISSUABLE_STATES
+from stamp_service.services.pagination import paginate
 from stamp_service.services.status_events import status_changed
+from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.keys import SigningKey
 from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
@@ -167,6 +169,7 @@ def withdraw_certificate(
     )
     before = audit.snapshot(cert, CERTIFICATE_AUDIT_FIELDS)
     cert.state, cert.withdrawal, cert.state_changed_at = "withdrawn", record, utcnow()
+    cert.withdrawn_on = data.decision.decided_on  # the reports filter on it
     session.flush()
     audit.record(
         session,
@@ -257,11 +260,7 @@ def reduce_stars(
         state="active",
     )
     session.add(new)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("the product's certificate changed at the same time; retry") from None
+    flush_or_conflict(session, "the product's certificate changed at the same time; retry")
     audit.record(
         session,
         actor,
@@ -313,8 +312,7 @@ def recertify(
             "supersedes_id": supersedes,
         }
     )
-    cert = certificates.create_certificate(session, actor, cert_in)  # audits and commits
-    status_changed(session)
+    cert = certificates.create_certificate(session, actor, cert_in)  # audits, commits, status_changed
     return CertificateAction(True, cert, previous=current)
 
 
@@ -334,14 +332,10 @@ def expiring_certificates(session: Session, actor: Principal, query: ExpiringQue
     )
     if query.province:
         stmt = stmt.where(Producer.province_code == query.province)
-    total = len(session.execute(stmt.with_only_columns(Certificate.id)).all())
-    rows = session.execute(
-        stmt.order_by(Certificate.valid_until, Certificate.id)
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    ).all()
-    items = [
-        ExpiringOut(
+
+    def out(row: Any) -> ExpiringOut:
+        c, p, pr = row
+        return ExpiringOut(
             certificate_id=c.id,
             product_id=p.id,
             product_name=p.name,
@@ -353,9 +347,9 @@ def expiring_certificates(session: Session, actor: Principal, query: ExpiringQue
             valid_until=c.valid_until,
             days_left=(c.valid_until - today).days,
         )
-        for c, p, pr in rows
-    ]
-    return Page(items=items, page=query.page, per_page=query.per_page, total=total)
+
+    stmt = stmt.order_by(Certificate.valid_until, Certificate.id)
+    return paginate(session, stmt, query.page, query.per_page, out, rows=True)
 
 
 # -- lots --------------------------------------------------------------------------------------------
@@ -370,31 +364,44 @@ def _lock_lot(session: Session, lot_id: int) -> Lot:
     return lot
 
 
-def recall_lot(session: Session, actor: Principal, lot_id: int, data: RecallIn) -> LotAction:
-    """Recall a lot (product safety): its stamps are revoked and its issuance stops."""
+def _set_recall(
+    session: Session, actor: Principal, lot_id: int, data: RecallIn, *, recalled: bool
+) -> LotAction:
+    """Recall the lot (``recalled``) or lift its recall; a repeat changes nothing."""
     require_role(actor, Role.ADMIN)
     lot = _lock_lot(session, lot_id)
-    if lot.recall:
+    if bool(lot.recall) == recalled:
         session.rollback()
         return LotAction(False, lot)
     if data.decision is not None:
-        _check_decided_on(
-            data.decision.decided_on, not_before=lot.production_date, what="the lot's production"
-        )
+        if recalled:
+            _check_decided_on(
+                data.decision.decided_on, not_before=lot.production_date, what="the lot's production"
+            )
+        else:
+            _check_decided_on(data.decision.decided_on)
     record = _record(data.decision, data.reason, local_today())
-    stopped = _stop_issuance(
-        session, actor, select(StampRequest).where(StampRequest.lot_id == lot.id), "the lot is recalled"
-    )
-    lot.recall = record
+    before = dict(lot.recall) if lot.recall else None
+    stopped: list[int] = []
+    if recalled:
+        stopped = _stop_issuance(
+            session, actor, select(StampRequest).where(StampRequest.lot_id == lot.id), "the lot is recalled"
+        )
+        lot.recall = record
+        lot.recalled_on = data.decision.decided_on if data.decision else local_today()
+    else:
+        lot.recall = null()  # SQL NULL, not JSON null: "recall IS NULL" must hold
+        lot.recalled_on = None
     session.flush()
+    session.refresh(lot)
     audit.record(
         session,
         actor,
-        action="lot.recall",
+        action="lot.recall" if recalled else "lot.recall_lift",
         entity="lot",
         entity_id=lot.id,
-        before={"recall": None},
-        after={"recall": record},
+        before={"recall": before},
+        after={"recall": record if recalled else None},
         reason=data.reason,
         decision=record,
     )
@@ -402,33 +409,14 @@ def recall_lot(session: Session, actor: Principal, lot_id: int, data: RecallIn) 
     return LotAction(True, lot, stopped)
 
 
+def recall_lot(session: Session, actor: Principal, lot_id: int, data: RecallIn) -> LotAction:
+    """Recall a lot (product safety): its stamps are revoked and its issuance stops."""
+    return _set_recall(session, actor, lot_id, data, recalled=True)
+
+
 def lift_recall(session: Session, actor: Principal, lot_id: int, data: RecallIn) -> LotAction:
     """Lift a recall: the lot's stamps follow their certificate again (stopped requests stay stopped)."""
-    require_role(actor, Role.ADMIN)
-    lot = _lock_lot(session, lot_id)
-    if not lot.recall:
-        session.rollback()
-        return LotAction(False, lot)
-    if data.decision is not None:
-        _check_decided_on(data.decision.decided_on)
-    before = dict(lot.recall)
-    record = _record(data.decision, data.reason, local_today())
-    lot.recall = null()  # SQL NULL, not JSON null: "recall IS NULL" must hold
-    session.flush()
-    session.refresh(lot)
-    audit.record(
-        session,
-        actor,
-        action="lot.recall_lift",
-        entity="lot",
-        entity_id=lot.id,
-        before={"recall": before},
-        after={"recall": None},
-        reason=data.reason,
-        decision=record,
-    )
-    _finish(session)
-    return LotAction(True, lot)
+    return _set_recall(session, actor, lot_id, data, recalled=False)
 
 
 # -- stamps ------------------------------------------------------------------------------------------
@@ -519,32 +507,19 @@ def void_stamps(session: Session, actor: Principal, data: VoidIn) -> VoidAction:
 # -- signing keys ------------------------------------------------------------------------------------
 
 
-def _key(session: Session, kid: str) -> SigningKey:
-    text = kid.strip().lower()
-    row = session.get(SigningKey, text) if len(text) == 8 and set(text) <= set("0123456789abcdef") else None
-    if row is None:
-        raise NotFound(f"no signing key {kid}")
-    return row
-
-
-def _active_key(session: Session) -> SigningKey | None:
-    return session.scalar(select(SigningKey).where(SigningKey.state == "active"))
-
-
 def compromise_key(
     session: Session, actor: Principal, *, keyring: KeyRing, kid: str, reason: str, replace: bool = True
 ) -> KeyAction:
     """Mark a key compromised (its stamps verify online only, flagged); a repeat is a no-op."""
     require_role(actor, Role.ADMIN)
-    row = _key(session, kid)
+    row = keys.get_key(session, kid, lock=False, malformed_is_unknown=True)
     if row.state == "compromised":
         session.rollback()
-        return KeyAction(False, row, _active_key(session))
+        return KeyAction(False, row, keys.active_key(session, lock=False))
     row, replacement = keys.compromise(
         session, actor, keyring=keyring, kid=kid, reason=reason, replace=replace
-    )
-    status_changed(session)
-    return KeyAction(True, row, replacement or _active_key(session))
+    )  # commits and calls status_changed
+    return KeyAction(True, row, replacement or keys.active_key(session, lock=False))
 
 
 def rotate_key(
@@ -552,16 +527,15 @@ def rotate_key(
 ) -> KeyAction:
     """Replace the active key ``retire_kid`` by a new one; once it is no longer active, a no-op."""
     require_role(actor, Role.ADMIN)
-    row = _key(session, retire_kid)
+    row = keys.get_key(session, retire_kid, lock=False, malformed_is_unknown=True)
     if row.state != "active":
-        active = _active_key(session)
+        active = keys.active_key(session, lock=False)
         session.rollback()
         if active is None:
             raise Conflict(
                 f"key {row.kid} is {row.state} and no key is active; create one on the signing host"
             )
         return KeyAction(False, row, active)
-    new = keys.rotate(session, actor, keyring=keyring, note=note)
-    status_changed(session)
+    new = keys.rotate(session, actor, keyring=keyring, note=note)  # commits and calls status_changed
     session.refresh(row)
     return KeyAction(True, row, new)

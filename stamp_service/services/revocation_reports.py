@@ -1,8 +1,9 @@
 """Revocation reports: a product's certificate and revocation history; revoked products,
 recalled lots and voided ranges by province and date (the office and inspectors read them).
 
-Revoked products and recalled lots are few (a percent of the registry at most), so the
-decision-date filter runs on the decoded JSON in Python; voids are filtered in SQL.
+Every filter and the paging run in SQL: decision dates are the ``Certificate.withdrawn_on`` and
+``Lot.recalled_on`` columns (kept with the JSON decision by ``services.revocation``), and the
+current certificate is ``certificates.current_certificate_ids``.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, and_, case, or_, select
+from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import Principal, Role, require_read, require_role
 from stamp_service.domain.certification import VN_TZ
@@ -23,14 +24,14 @@ from stamp_service.schemas.revocation import (
     HistoryEventOut,
     ProductHistoryOut,
     RecalledLotOut,
-    ReportQuery,
+    RevocationReportQuery,
     RevokedProductOut,
     VoidRangeOut,
     VoidReportQuery,
 )
-from stamp_service.services.certificates import to_out
+from stamp_service.services.certificates import current_certificate, current_certificate_ids, to_out
 from stamp_service.services.lookup import by_id
-from stamp_service.services.minting import current_certificate
+from stamp_service.services.pagination import paginate
 from stamp_service.storage.models.audit import AuditEntry
 from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
 from stamp_service.storage.models.stamps import StampRequest, StampVoid
@@ -51,22 +52,15 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=VN_TZ)
 
 
-def _in_range(day: date | None, query: ReportQuery) -> bool:
-    if query.since is None and query.until is None:
-        return True
-    if day is None:
-        return False
-    return (query.since is None or day >= query.since) and (query.until is None or day <= query.until)
-
-
-def _page(items: list[Any], query: ReportQuery) -> Page[Any]:
-    start = (query.page - 1) * query.per_page
-    return Page(
-        items=items[start : start + query.per_page],
-        page=query.page,
-        per_page=query.per_page,
-        total=len(items),
-    )
+def _filter(stmt: Select[Any], query: RevocationReportQuery, day: ColumnElement[Any]) -> Select[Any]:
+    """The province (of the producer, joined as ``Producer``) and decision-date filters."""
+    if query.province:
+        stmt = stmt.where(Producer.province_code == query.province)
+    if query.since is not None:
+        stmt = stmt.where(day >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(day <= query.until)
+    return stmt
 
 
 def product_history(session: Session, actor: Principal, product_id: int) -> ProductHistoryOut:
@@ -116,93 +110,71 @@ def product_history(session: Session, actor: Principal, product_id: int) -> Prod
     )
 
 
-def revoked_products(session: Session, actor: Principal, query: ReportQuery) -> Page[RevokedProductOut]:
-    """Products whose current certificate is withdrawn or below 3 stars."""
+def revoked_products(
+    session: Session, actor: Principal, query: RevocationReportQuery
+) -> Page[RevokedProductOut]:
+    """Products whose current certificate is withdrawn or below 3 stars (filtered and paged in SQL)."""
     require_role(actor, Role.ADMIN, Role.INSPECTOR)
-    newer = aliased(Certificate)
-    is_newer = (
-        select(newer.id)
-        .where(
-            newer.product_id == Certificate.product_id,
-            newer.state != "superseded",
-            or_(
-                newer.signed_on > Certificate.signed_on,
-                and_(newer.signed_on == Certificate.signed_on, newer.id > Certificate.id),
-            ),
-        )
-        .exists()
-    )
+    current = current_certificate_ids()
+    withdrawn = Certificate.state == "withdrawn"
+    # A withdrawal dates from its decision; a reduction below 3 stars is itself the decision.
+    decided_on = case((withdrawn, Certificate.withdrawn_on), else_=Certificate.signed_on)
     stmt = (
         select(Certificate, Product, Producer)
+        .join(current, current.c.certificate_id == Certificate.id)
         .join(Product, Product.id == Certificate.product_id)
         .join(Producer, Producer.id == Product.producer_id)
-        .where(
-            Certificate.state != "superseded",
-            or_(Certificate.state == "withdrawn", Certificate.stars < MIN_CERTIFIED_STARS),
-            ~is_newer,
-        )
-        .order_by(Product.id)
+        .where(or_(withdrawn, Certificate.stars < MIN_CERTIFIED_STARS))
     )
-    if query.province:
-        stmt = stmt.where(Producer.province_code == query.province)
-    items = []
-    for cert, product, producer in session.execute(stmt):
+    stmt = _filter(stmt, query, decided_on).order_by(Product.id)
+
+    def out(row: Any) -> RevokedProductOut:
+        cert, product, producer = row
         if cert.state == "withdrawn":
-            decision = Decision.from_record(cert.withdrawal)
-            cause, number = "stars_withdrawn", decision.number or cert.decision_number
-            day = decision.decided_on or (cert.state_changed_at.date() if cert.state_changed_at else None)
+            cause, day = "stars_withdrawn", cert.withdrawn_on
+            number = Decision.from_record(cert.withdrawal).number or cert.decision_number
         else:
             cause, number, day = "stars_below_three", cert.decision_number, cert.signed_on
-        if not _in_range(day, query):
-            continue
-        items.append(
-            RevokedProductOut(
-                product_id=product.id,
-                product_name=product.name,
-                producer_id=producer.id,
-                producer_name=producer.name,
-                province_code=producer.province_code,
-                certificate_id=cert.id,
-                cause=cause,
-                stars=cert.stars,
-                decision_number=number,
-                decided_on=day,
-            )
+        return RevokedProductOut(
+            product_id=product.id,
+            product_name=product.name,
+            producer_id=producer.id,
+            producer_name=producer.name,
+            province_code=producer.province_code,
+            certificate_id=cert.id,
+            cause=cause,
+            stars=cert.stars,
+            decision_number=number,
+            decided_on=day,
         )
-    return _page(items, query)
+
+    return paginate(session, stmt, query.page, query.per_page, out, rows=True)
 
 
-def recalled_lots(session: Session, actor: Principal, query: ReportQuery) -> Page[RecalledLotOut]:
+def recalled_lots(session: Session, actor: Principal, query: RevocationReportQuery) -> Page[RecalledLotOut]:
     require_role(actor, Role.ADMIN, Role.INSPECTOR)
     stmt = (
         select(Lot, Product, Producer)
         .join(Product, Product.id == Lot.product_id)
         .join(Producer, Producer.id == Product.producer_id)
         .where(Lot.recall.isnot(None))
-        .order_by(Lot.id)
     )
-    if query.province:
-        stmt = stmt.where(Producer.province_code == query.province)
-    items = []
-    for lot, product, producer in session.execute(stmt):
-        if not lot.recall:
-            continue
-        day = Decision.from_record(lot.recall).decided_on
-        if not _in_range(day, query):
-            continue
-        items.append(
-            RecalledLotOut(
-                lot_id=lot.id,
-                lot_code=lot.lot_code,
-                product_id=product.id,
-                product_name=product.name,
-                producer_id=producer.id,
-                province_code=producer.province_code,
-                recall=lot.recall,
-                decided_on=day,
-            )
+    stmt = _filter(stmt, query, Lot.recalled_on).order_by(Lot.id)
+
+    def out(row: Any) -> RecalledLotOut:
+        lot, product, producer = row
+        return RecalledLotOut(
+            lot_id=lot.id,
+            lot_code=lot.lot_code,
+            product_id=product.id,
+            product_name=product.name,
+            producer_id=producer.id,
+            province_code=producer.province_code,
+            recall=lot.recall,
+            decided_on=lot.recalled_on,
         )
-    return _page(items, query)
+
+    return paginate(session, stmt, query.page, query.per_page, out, rows=True)
 
 
 def voided_ranges(session: Session, actor: Principal, query: VoidReportQuery) -> Page[VoidRangeOut]:
@@ -222,12 +194,10 @@ def voided_ranges(session: Session, actor: Principal, query: VoidReportQuery) ->
         stmt = stmt.where(StampVoid.reason_code == query.reason_code.value)
     if query.request_id:
         stmt = stmt.where(StampVoid.request_id == query.request_id)
-    total = len(session.execute(stmt.with_only_columns(StampVoid.id)).all())
-    rows = session.execute(
-        stmt.order_by(StampVoid.id).offset((query.page - 1) * query.per_page).limit(query.per_page)
-    ).all()
-    items = [
-        VoidRangeOut(
+
+    def out(row: Any) -> VoidRangeOut:
+        v, r, pr = row
+        return VoidRangeOut(
             id=v.id,
             request_id=v.request_id,
             seq_from=v.seq_from,
@@ -242,6 +212,5 @@ def voided_ranges(session: Session, actor: Principal, query: VoidReportQuery) ->
             producer_id=pr.id,
             province_code=pr.province_code,
         )
-        for v, r, pr in rows
-    ]
-    return Page(items=items, page=query.page, per_page=query.per_page, total=total)
+
+    return paginate(session, stmt.order_by(StampVoid.id), query.page, query.per_page, out, rows=True)

@@ -48,6 +48,7 @@ from stamp_service.schemas.stamp_requests import (
 from stamp_service.services import audit, minting
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
+from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.issuance import AutoApprovalPolicy
 from stamp_service.storage.models.registry import Lot, Producer, Product
@@ -396,7 +397,7 @@ def set_policy(session: Session, actor: Principal, producer_id: int, data: Polic
         session.add(policy)
     policy.max_quantity, policy.note, policy.set_by = data.max_quantity, data.note, actor.account_id
     policy.updated_at = utcnow()
-    session.flush()
+    flush_or_conflict(session, "the policy was set at the same time; retry")
     audit.record(
         session,
         actor,

@@ -24,7 +24,7 @@ from stamp_service.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from stamp_service.schemas.common import Page, PageQuery, QueryModel, Strict
+from stamp_service.schemas.common import FieldValueError, Page, PageQuery, QueryModel, Strict
 from stamp_service.web.auth import current_principal
 
 __all__ = ["OPERATIONS", "Page", "PageQuery", "QueryModel", "Strict", "operation"]
@@ -54,8 +54,12 @@ OPERATIONS: list[Operation] = []
 def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
     out = []
     for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "(body)"
-        out.append({"field": f"{prefix}{loc}", "message": err["msg"]})
+        loc = ".".join(str(p) for p in err["loc"])
+        message = err["msg"]
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, FieldValueError) and cause.field:
+            loc, message = ".".join(filter(None, (loc, cause.field))), str(cause)
+        out.append({"field": f"{prefix}{loc or '(body)'}", "message": message})
     return out
 
 

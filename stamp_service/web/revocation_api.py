@@ -21,7 +21,7 @@ from stamp_service.schemas.revocation import (
     RecallIn,
     RecertificationIn,
     ReductionIn,
-    ReportQuery,
+    RevocationReportQuery,
     RevokedProductOut,
     RotationIn,
     VoidActionOut,
@@ -230,12 +230,12 @@ def history(*, principal: Principal, product_id: int) -> ProductHistoryOut:
     method="GET",
     tag=TAG,
     summary="Products whose stars are withdrawn or below 3 (by province, decision date)",
-    query=ReportQuery,
+    query=RevocationReportQuery,
     response=Page[RevokedProductOut],
     roles=READERS,
     errors=(403,),
 )
-def revoked_products(*, principal: Principal, query: ReportQuery) -> Page[RevokedProductOut]:
+def revoked_products(*, principal: Principal, query: RevocationReportQuery) -> Page[RevokedProductOut]:
     return revocation_reports.revoked_products(db(), principal, query)
 
 
@@ -245,12 +245,12 @@ def revoked_products(*, principal: Principal, query: ReportQuery) -> Page[Revoke
     method="GET",
     tag=TAG,
     summary="Recalled lots (by province, decision date)",
-    query=ReportQuery,
+    query=RevocationReportQuery,
     response=Page[RecalledLotOut],
     roles=READERS,
     errors=(403,),
 )
-def recalled_lots(*, principal: Principal, query: ReportQuery) -> Page[RecalledLotOut]:
+def recalled_lots(*, principal: Principal, query: RevocationReportQuery) -> Page[RecalledLotOut]:
     return revocation_reports.recalled_lots(db(), principal, query)
 
 

@@ -300,8 +300,6 @@ def stamp_png(*, principal: Principal, serial: str, query: StampImageQuery) -> R
 
 
 def init_app(app: Flask) -> None:
+    # No background work here: building an app (tests, scripts, a fresh database) starts nothing;
+    # the serving path starts the embedded worker thread (``serve.start_background_work``).
     app.register_blueprint(bp)
-    rt = app.extensions["ocop"]
-    if not rt.settings.testing:
-        # Embedded default: this process's worker thread resumes unfinished requests now.
-        issuance_jobs.start_background(rt)

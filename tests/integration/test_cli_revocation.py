@@ -68,3 +68,26 @@ def test_expiring_withdraw_recall_and_bundle(cli_env):
     built = runner.invoke(main, ["revocation", "bundle"])
     assert built.exit_code == 0 and built.output.startswith("status bundle 1:")
     assert runner.invoke(main, ["revocation", "bundle"]).output.startswith("status bundle 2:")
+
+
+def test_recall_and_lift_recall_are_one_command_shape(cli_env):
+    runner, factory = cli_env
+    with factory() as session:
+        lot_id = make_lot(session, make_product(session, make_producer(session).id).id).id
+    decided = ["--decision-number", "15/QĐ-CCATTP", "--decided-on", "2026-11-20", "--authority", "Chi cục"]
+    steps = [
+        (["recall", str(lot_id), "--reason", "nhiễm khuẩn", *decided], f"lot {lot_id} recalled"),
+        (["recall", str(lot_id), "--reason", "nhiễm khuẩn"], "already recalled (nothing changed)"),
+        (["lift-recall", str(lot_id), "--reason", "đạt khi kiểm lại"], f"lot {lot_id} recall lifted"),
+        (["lift-recall", str(lot_id), "--reason", "đạt"], "not recalled (nothing changed)"),
+    ]
+    for args, said in steps:
+        out = runner.invoke(main, ["revocation", *args])
+        assert out.exit_code == 0 and said in out.output, out.output
+    half = runner.invoke(
+        main, ["revocation", "recall", str(lot_id), "--reason", "x", "--decided-on", "2026-11-20"]
+    )
+    assert half.exit_code != 0 and "--decision-number" in half.output
+    for name, text in (("recall", "Recall a lot"), ("lift-recall", "Lift a lot's recall")):
+        assert text in runner.invoke(main, ["revocation", name, "--help"]).output
+    assert runner.invoke(main, ["revocation", "lift-recall", "999999", "--reason", "x"]).exit_code != 0

@@ -106,7 +106,7 @@ def test_a_scanned_code_gives_the_serial_and_a_garbage_code_is_kept_as_text(clie
         ({"position": {"latitude": 91, "longitude": 0}}, "position.latitude"),
         ({"observed_at": "2025-11-20T09:15:00"}, "observed_at"),  # naive time
         ({"observed_at": "2999-01-01T00:00:00Z"}, "observed_at"),  # in the future
-        ({"note": "a\x00b"}, "(body)"),
+        ({"note": "a\x00b"}, "note"),
         ({"extra": 1}, "extra"),
         ({"possible_copy": "yes"}, "possible_copy"),
     ],

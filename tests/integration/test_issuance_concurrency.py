@@ -8,54 +8,27 @@ using the rolled-back per-test transaction.
 from __future__ import annotations
 
 import multiprocessing
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from stamp_service.domain.access import SYSTEM
-from stamp_service.services import reference
 from stamp_service.services.stamp_requests import committed_stamps, lot_limit
 from stamp_service.storage.db import make_engine, make_session_factory
-from stamp_service.storage.migrate import upgrade
 from stamp_service.storage.models.registry import Lot
 from stamp_service.storage.models.stamps import Stamp, StampRequest
 from tests.concurrency_workers import run_task
-from tests.conftest import PG_URL, _pg_url
+from tests.conftest import PG_URL
 from tests.issuance_helpers import certified
-from tests.stamp_factories import ensure_keyring, make_request
+from tests.stamp_factories import make_request
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not PG_URL, reason="the concurrency proof needs the real PostgreSQL (PG pass)"),
 ]
 SPAWN = multiprocessing.get_context("spawn")
-
-
-@pytest.fixture(scope="module")
-def committed_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    assert PG_URL
-    name = f"ocop_conc_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(_pg_url(PG_URL, "postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = _pg_url(PG_URL, name)
-    engine = make_engine(url)
-    upgrade(engine)
-    keys_dir = tmp_path_factory.mktemp("conc") / "keys"
-    with make_session_factory(engine)() as session:
-        reference.load_builtin(session, SYSTEM)
-        ensure_keyring(session, keys_dir)
-    engine.dispose()
-    yield url, keys_dir
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def race(url: str, keys_dir: Path, tasks: list[tuple[Any, ...]]) -> list[tuple[str, str, Any]]:
@@ -78,7 +51,7 @@ def _session(url: str) -> Session:
 
 
 def test_parallel_workers_never_duplicate_a_serial_or_fill_a_slot_twice(committed_db):
-    url, keys_dir = committed_db
+    url, keys_dir = committed_db.url, committed_db.keys_dir
     with _session(url) as session:
         s = certified(session, lot_quantity=10_000)
         rids = [
@@ -108,7 +81,7 @@ def test_parallel_workers_never_duplicate_a_serial_or_fill_a_slot_twice(committe
 
 
 def test_concurrent_requests_and_approvals_never_over_issue_a_lot(committed_db):
-    url, keys_dir = committed_db
+    url, keys_dir = committed_db.url, committed_db.keys_dir
     with _session(url) as session:
         s = certified(session, lot_quantity=1000)  # at most 1020 stamps with the 2 % spare
         lot_id = s.lot.id
@@ -125,7 +98,7 @@ def test_concurrent_requests_and_approvals_never_over_issue_a_lot(committed_db):
 
 
 def test_one_approval_wins_and_one_idempotency_key_makes_one_request(committed_db):
-    url, keys_dir = committed_db
+    url, keys_dir = committed_db.url, committed_db.keys_dir
     with _session(url) as session:
         s = certified(session, lot_quantity=2000)
         pending = make_request(

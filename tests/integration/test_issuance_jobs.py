@@ -182,3 +182,55 @@ def test_worker_state_is_per_process(file_runtime, tmp_path: Path):
     assert worker._thread is first
     worker.stop()
     assert not first.is_alive()  # type: ignore[union-attr]
+
+
+# --- the RQ worker's periodic sweep: requests whose enqueue failed are queued again, once ----------
+
+
+@pytest.fixture()
+def rq_queue(app):  # the app fixture flushes this test run's Redis db
+    assert REDIS_URL
+    return issuance_jobs.rq_queue(REDIS_URL)
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="RQ needs the real Redis (PostgreSQL+Redis pass)")
+def test_enqueue_never_makes_a_second_live_job_for_a_request(rq_queue):
+    assert issuance_jobs.enqueue(rq_queue, 424242) is True
+    assert issuance_jobs.enqueue(rq_queue, 424242) is False  # still waiting: not queued twice
+    assert rq_queue.job_ids == ["issue-request-424242"]
+    rq_queue.fetch_job("issue-request-424242").cancel()
+    assert issuance_jobs.enqueue(rq_queue, 424242) is True  # ended jobs may be queued again
+    assert rq_queue.job_ids == ["issue-request-424242"]
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="RQ needs the real Redis (PostgreSQL+Redis pass)")
+def test_the_worker_sweep_queues_requests_left_approved_once(app, session, keyring, rq_queue):
+    s = certified(session, lot_quantity=BIG)
+    stranded = make_request(  # approved, but its enqueue failed (Redis was down)
+        session, producer=s.producer, product=s.product, certificate=s.certificate, lot=s.lot, quantity=BIG
+    )
+    assert rq_queue.job_ids == []
+    sweeper = issuance_jobs.Sweeper(app.extensions["ocop"], rq_queue, interval=0.05)
+    sweeper.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not rq_queue.job_ids:
+        time.sleep(0.05)
+    time.sleep(0.3)  # several more sweeps
+    sweeper.stop()
+    assert sweeper.last_error is None
+    assert rq_queue.job_ids == [f"issue-request-{stranded.id}"]  # once, however many sweeps
+    assert sweeper.sweep() == []
+
+
+def test_worker_sweep_interval_is_an_option(file_runtime):
+    env = _cli_env(file_runtime)
+    bad = CliRunner().invoke(main, ["worker", "--burst", "--sweep-seconds", "0"], env=env)
+    assert bad.exit_code == 2 and "Invalid value for '--sweep-seconds'" in bad.output
+    ok = CliRunner().invoke(main, ["worker", "--burst"], env=env | {"OCOP_WORKER_SWEEP_SECONDS": "5"})
+    assert ok.exit_code == 0, ok.output
+
+
+def test_compose_runs_the_worker():
+    text = (Path(__file__).parents[2] / "compose.yaml").read_text()
+    worker = text.split("\n  worker:\n", 1)[1].split("\nvolumes:", 1)[0]
+    assert 'command: ["stamp-service", "worker"]' in worker and "REDIS_URL:" in worker

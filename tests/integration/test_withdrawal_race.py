@@ -11,23 +11,19 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from stamp_service.domain.access import SYSTEM
 from stamp_service.schemas.revocation import WithdrawalIn
-from stamp_service.services import reference, revocation
-from stamp_service.storage.db import make_engine, make_session_factory
-from stamp_service.storage.migrate import upgrade
+from stamp_service.services import revocation
+from stamp_service.storage.db import make_session_factory
 from stamp_service.storage.models.stamps import Stamp, StampRequest
-from tests.conftest import PG_URL, _pg_url
+from tests.conftest import PG_URL
 from tests.factories import make_certificate, make_lot, make_producer, make_product
-from tests.stamp_factories import ensure_keyring, make_request
+from tests.stamp_factories import make_request
 
 pytestmark = [
     pytest.mark.postgres,
@@ -50,30 +46,10 @@ print(result.state, result.issued_total)
 """
 
 
-@pytest.fixture()
-def committed_db():
-    assert PG_URL
-    name = f"ocop_race_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(_pg_url(PG_URL, "postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = _pg_url(PG_URL, name)
-    engine = make_engine(url)
-    upgrade(engine)
-    with make_session_factory(engine)() as session:
-        reference.load_builtin(session, SYSTEM)
-    yield url, engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def test_withdrawal_stops_a_running_issuance_for_good(committed_db, tmp_path: Path):
-    url, engine = committed_db
-    factory = make_session_factory(engine)
+def test_withdrawal_stops_a_running_issuance_for_good(committed_db):
+    url, keys_dir = committed_db.url, committed_db.keys_dir
+    factory = make_session_factory(committed_db.engine)
     with factory() as session:
-        ensure_keyring(session, tmp_path / "keys")
         producer = make_producer(session)
         product = make_product(session, producer.id)
         cert = make_certificate(session, product.id)
@@ -96,7 +72,7 @@ def test_withdrawal_stops_a_running_issuance_for_good(committed_db, tmp_path: Pa
         )
     )
     worker = subprocess.Popen(
-        [sys.executable, "-c", WORKER, url, str(tmp_path / "keys"), str(request_id), str(CHUNK)],
+        [sys.executable, "-c", WORKER, url, str(keys_dir), str(request_id), str(CHUNK)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

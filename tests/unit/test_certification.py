@@ -80,22 +80,28 @@ def test_validity_is_36_months(signed_on, until):
 
 def test_status_at_a_date():
     until = date(2028, 9, 15)
-    assert certificate_status(state="active", valid_until=until, at=until) is CertificateStatus.VALID
+
+    def status(state: str, at: date, stars: int = 4) -> CertificateStatus:
+        return certificate_status(state=state, stars=stars, valid_until=until, at=at)
+
+    assert status("active", until) is CertificateStatus.VALID
+    assert status("active", date(2028, 9, 16)) is CertificateStatus.EXPIRED
+    assert status("withdrawn", date(2026, 1, 1)) is CertificateStatus.WITHDRAWN
+    assert status("superseded", date(2029, 1, 1)) is CertificateStatus.SUPERSEDED
+
+
+def test_a_rating_below_three_stars_is_never_valid():
+    """A reduction to 1-2 stars revokes the product's stamps (Cause.STARS_BELOW_THREE)."""
+    until = date(2028, 9, 15)
+    for stars in (1, 2):
+        for at in (date(2026, 1, 1), date(2029, 1, 1)):  # in and after the validity
+            got = certificate_status(state="active", stars=stars, valid_until=until, at=at)
+            assert got is CertificateStatus.BELOW_THREE
     assert (
-        certificate_status(state="active", valid_until=until, at=date(2028, 9, 16))
-        is CertificateStatus.EXPIRED
-    )
-    assert (
-        certificate_status(state="withdrawn", valid_until=until, at=date(2026, 1, 1))
+        certificate_status(state="withdrawn", stars=2, valid_until=until, at=date(2026, 1, 1))
         is CertificateStatus.WITHDRAWN
     )
     assert (
-        certificate_status(
-            state="withdrawn", valid_until=until, at=date(2026, 1, 1), ended_on=date(2026, 2, 1)
-        )
+        certificate_status(state="active", stars=3, valid_until=until, at=date(2026, 1, 1))
         is CertificateStatus.VALID
-    )
-    assert (
-        certificate_status(state="superseded", valid_until=until, at=date(2029, 1, 1))
-        is CertificateStatus.SUPERSEDED
     )

@@ -116,6 +116,8 @@ class Certificate(Base):
     state: Mapped[str] = mapped_column(String(16), default="active")
     state_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     withdrawal: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # ``withdrawal["decided_on"]`` as a column, for the reports' date filters (set with ``withdrawal``).
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -137,6 +139,8 @@ class Lot(Base):
     # One step back: the input lots (own lots by id, or a supplier's lot by description).
     input_lots: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
     recall: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # ``recall["decided_on"]`` as a column, for the reports' date filters (set and cleared with ``recall``).
+    recalled_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

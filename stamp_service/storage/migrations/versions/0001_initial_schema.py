@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:31:22.967306
+Create Date: 2026-11-23 11:45:52.079842
 """
 
 from __future__ import annotations
@@ -227,6 +227,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('state_changed_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('withdrawal', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('withdrawn_on', sa.Date(), nullable=True),
     sa.Column('created_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("authority_level IN ('central','province','district')", name=op.f('ck_certificates_authority_level_known')),
     sa.CheckConstraint("state IN ('active','superseded','withdrawn')", name=op.f('ck_certificates_state_known')),
@@ -304,6 +305,7 @@ def upgrade() -> None:
     sa.Column('place', sa.String(length=300), nullable=True),
     sa.Column('input_lots', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('recall', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('recalled_on', sa.Date(), nullable=True),
     sa.Column('created_at', stamp_service.storage.models.base.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('quantity > 0', name=op.f('ck_lots_quantity_positive')),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_lots_product_id_products')),
