@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class Store:
         self.redis: Any = None
         self.degraded_count = 0
         self._degraded = False
+        # Called (once) when Redis answers again after an outage.
+        self.on_recover: list[Callable[[], None]] = []
         if redis_url:
             import redis
 
@@ -88,6 +91,11 @@ class Store:
         if self._degraded:
             self._degraded = False
             log.info("redis reachable again")
+            for callback in self.on_recover:
+                try:
+                    callback()
+                except Exception:  # a recovery hook must never break the call that noticed it
+                    log.warning("redis recovery hook failed", exc_info=True)
 
     def _call(self, name: str, key: str, *args: Any) -> Any:
         import redis

@@ -35,11 +35,14 @@ def start_background_work(app: Flask) -> bool:
     Never called by ``create_app``: building an app (tests, scripts, a fresh database) starts nothing.
     """
     from stamp_service.services import issuance_jobs
+    from stamp_service.services.status_events import start_sync_thread
 
     runtime: Runtime = app.extensions["ocop"]
     if runtime.settings.redis_url:
         return False
     issuance_jobs.start_background(runtime)
+    # Changes made by other processes (the CLI) reach this process's in-process store.
+    start_sync_thread(runtime.session_factory, runtime.store)
     return True
 
 

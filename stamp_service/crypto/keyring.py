@@ -172,6 +172,7 @@ class KeyRing:
         self._loaded_at = float("-inf")
         self._signer: Signer | None = None
         self._secret: bytes | None = None
+        self._seen_generation: int | None = None
 
     def __repr__(self) -> str:
         return f"<KeyRing {self.keys_dir}>"
@@ -181,6 +182,15 @@ class KeyRing:
         """Forget cached states (called by the key services after every change)."""
         with self._lock:
             self._loaded_at = float("-inf")
+
+    def observe_generation(self, generation: int) -> None:
+        """Called with the status generation a request already read: a key change made by another
+        worker moves it, so the snapshot is dropped at once instead of living out its TTL (and a
+        verdict computed from stale key states is never cached under the new generation)."""
+        with self._lock:
+            if generation != self._seen_generation:
+                self._seen_generation = generation
+                self._loaded_at = float("-inf")
 
     def public_keys(self, session: Session) -> dict[bytes, PublicKeyInfo]:
         """Every known key by kid, from a snapshot at most ``state_ttl`` seconds old."""

@@ -110,6 +110,7 @@ def test_a_host_without_the_private_key_serves_the_stored_bundle(
     status_changed(session)
     assert seq_of(client) == first  # stale but signed, and logged
     session.execute(StatusBundleRecord.__table__.delete())
+    session.commit()  # a real host starts from committed state (the service rolls back on failure)
     rt.services.pop("status_bundle", None)
     with pytest.raises(NotFound):
         svc.current(session, for_runtime(rt), rt.store)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:45:52.079842
+Create Date: 2026-11-23 12:37:49.215964
 """
 
 from __future__ import annotations
@@ -100,6 +100,11 @@ def upgrade() -> None:
     sa.Column('counts', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_status_bundles'))
+    )
+    op.create_table('status_generation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_status_generation'))
     )
     op.create_table('producers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -520,6 +525,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_producers_province_code'))
 
     op.drop_table('producers')
+    op.drop_table('status_generation')
     op.drop_table('status_bundles')
     with op.batch_alter_table('signing_keys', schema=None) as batch_op:
         batch_op.drop_index('uq_signing_keys_one_active', sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
