@@ -1,10 +1,13 @@
 """Verification page benchmark: gunicorn (2 gthread workers) on PostgreSQL + Redis, measured with wrk.
 
-    .venv/bin/python bench/verify.py [--duration 10] [--connections 16]
+    .venv/bin/python bench/verify.py [--duration 8] [--rounds 3] [--connections 16]
+                                     [--wrk-threads 2] [--wrk-cpus 1]
 
 Prints, from one run: requests/s and p50/p99 of
 1. a bare Flask route on the same gunicorn setup (the baseline);
 2. the verification page of one genuine stamp (the scan is logged and counted as in production);
+   1 and 2 run interleaved ``--rounds`` times after a warm-up of each, and the median run of each
+   is shown, so a noisy neighbour on the shared machine hits both alike;
 3. the page over 1,000 different stamps (round robin);
 4. the page again at ~80% of its own peak throughput, for p99 under load.
 
@@ -112,16 +115,22 @@ def gunicorn(target: str, port: int, env: dict[str, str], log: Path) -> subproce
     raise SystemExit(f"gunicorn {target} did not start; see {log}")
 
 
-def wrk(url: str, *, duration: int, connections: int, script: str = "", threads: int = 2) -> dict[str, float]:
+WRK_THREADS = 2
+WRK_CPUS = ""  # taskset CPU list for wrk (--wrk-cpus), the same for every run; "" = not pinned
+
+
+def wrk(url: str, *, duration: int, connections: int, script: str = "") -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script + LUA_REPORT)
         lua = fh.name
+    pin = ["taskset", "-c", WRK_CPUS] if WRK_CPUS else []
     try:
         out = subprocess.run(
             [
+                *pin,
                 WRK,
                 "-t",
-                str(threads),
+                str(WRK_THREADS),
                 "-c",
                 str(connections),
                 "-d",
@@ -162,6 +171,11 @@ def paced_script(path: str, delay_ms: float) -> str:
     )
 
 
+def median(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median throughput (its own latencies with it)."""
+    return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+
+
 def show(name: str, r: dict[str, float]) -> None:
     bad = f"  errors={r['errors']} non-2xx={r['non2xx']}" if r["errors"] or r["non2xx"] else ""
     print(f"{name:<44} {r['rps']:>8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms{bad}")
@@ -169,9 +183,13 @@ def show(name: str, r: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved bare/page runs; medians shown")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=WRK_THREADS)
+    parser.add_argument("--wrk-cpus", default=WRK_CPUS, help="pin wrk with taskset, e.g. 1 (all runs alike)")
     args = parser.parse_args()
+    globals().update(WRK_THREADS=args.wrk_threads, WRK_CPUS=args.wrk_cpus)
 
     import redis
     import sqlalchemy as sa
@@ -206,13 +224,25 @@ def main() -> None:
             page = f"http://127.0.0.1:18461{paths[0]}"
             urllib.request.urlopen(page, timeout=5).read()
             d, c = args.duration, args.connections
+            pinned = f" pinned to CPU {WRK_CPUS}" if WRK_CPUS else ""
             print(
-                f"gunicorn 2 workers x 4 threads (gthread), PostgreSQL + Redis, wrk -t2 -c{c} -d{d}s, "
+                f"gunicorn 2 workers x 4 threads (gthread), PostgreSQL + Redis, "
+                f"wrk -t{WRK_THREADS} -c{c} -d{d}s{pinned} after a 2 s warm-up of each route, "
                 f"{os.cpu_count()} CPUs shared by everything"
             )
-            bare = wrk("http://127.0.0.1:18462/bare", duration=d, connections=c)
+            bare_url = "http://127.0.0.1:18462/bare"
+            wrk(bare_url, duration=2, connections=c)  # warm-up: every worker thread has served requests
+            wrk(page, duration=2, connections=c)
+            bares, ones = [], []
+            for _ in range(args.rounds):  # interleaved, so a noisy neighbour hits both routes alike
+                bares.append(wrk(bare_url, duration=d, connections=c))
+                ones.append(wrk(page, duration=d, connections=c))
+                print(
+                    f"  round: bare {bares[-1]['rps']:.0f} req/s, page {ones[-1]['rps']:.0f} req/s",
+                    file=sys.stderr,
+                )
+            bare, one = median(bares), median(ones)
             show("bare Flask route (baseline)", bare)
-            one = wrk(page, duration=d, connections=c)
             show("verification page, one genuine stamp", one)
             many = wrk("http://127.0.0.1:18461/", duration=d, connections=c, script=paths_script(paths))
             show("verification page, 1,000 stamps round robin", many)

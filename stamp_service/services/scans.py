@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from stamp_service.cache import Store
@@ -38,25 +38,39 @@ QUEUE = PREFIX + "queue"
 FLUSH_LOCK = PREFIX + "flush-lock"
 CHANNELS = ("qr", "serial")
 
-# KEYS: counters hash, client HLL, province set, dedupe key, queue.
-# ARGV: now (epoch s), client hex, province or "", event JSON, ttl s, dedupe s.
-_RECORD_LUA = """
-local fresh = redis.call('SET', KEYS[4], '1', 'NX', 'EX', tonumber(ARGV[6]))
-local counted = 0
-if fresh then
-  counted = 1
-  redis.call('HINCRBY', KEYS[1], 'n', 1)
-  redis.call('HSETNX', KEYS[1], 'first', ARGV[1])
+# A Lua function shared by the scan script below and the page's one-trip script (services.scan_gate).
+# Keys: counters hash, client HLL, province set, dedupe key, queue.
+# Args: now (epoch s), client hex, province or "", event (ScanEvent.encode), ttl s, dedupe s.
+RECORD_LUA_FUNCTION = """
+local function record_scan(kh, kc, kp, kr, kq, now, client, province, event, ttl, dedupe)
+  local fresh = redis.call('SET', kr, '1', 'NX', 'EX', tonumber(dedupe))
+  local counted = 0
+  if fresh then
+    -- A repeat within the dedupe window (by far the commonest case: reloads) adds no client:
+    -- it was put in the HLL, and the HLL's expiry pushed back, when it was counted.
+    counted = 1
+    redis.call('HINCRBY', kh, 'n', 1)
+    redis.call('HSETNX', kh, 'first', now)
+    redis.call('PFADD', kc, client)
+    redis.call('EXPIRE', kc, tonumber(ttl))
+  end
+  redis.call('HSET', kh, 'last', now)
+  redis.call('EXPIRE', kh, tonumber(ttl))
+  if province ~= '' then
+    redis.call('SADD', kp, province)
+    redis.call('EXPIRE', kp, tonumber(ttl))
+  end
+  local qlen = redis.call('RPUSH', kq, counted .. '|' .. event)
+  local v = redis.call('HMGET', kh, 'n', 'first', 'last', 'seeded', 'bc', 'bp')
+  return {counted, v[1] or '0', v[2] or '', v[3] or '', v[4] or '', v[5] or '0', v[6] or '0',
+          redis.call('PFCOUNT', kc), redis.call('SCARD', kp), qlen}
 end
-redis.call('HSET', KEYS[1], 'last', ARGV[1])
-redis.call('PFADD', KEYS[2], ARGV[2])
-if ARGV[3] ~= '' then redis.call('SADD', KEYS[3], ARGV[3]) end
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], tonumber(ARGV[5])) end
-local qlen = redis.call('RPUSH', KEYS[5], counted .. '|' .. ARGV[4])
-local v = redis.call('HMGET', KEYS[1], 'n', 'first', 'last', 'seeded', 'bc', 'bp')
-return {counted, v[1] or '0', v[2] or '', v[3] or '', v[4] or '', v[5] or '0', v[6] or '0',
-        redis.call('PFCOUNT', KEYS[2]), redis.call('SCARD', KEYS[3]), qlen}
 """
+_RECORD_LUA = (
+    RECORD_LUA_FUNCTION
+    + "return record_scan(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], "
+    + "ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])\n"
+)
 
 
 @dataclass(frozen=True)
@@ -68,29 +82,34 @@ class ScanEvent:
     browser: str
     channel: str = "qr"
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "s": self.serial,
-                "t": self.at.timestamp(),
-                "c": self.client.hex(),
-                "p": self.province,
-                "b": self.browser,
-                "ch": self.channel,
-            },
-            separators=(",", ":"),
+    def encode(self) -> str:
+        """The queue form: tab-separated (JSON cost a tenth of a scan's CPU at both ends)."""
+        return (
+            f"{self.serial}\t{self.at.timestamp()!r}\t{self.client.hex()}\t{self.province or ''}"
+            f"\t{self.browser}\t{self.channel}"
         )
 
     @classmethod
-    def from_json(cls, text: str) -> ScanEvent:
-        d = json.loads(text)
+    def decode(cls, text: str) -> ScanEvent:
+        if text.startswith("{"):  # queued by an older version
+            d = json.loads(text)
+            serial, at, client, province, browser, channel = (
+                d["s"],
+                d["t"],
+                d["c"],
+                d["p"],
+                d["b"],
+                d.get("ch", "qr"),
+            )
+        else:
+            serial, at, client, province, browser, channel = text.split("\t", 5)
         return cls(
-            int(d["s"]),
-            datetime.fromtimestamp(float(d["t"]), UTC),
-            bytes.fromhex(d["c"]),
-            d["p"],
-            str(d["b"])[:16],
-            d.get("ch", "qr"),
+            int(serial),
+            datetime.fromtimestamp(float(at), UTC),
+            bytes.fromhex(client),
+            province or None,
+            str(browser)[:16],
+            channel,
         )
 
 
@@ -204,23 +223,23 @@ class RedisBackend:
         s = f"{serial:016x}"
         return f"{self.p}h:{s}", f"{self.p}c:{s}", f"{self.p}p:{s}"
 
-    def record(self, event: ScanEvent, *, ttl: int, dedupe: int) -> Recorded:
+    def record_call(self, event: ScanEvent, *, ttl: int, dedupe: int) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of ``record_scan`` (RECORD_LUA_FUNCTION) for one event."""
         h, c, p = self._keys(event.serial)
         recent = f"{self.p}r:{event.serial:016x}:{event.client.hex()}"
-        out = self._script(
-            keys=[h, c, p, recent, self.queue],
-            args=[
-                f"{event.at.timestamp():.3f}",
-                event.client.hex(),
-                event.province or "",
-                event.to_json(),
-                ttl,
-                dedupe,
-            ],
-        )
+        args = [f"{event.at.timestamp():.3f}", event.client.hex(), event.province or "", event.encode()]
+        return [h, c, p, recent, self.queue], [*args, ttl, dedupe]
+
+    @staticmethod
+    def recorded(out: list[Any]) -> Recorded:
+        """``record_scan``'s reply as a Recorded."""
         counted, n, first, last, seeded, bc, bp, pf, sc, qlen = out
         stats = ScanStats(int(n), _ts(first), _ts(last), max(int(pf), int(bc)), max(int(sc), int(bp)))
         return Recorded(bool(counted), stats, bool(seeded), int(qlen))
+
+    def record(self, event: ScanEvent, *, ttl: int, dedupe: int) -> Recorded:
+        keys, args = self.record_call(event, ttl=ttl, dedupe=dedupe)
+        return self.recorded(self._script(keys=keys, args=args))
 
     def seed(self, serial: int, row: ScanCounter | None) -> None:
         h, _c, _p = self._keys(serial)
@@ -251,7 +270,7 @@ class RedisBackend:
         out = []
         for raw in self.redis.lrange(self.queue, 0, n - 1):
             flag, _, body = raw.decode().partition("|")
-            out.append((flag == "1", ScanEvent.from_json(body)))
+            out.append((flag == "1", ScanEvent.decode(body)))
         return out
 
     def trim(self, n: int) -> None:
@@ -262,6 +281,29 @@ class RedisBackend:
 
     def unlock(self) -> None:
         self.redis.delete(self.flush_lock)
+
+
+SCAN_COLUMNS = ("serial", "scanned_at", "client_hash", "province_code", "browser", "channel", "counted")
+
+
+def _insert_scans(session: Session, batch: list[tuple[bool, ScanEvent]]) -> None:
+    """Write scan rows cheaply: a busy page queues hundreds of scans a second.
+
+    PostgreSQL: ``COPY`` (a tenth of the CPU of ORM objects, on both sides); elsewhere a bulk
+    INSERT of plain rows. Both run inside the session's transaction.
+    """
+    rows = [
+        (serials.to_db(e.serial), e.at, e.client, e.province, e.browser, e.channel, counted)
+        for counted, e in batch
+    ]
+    if session.get_bind().dialect.name == "postgresql":
+        raw = session.connection().connection.driver_connection
+        sql = f"COPY {Scan.__tablename__} ({', '.join(SCAN_COLUMNS)}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
+    session.execute(insert(Scan), [dict(zip(SCAN_COLUMNS, row, strict=True)) for row in rows])
 
 
 class ScanLog:
@@ -301,6 +343,10 @@ class ScanLog:
     def record(self, session: Session, event: ScanEvent) -> Recorded:
         """Count one scan; the first time a store sees the stamp, its database totals are added."""
         rec: Recorded = self._call("record", event, ttl=self.ttl, dedupe=self.dedupe)
+        return self.settle(session, event, rec)
+
+    def settle(self, session: Session, event: ScanEvent, rec: Recorded) -> Recorded:
+        """After a scan was recorded (here or in services.scan_gate): seed a new stamp, wake the flusher."""
         if not rec.seeded:
             row = session.get(ScanCounter, serials.to_db(event.serial))
             self._call("seed", event.serial, row)
@@ -324,8 +370,14 @@ class ScanLog:
         return live
 
     # -- persistence ------------------------------------------------------------------------------
-    def flush(self, session_factory: sessionmaker[Session], *, max_batches: int = 1000) -> int:
-        """Move queued scans into the database; returns how many. One flusher at a time (store lock)."""
+    def flush(
+        self, session_factory: sessionmaker[Session], *, max_batches: int = 1000, drain: bool = True
+    ) -> int:
+        """Move queued scans into the database; returns how many. One flusher at a time (store lock).
+
+        ``drain=False`` (the background thread) stops after a batch that was not full instead of
+        chasing the few scans that arrived meanwhile in tiny batches (each costs a transaction).
+        """
         done = 0
         if not self._call("lock", 120):
             return 0
@@ -337,24 +389,15 @@ class ScanLog:
                 self._write(session_factory, batch)
                 self._call("trim", len(batch))
                 done += len(batch)
+                if not drain and len(batch) < self.flush_batch:
+                    break
         finally:
             self._call("unlock")
         return done
 
     def _write(self, session_factory: sessionmaker[Session], batch: list[tuple[bool, ScanEvent]]) -> None:
         with session_factory() as session:
-            session.add_all(
-                Scan(
-                    serial=serials.to_db(e.serial),
-                    scanned_at=e.at,
-                    client_hash=e.client,
-                    province_code=e.province,
-                    browser=e.browser,
-                    channel=e.channel,
-                    counted=counted,
-                )
-                for counted, e in batch
-            )
+            _insert_scans(session, batch)
             by_serial: dict[int, list[tuple[bool, ScanEvent]]] = {}
             for counted, e in batch:
                 by_serial.setdefault(e.serial, []).append((counted, e))
@@ -401,7 +444,7 @@ class ScanLog:
                 self._wake.wait(period)
                 self._wake.clear()
                 try:
-                    self.flush(session_factory)
+                    self.flush(session_factory, drain=False)
                 except Exception:  # keep flushing later; the events stay queued
                     log.exception("scan flush failed")
 

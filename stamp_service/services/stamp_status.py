@@ -66,12 +66,17 @@ def check_token(
     *,
     today: date | None = None,
     clone_suspected: bool = False,
+    claims: StampClaims | None = None,
 ) -> StampCheck:
-    """Verify a token's format and signature, then derive the issued stamp's status."""
-    try:
-        claims = verify(token_text, public_key_lookup=keyring.lookup(session))
-    except InvalidStamp:
-        return StampCheck(NOT_GENUINE)
+    """Verify a token's format and signature, then derive the issued stamp's status.
+
+    ``claims``: the caller has just verified ``token_text`` itself (its signature check is not repeated).
+    """
+    if claims is None:
+        try:
+            claims = verify(token_text, public_key_lookup=keyring.lookup(session))
+        except InvalidStamp:
+            return StampCheck(NOT_GENUINE)
     stamp = session.get(Stamp, serials.to_db(claims.serial))
     if stamp is None:
         return StampCheck(UNKNOWN, claims)

@@ -11,14 +11,23 @@ degraded (a per-process copy could be stale across workers):
 - the product/lot/certificate view, keyed by (generation, product, lot, language).
 The scan counters are never cached: suspicion is applied on top of the cached
 verdict with ``domain.verification.with_clone_signal`` (rule 4 of the status model).
+
+A repeat scan costs one Redis round trip and no SQL (services.scan_gate: rate
+limit, generation, cached verdict and scan record in one script). Each process
+also remembers the tokens whose Ed25519 signature it has already checked
+(``VerifiedTokens``): a signature over fixed bytes never becomes invalid, and
+key *states* are judged later, from the database, with the rest of the verdict.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, update
@@ -29,12 +38,13 @@ from stamp_service.crypto import pins
 from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain import serials
 from stamp_service.domain.certification import local_today
-from stamp_service.domain.stamp_format import verify
+from stamp_service.domain.stamp_format import StampClaims, parse_stamp_url, verify
 from stamp_service.domain.status import Cause, Decision, Finding, Status, Verdict
 from stamp_service.domain.verification import ScanStats, clone_reasons, with_clone_signal
-from stamp_service.errors import InvalidStamp
+from stamp_service.errors import InvalidStamp, SerialTypo
 from stamp_service.services import public_guard
 from stamp_service.services.minting import current_certificate
+from stamp_service.services.scan_gate import RateCheck, check_rate, open_gate
 from stamp_service.services.scans import ScanEvent, ScanLog
 from stamp_service.services.stamp_status import NOT_GENUINE, StampCheck, check_serial, check_token
 from stamp_service.services.status_events import GENERATION_KEY
@@ -52,6 +62,33 @@ from stamp_service.storage.models.registry import (
 from stamp_service.storage.models.stamps import Stamp
 
 CACHE_PREFIX = "verify:"
+VERIFIED_MAX = 20_000
+
+
+class VerifiedTokens:
+    """Per-process memory of token texts whose signature verified (bounded, least recently used out).
+
+    Only successes are kept (a flood of forged codes cannot fill it). Safe without
+    expiry: the text includes the signature, and a kid names one public key forever.
+    """
+
+    def __init__(self, size: int = VERIFIED_MAX) -> None:
+        self.size = size
+        self._items: OrderedDict[str, StampClaims] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> StampClaims | None:
+        with self._lock:
+            claims = self._items.get(text)
+            if claims is not None:
+                self._items.move_to_end(text)
+            return claims
+
+    def put(self, text: str, claims: StampClaims) -> None:
+        with self._lock:
+            self._items[text] = claims
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -63,6 +100,7 @@ class VerifyEnv:
     config: VerifyConfig
     scan_log: ScanLog
     memo: dict[str, Any] = field(default_factory=dict)  # small per-process lookups (provinces)
+    verified: VerifiedTokens = field(default_factory=VerifiedTokens)
 
 
 @dataclass(frozen=True)
@@ -160,7 +198,8 @@ def _part_json(part: StampPart) -> bytes:
     ).encode()
 
 
-def _part_from(raw: bytes) -> StampPart:
+@lru_cache(maxsize=4096)
+def _part_from(raw: bytes) -> StampPart:  # immutable result: repeat scans skip the JSON parse
     d = json.loads(raw)
     return StampPart(
         _status_from(d["status"]),
@@ -229,6 +268,10 @@ def _facts_key(product_id: int, lot_id: int, lang: str) -> str:
     return f"{CACHE_PREFIX}v:{product_id}:{lot_id}:{lang}"
 
 
+def _not_genuine() -> Verification:
+    return Verification(NOT_GENUINE, StampPart(NOT_GENUINE))
+
+
 def verify_code(
     session: Session,
     env: VerifyEnv,
@@ -237,19 +280,45 @@ def verify_code(
     lang: str,
     scan: ScanInfo | None = None,
     today: date | None = None,
+    rate: RateCheck | None = None,
+    with_facts: bool = True,
 ) -> Verification:
-    """A scanned token or stamp URL. Forged, tampered, truncated or unknown codes answer alike."""
+    """A scanned token or stamp URL. Forged, tampered, truncated or unknown codes answer alike.
+
+    ``rate`` counts the request against a rate limit (before any signature work for a
+    token not seen before, else in the same round trip as the cache read); RateLimited
+    past it. ``with_facts=False`` leaves ``facts`` to ``with_product_facts`` (the page
+    needs them only when it has no rendered copy).
+    """
     today = today or local_today()
     try:
-        claims = verify(code, public_key_lookup=env.keyring.lookup(session))
+        text = parse_stamp_url(code)
     except InvalidStamp:
-        return Verification(NOT_GENUINE, StampPart(NOT_GENUINE))
-    digest = hashlib.sha256(code.strip().upper().encode()).hexdigest()[:32]
+        check_rate(env.store, rate)
+        return _not_genuine()
+    claims = env.verified.get(text)
+    if claims is None:
+        check_rate(env.store, rate)  # refused clients never cost a signature check
+        rate = None
+        try:
+            claims = verify(text, public_key_lookup=env.keyring.lookup(session))
+        except InvalidStamp:
+            return _not_genuine()
+        env.verified.put(text, claims)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
     key = f"{CACHE_PREFIX}t:{digest}:{today.isoformat()}"
-    facts_key = _facts_key(claims.product_index, claims.lot_index, lang)
-    cache = _Cache(env.store, [key, facts_key])
-    part = _stamp_part(cache, env, key, lambda: check_token(session, env.keyring, code, today=today))
-    return _complete(session, env, cache, part, lang=lang, scan=scan)
+    verified = claims
+    return _answer(
+        session,
+        env,
+        key,
+        claims.serial,
+        lambda: check_token(session, env.keyring, text, today=today, claims=verified),
+        lang=lang,
+        scan=scan,
+        rate=rate,
+        with_facts=with_facts,
+    )
 
 
 def verify_serial(
@@ -260,54 +329,92 @@ def verify_serial(
     lang: str,
     scan: ScanInfo | None = None,
     today: date | None = None,
+    rate: RateCheck | None = None,
+    with_facts: bool = True,
 ) -> Verification:
     """A typed serial; raises SerialTypo (nothing looked up) when the check character disagrees."""
     today = today or local_today()
-    serial = serials.parse_serial(serial_text)
+    try:
+        serial = serials.parse_serial(serial_text)
+    except SerialTypo:
+        check_rate(env.store, rate)
+        raise
     key = f"{CACHE_PREFIX}n:{serial:016x}:{today.isoformat()}"
-    cache = _Cache(env.store, [key])
-    part = _stamp_part(cache, env, key, lambda: check_serial(session, env.keyring, serial, today=today))
-    return _complete(session, env, cache, part, lang=lang, scan=scan)
+    return _answer(
+        session,
+        env,
+        key,
+        serial,
+        lambda: check_serial(session, env.keyring, serial, today=today),
+        lang=lang,
+        scan=scan,
+        rate=rate,
+        with_facts=with_facts,
+    )
 
 
-def _stamp_part(cache: _Cache, env: VerifyEnv, key: str, compute: Any) -> StampPart:
-    raw = cache.get(key)
-    if raw is not None:
-        return _part_from(raw)
-    part = _part_of(compute())
-    if part.serial is not None:
-        cache.set(key, _part_json(part), env.config.view_cache_seconds)
-    return part
-
-
-def _complete(
-    session: Session, env: VerifyEnv, cache: _Cache, part: StampPart, *, lang: str, scan: ScanInfo | None
+def _answer(
+    session: Session,
+    env: VerifyEnv,
+    key: str,
+    serial: int,
+    compute: Any,
+    *,
+    lang: str,
+    scan: ScanInfo | None,
+    rate: RateCheck | None,
+    with_facts: bool,
 ) -> Verification:
+    """One trip (scan_gate) for the limit, the generation, the cached verdict and, on a hit, the scan."""
+    event = None
+    if scan is not None:
+        event = ScanEvent(serial, utcnow(), scan.client, scan.province, scan.browser, scan.channel)
+    gate = open_gate(env.store, env.scan_log, [key], rate=rate, event=event)
+    raw = gate.value(key)
+    if raw is not None:
+        part = _part_from(raw)
+    else:
+        # A key change made by another worker moved the generation: re-read key states now,
+        # or a verdict from a stale snapshot would be cached under the new generation.
+        observe = getattr(env.keyring, "observe_generation", None)
+        if observe is not None and gate.generation is not None:
+            observe(gate.generation)
+        part = _part_of(compute())
+        if part.serial is not None:
+            gate.put(env.store, key, _part_json(part), env.config.view_cache_seconds)
     if part.serial is None:
         # Unknown serial and bad code answer alike: no detail tells them apart.
-        return Verification(NOT_GENUINE, StampPart(NOT_GENUINE))
+        return _not_genuine()
     counted = False
-    if scan is not None:
-        recorded = env.scan_log.record(
-            session,
-            ScanEvent(part.serial, utcnow(), scan.client, scan.province, scan.browser, scan.channel),
-        )
+    if event is not None:
+        if gate.recorded is not None:  # recorded in the same trip (a cache hit)
+            recorded = env.scan_log.settle(session, event, gate.recorded)
+        else:
+            recorded = env.scan_log.record(session, event)
         stats, counted = recorded.stats, recorded.counted
     else:
         stats = env.scan_log.stats(session, part.serial)
     reasons = clone_reasons(stats, env.config.clone)
     status = with_clone_signal(part.status, bool(reasons))
-    assert part.product_id is not None and part.lot_id is not None
-    facts = cached_facts(session, env, part.product_id, part.lot_id, lang, cache)
-    return Verification(
+    result = Verification(
         status,
         part,
-        facts,
+        None,
         stats,
         reasons if status is not part.status else (),
         counted,
-        cache.generation if cache.usable else None,
+        gate.generation,
     )
+    return with_product_facts(session, env, result, lang) if with_facts else result
+
+
+def with_product_facts(session: Session, env: VerifyEnv, result: Verification, lang: str) -> Verification:
+    """``result`` with the product/lot/certificate view (cached; one ``MGET`` with the generation)."""
+    if not result.known or result.facts is not None:
+        return result
+    part = result.stamp
+    assert part.product_id is not None and part.lot_id is not None
+    return replace(result, facts=cached_facts(session, env, part.product_id, part.lot_id, lang))
 
 
 def check_pin(session: Session, env: VerifyEnv, serial_text: str, pin: str, client: bytes) -> PinOutcome:

@@ -14,17 +14,20 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, render_template, request
+from sqlalchemy.orm import Session
 
-from stamp_service.crypto.keyring import for_runtime
+from stamp_service.crypto.keyring import KeyRing, for_runtime
 from stamp_service.domain import serials
 from stamp_service.domain.verification import browser_family
 from stamp_service.errors import RateLimited, SerialTypo, ValidationFailed
 from stamp_service.services import public_guard, reports, verification
+from stamp_service.services.scan_gate import RateCheck, check_rate
 from stamp_service.services.scans import scan_log_for
 from stamp_service.services.verification import ScanInfo, Verification, VerifyEnv
 from stamp_service.services.verify_config import VerifyConfig
@@ -73,6 +76,16 @@ class RenderedPages:
                 self._items.popitem(last=False)
 
 
+class _LazySession:
+    """Stands for the request's session and opens it on first use: a repeat scan needs no database."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(db(), name)
+
+
+LAZY_DB = cast(Session, _LazySession())
+
+
 def verify_env() -> VerifyEnv:
     """The app's verification collaborators, built once per runtime (and the scan flusher started)."""
     rt = runtime()
@@ -87,12 +100,22 @@ def verify_env() -> VerifyEnv:
 
 
 def client_key(env: VerifyEnv) -> bytes:
-    return public_guard.client_hash(env.keyring, request.remote_addr)
+    return _client_hash(env.keyring, request.remote_addr)
+
+
+@lru_cache(maxsize=16384)
+def _client_hash(keyring: KeyRing, address: str | None) -> bytes:
+    """Remembered per process (bounded; never written anywhere): one HMAC less per repeat visitor."""
+    return public_guard.client_hash(keyring, address)
+
+
+def page_rate(env: VerifyEnv, client: bytes) -> RateCheck:
+    return RateCheck(public_guard.Limit("page", env.config.rate_page_per_minute, 60), client.hex())
 
 
 def limit_page(env: VerifyEnv) -> bytes:
     client = client_key(env)
-    public_guard.hit(env.store, public_guard.Limit("page", env.config.rate_page_per_minute, 60), client.hex())
+    check_rate(env.store, page_rate(env, client))
     return client
 
 
@@ -184,7 +207,10 @@ def _scan(env: VerifyEnv, client: bytes, channel: str) -> ScanInfo:
     province = request.args.get("p") or None
     if province is not None and province not in {c for c, _ in verification.provinces(db(), env.memo)}:
         province = None
-    return ScanInfo(client, browser_family(request.user_agent.string), province, channel)
+    return ScanInfo(client, _browser(request.headers.get("User-Agent", "")), province, channel)
+
+
+_browser = lru_cache(maxsize=1024)(browser_family)
 
 
 # --- routes -------------------------------------------------------------------------------------
@@ -195,9 +221,17 @@ def _scan(env: VerifyEnv, client: bytes, channel: str) -> ScanInfo:
 def stamp_page(token: str) -> Response:
     """The page the QR code opens (any letter case, trailing slash tolerated)."""
     env = verify_env()
-    client = limit_page(env)
+    client = client_key(env)
     lang = pick_language(runtime().settings.default_language, request.args.get("lang"))
-    result = verification.verify_code(db(), env, token, lang=lang, scan=_scan(env, client, "qr"))
+    result = verification.verify_code(
+        LAZY_DB,
+        env,
+        token,
+        lang=lang,
+        scan=_scan(env, client, "qr"),
+        rate=page_rate(env, client),
+        with_facts=False,
+    )
     key = _rendered_key(result, token, lang)
     pages: RenderedPages = env.memo.setdefault("rendered", RenderedPages())
     hit = pages.get(key) if key else None
@@ -206,6 +240,7 @@ def stamp_page(token: str) -> Response:
         if hit[1]:
             response.headers["Content-Encoding"] = hit[1]
         return response
+    result = verification.with_product_facts(db(), env, result, lang)
     response = _compressed(render_page(lang, result=result, here=f"/V/{token.upper()}", switch_args={}))
     if key:
         pages.put(key, response.get_data(), response.headers.get("Content-Encoding"))
@@ -233,14 +268,17 @@ def _rendered_key(result: Verification, token: str, lang: str) -> tuple[Any, ...
 def verify_form() -> Response:
     """Type the printed serial: the check character catches typos before any lookup."""
     env = verify_env()
-    client = limit_page(env)
+    client = client_key(env)
     source = request.form if request.method == "POST" else request.args
     lang = pick_language(runtime().settings.default_language, source.get("lang"))
     typed = (source.get("serial") or "").strip()[:40]
     if not typed:
+        check_rate(env.store, page_rate(env, client))
         return render_page(lang, here="/verify", switch_args={})
     try:
-        result = verification.verify_serial(db(), env, typed, lang=lang, scan=_scan(env, client, "serial"))
+        result = verification.verify_serial(
+            db(), env, typed, lang=lang, scan=_scan(env, client, "serial"), rate=page_rate(env, client)
+        )
     except SerialTypo:
         notice = translations(lang).gettext("Check the serial: a character is wrong.")
         return render_page(
