@@ -32,6 +32,13 @@ def generate() -> int:
             return value
 
 
+def generate_many(n: int) -> list[int]:
+    """``n`` fresh random serials from one read of the OS generator (issuance mints in chunks)."""
+    raw = secrets.token_bytes(8 * n)
+    out = [int.from_bytes(raw[i : i + 8], "big") for i in range(0, 8 * n, 8)]
+    return [value or generate() for value in out]
+
+
 def _check_value(values: list[int]) -> int:
     """Luhn mod N: double every second value from the right (the check char will be rightmost)."""
     total = 0

@@ -97,6 +97,25 @@ def signing_message(claims: StampClaims) -> bytes:
     return DOMAIN_V1 + encode_body(claims)
 
 
+def message_for_serials(template: StampClaims) -> Callable[[int], bytes]:
+    """``serial -> signing_message(template with that serial)`` for minting a whole chunk.
+
+    Everything but the serial is fixed within a chunk, so it is checked once (``template``
+    is a full StampClaims) and packed once; each stamp then costs one ``int.to_bytes``
+    instead of a StampClaims and a struct pack. A test checks it against ``signing_message``.
+    """
+    whole = signing_message(template)
+    serial_at = len(DOMAIN_V1) + 1 + 4  # domain, version byte, kid
+    head, tail = whole[:serial_at], whole[serial_at + 8 :]
+
+    def message(serial: int) -> bytes:
+        if not 0 < serial <= serials.MAX_SERIAL:
+            raise ValueError("serial is in 1..2**64-1")
+        return head + serial.to_bytes(8, "big") + tail
+
+    return message
+
+
 def encode_token(claims: StampClaims, signature: bytes) -> str:
     """The 140-character token text (no padding, upper case)."""
     if len(signature) != SIGNATURE_LEN:

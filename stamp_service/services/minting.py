@@ -27,7 +27,7 @@ from stamp_service.crypto.keyring import KeyRing, Signer
 from stamp_service.domain import serials
 from stamp_service.domain.access import SYSTEM, Principal
 from stamp_service.domain.certification import local_today
-from stamp_service.domain.stamp_format import StampClaims, day_number, encode_token, signing_message
+from stamp_service.domain.stamp_format import StampClaims, day_number, encode_token, message_for_serials
 from stamp_service.domain.status import MIN_CERTIFIED_STARS
 from stamp_service.errors import Conflict, NotFound, RuleViolation, SigningKeyUnavailable
 from stamp_service.services import audit
@@ -198,17 +198,19 @@ def _signed_rows(
     request_id, product_id, lot_id = request.id, request.product_id, request.lot_id
     expiry_day = request.expiry_day
     assert expiry_day is not None
-    expiry = day_number(expiry_day)
-    with_pin, now, sign = request.with_pin, utcnow(), signer.sign
-    for seq in range(first, last + 1):
-        serial = serials.generate()
-        claims = StampClaims(
-            version=1, kid=kid, serial=serial, product_index=product_id, lot_index=lot_id, expiry_day=expiry
+    message = message_for_serials(
+        StampClaims(
+            version=1, kid=kid, serial=1, product_index=product_id, lot_index=lot_id,
+            expiry_day=day_number(expiry_day),
         )
+    )
+    with_pin, now, sign = request.with_pin, utcnow(), signer.sign
+    to_db = serials.to_db
+    for seq, serial in zip(range(first, last + 1), serials.generate_many(last - first + 1), strict=True):
         pin_hash = pins.pin_hash(keyring, serial, pins.derive_pin(keyring, serial)) if with_pin else None
         yield (
-            serials.to_db(serial), request_id, seq, product_id, lot_id, kid_hex, expiry_day,
-            sign(signing_message(claims)), pin_hash, now,
+            to_db(serial), request_id, seq, product_id, lot_id, kid_hex, expiry_day,
+            sign(message(serial)), pin_hash, now,
         )
 
 

@@ -22,6 +22,13 @@ def test_generate_is_random_nonzero_64_bit():
     assert max(values).bit_length() > 60  # uses the whole range
 
 
+def test_generate_many_gives_distinct_nonzero_64_bit_serials():
+    values = serials.generate_many(5000)
+    assert len(values) == 5000 == len(set(values))
+    assert all(0 < v <= serials.MAX_SERIAL for v in values)
+    assert max(values) > 2**60  # the whole 64-bit range is used, not a few low bytes
+
+
 def test_display_form_is_grouped_4_4_4_2():
     text = serials.format_serial(0x0123456789ABCDEF)
     assert text == "028T-5CY4-TQKF-FX"

@@ -199,3 +199,26 @@ def test_longest_host_fits_qr_version_7_at_m():
     qr = segno.make_qr(url, error="m", boost_error=False)
     assert qr.mode == "alphanumeric"
     assert qr.version <= 7, qr.version
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    serial=st.integers(1, 2**64 - 1),
+    product=st.integers(0, 2**32 - 1),
+    lot=st.integers(0, 2**32 - 1),
+    expiry=st.integers(0, 0xFFFF),
+)
+def test_chunk_message_template_equals_the_per_claim_message(serial, product, lot, expiry):
+    def claims(s: int) -> sf.StampClaims:
+        return sf.StampClaims(
+            version=1, kid=KID, serial=s, product_index=product, lot_index=lot, expiry_day=expiry
+        )
+
+    message = sf.message_for_serials(claims(1))
+    assert message(serial) == sf.signing_message(claims(serial))
+
+
+@pytest.mark.parametrize("serial", [0, 2**64, -1])
+def test_chunk_message_template_refuses_out_of_range_serials(serial):
+    with pytest.raises(ValueError):
+        sf.message_for_serials(CLAIMS)(serial)
