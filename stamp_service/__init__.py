@@ -58,12 +58,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, TESTING=settings.testing)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    if settings.trusted_proxies:
+    app.extensions["ocop"] = Runtime.from_settings(settings)
+    for name in WEB_MODULES:
+        importlib.import_module(name).init_app(app)
+    if settings.trusted_proxies:  # outermost, so every layer (web.repeat_page too) sees the client
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    app.extensions["ocop"] = Runtime.from_settings(settings)
-    for name in WEB_MODULES:
-        importlib.import_module(name).init_app(app)
     return app

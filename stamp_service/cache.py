@@ -15,6 +15,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+_INCR_PUBLISH_LUA = "local v = redis.call('INCR', KEYS[1]) redis.call('PUBLISH', ARGV[1], v) return v"
+
+
 class MemoryStore:
     """Thread-safe dict with expiry; correct only within one process."""
 
@@ -131,6 +134,29 @@ class Store:
 
     def incr(self, key: str, ttl: int | None = None) -> int:
         return int(self._call("incr", key, ttl))
+
+    def incr_publish(self, key: str, channel: str) -> int:
+        """``INCR key`` and ``PUBLISH channel <new value>`` as one atomic step (one Lua call).
+
+        Channels are server-wide, not per database, so the channel carries the database number.
+        Falls back like ``incr`` (nobody listens in-process: readers there ask the store).
+        """
+        import redis
+
+        if self.redis is None:
+            return self.memory.incr(key)
+        try:
+            value = self.redis.eval(_INCR_PUBLISH_LUA, 1, self.prefix + key, self.channel(channel))
+            self._ok()
+            return int(value)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._fallback(exc)
+            return self.memory.incr(key)
+
+    def channel(self, name: str) -> str:
+        """The pub/sub channel ``name`` of this store (prefix and database number included)."""
+        db = self.redis.connection_pool.connection_kwargs.get("db", 0) if self.redis is not None else 0
+        return f"{self.prefix}{name}:{db}"
 
     def delete(self, *keys: str) -> None:
         import redis

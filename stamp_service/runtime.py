@@ -32,3 +32,9 @@ class Runtime:
 
         watch_store(store)
         return cls(settings=settings, engine=engine, session_factory=factory, store=store)
+
+    def close(self) -> None:
+        """Stop what feature modules started (``services["closers"]``) and close the pool."""
+        for stop in self.services.pop("closers", []):
+            stop()
+        self.engine.dispose()

@@ -108,7 +108,7 @@ def app(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[
     if rt.store.redis is not None:
         rt.store.redis.flushdb()
     yield application
-    rt.engine.dispose()
+    rt.close()
 
 
 @pytest.fixture()

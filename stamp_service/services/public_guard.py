@@ -32,14 +32,17 @@ class Limit:
     seconds: int
 
 
-def hit(store: Store, limit: Limit, subject: str, *, now: float | None = None) -> None:
-    """Count one request of ``subject`` against ``limit``; raises RateLimited (with Retry-After) past it."""
+def hit(store: Store, limit: Limit, subject: str, *, now: float | None = None) -> int:
+    """Count one request of ``subject`` against ``limit``; raises RateLimited (with Retry-After) past it.
+
+    Returns how many requests the window has counted, this one included."""
     now = time.time() if now is None else now
     window = int(now // limit.seconds)
     used = store.incr(f"rl:{limit.name}:{subject}:{window}", ttl=limit.seconds + 1)
     if used > limit.count:
         retry = max(1, int((window + 1) * limit.seconds - now) + 1)
         raise RateLimited(f"too many requests; try again in {retry} seconds", retry_after=retry)
+    return used
 
 
 def client_hash(keyring: KeyRing, address: str | None) -> bytes:

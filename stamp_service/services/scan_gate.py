@@ -35,21 +35,23 @@ from stamp_service.services.status_events import GENERATION_KEY
 
 # KEYS: 1 rate-limit counter, 2 generation, 3..2+n cached values, then the 5 record_scan keys (if any).
 # ARGV: 1 n cached values, 2 limit (0: no limit), 3 window ttl, 4 record (1/0), 5.. record_scan args.
-# Reply: {-1} when limited; else {hit, generation, value 1..n, record_scan reply... (when recorded)}.
+# Reply: {-1} when limited; else {hit, generation, requests counted in the window (0: no limit),
+#        value 1..n, record_scan reply... (when recorded)}.
 _GATE_LUA = (
     RECORD_LUA_FUNCTION
     + """
 local n = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
+local used = 0
 if limit > 0 then
-  local used = redis.call('INCR', KEYS[1])
+  used = redis.call('INCR', KEYS[1])
   if used == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3])) end
   if used > limit then return {-1} end
 end
 local gen = redis.call('GET', KEYS[2]) or '0'
-local out = {0, gen}
-for i = 1, n do out[2 + i] = redis.call('GET', KEYS[2 + i]) or '' end
-local first = out[3]
+local out = {0, gen, used}
+for i = 1, n do out[3 + i] = redis.call('GET', KEYS[2 + i]) or '' end
+local first = out[4]
 if n > 0 and string.sub(first, 1, #gen + 1) == gen .. '|' then
   out[1] = 1
   if ARGV[4] == '1' then
@@ -87,6 +89,7 @@ class Gate:
     generation: int | None
     values: dict[str, bytes | None]
     recorded: Recorded | None = None
+    rate_used: int = 0  # requests counted in the rate window so far, this one included
 
     def value(self, key: str) -> bytes | None:
         """The payload cached under ``key`` in the current generation, else None."""
@@ -102,10 +105,11 @@ class Gate:
             store.set(key, str(self.generation).encode() + b"|" + payload, ttl=ttl)
 
 
-def check_rate(store: Store, rate: RateCheck | None) -> None:
-    """The rate limit on its own (used before work that must not run for refused clients)."""
-    if rate is not None:
-        public_guard.hit(store, rate.limit, rate.subject)
+def check_rate(store: Store, rate: RateCheck | None) -> int:
+    """The rate limit on its own (used before work that must not run for refused clients).
+
+    Returns the window's count so far (0 without a limit)."""
+    return public_guard.hit(store, rate.limit, rate.subject) if rate is not None else 0
 
 
 def open_gate(
@@ -144,11 +148,11 @@ def open_gate(
     if out[0] == -1:
         assert rate is not None
         raise rate.refuse(now)
-    values = {k: (bytes(v) if v else None) for k, v in zip(keys, out[2 : 2 + len(keys)], strict=True)}
+    values = {k: (bytes(v) if v else None) for k, v in zip(keys, out[3 : 3 + len(keys)], strict=True)}
     recorded = None
     if out[0] == 1 and record:
-        recorded = backend.recorded(out[2 + len(keys) :])
-    return Gate(int(out[1]), values, recorded)
+        recorded = backend.recorded(out[3 + len(keys) :])
+    return Gate(int(out[1]), values, recorded, int(out[2]))
 
 
 def _one_by_one(store: Store, keys: list[str], rate: RateCheck | None) -> Gate:

@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -63,7 +64,7 @@ local function record_scan(kh, kc, kp, kr, kq, now, client, province, event, ttl
   local qlen = redis.call('RPUSH', kq, counted .. '|' .. event)
   local v = redis.call('HMGET', kh, 'n', 'first', 'last', 'seeded', 'bc', 'bp')
   return {counted, v[1] or '0', v[2] or '', v[3] or '', v[4] or '', v[5] or '0', v[6] or '0',
-          redis.call('PFCOUNT', kc), redis.call('SCARD', kp), qlen}
+          redis.call('PFCOUNT', kc), redis.call('SCARD', kp), qlen, redis.call('PTTL', kr)}
 end
 """
 _RECORD_LUA = (
@@ -119,6 +120,8 @@ class Recorded:
     stats: ScanStats
     seeded: bool
     queued: int
+    # How long this client's next scans of the stamp stay uncounted repeats (services.repeat_scans).
+    dedupe_ms: int = 0
 
 
 def _ts(raw: Any) -> datetime | None:
@@ -166,7 +169,8 @@ class MemoryBackend:
                 h["provinces"].add(event.province)
             self._queue.append((fresh, event))
             stats = self._stats(h)
-            return Recorded(fresh, stats, bool(h.get("seeded")), len(self._queue))
+            left = int((self._recent[key] - now) * 1000)
+            return Recorded(fresh, stats, bool(h.get("seeded")), len(self._queue), left)
 
     @staticmethod
     def _stats(h: dict[str, Any]) -> ScanStats:
@@ -219,13 +223,13 @@ class RedisBackend:
         self.flush_lock = prefix + FLUSH_LOCK
         self._script = redis.register_script(_RECORD_LUA)
 
-    def _keys(self, serial: int) -> tuple[str, str, str]:
+    def keys_for(self, serial: int) -> tuple[str, str, str]:
         s = f"{serial:016x}"
         return f"{self.p}h:{s}", f"{self.p}c:{s}", f"{self.p}p:{s}"
 
     def record_call(self, event: ScanEvent, *, ttl: int, dedupe: int) -> tuple[list[str], list[Any]]:
         """The keys and arguments of ``record_scan`` (RECORD_LUA_FUNCTION) for one event."""
-        h, c, p = self._keys(event.serial)
+        h, c, p = self.keys_for(event.serial)
         recent = f"{self.p}r:{event.serial:016x}:{event.client.hex()}"
         args = [f"{event.at.timestamp():.3f}", event.client.hex(), event.province or "", event.encode()]
         return [h, c, p, recent, self.queue], [*args, ttl, dedupe]
@@ -233,16 +237,16 @@ class RedisBackend:
     @staticmethod
     def recorded(out: list[Any]) -> Recorded:
         """``record_scan``'s reply as a Recorded."""
-        counted, n, first, last, seeded, bc, bp, pf, sc, qlen = out
+        counted, n, first, last, seeded, bc, bp, pf, sc, qlen, dedupe_ms = out
         stats = ScanStats(int(n), _ts(first), _ts(last), max(int(pf), int(bc)), max(int(sc), int(bp)))
-        return Recorded(bool(counted), stats, bool(seeded), int(qlen))
+        return Recorded(bool(counted), stats, bool(seeded), int(qlen), max(0, int(dedupe_ms)))
 
     def record(self, event: ScanEvent, *, ttl: int, dedupe: int) -> Recorded:
         keys, args = self.record_call(event, ttl=ttl, dedupe=dedupe)
         return self.recorded(self._script(keys=keys, args=args))
 
     def seed(self, serial: int, row: ScanCounter | None) -> None:
-        h, _c, _p = self._keys(serial)
+        h, _c, _p = self.keys_for(serial)
         if not self.redis.hsetnx(h, "seeded", 1) or row is None:
             return
         pipe = self.redis.pipeline()
@@ -254,7 +258,7 @@ class RedisBackend:
             self.redis.hset(h, "first", f"{row.first_at.timestamp():.3f}")
 
     def live(self, serial: int) -> ScanStats | None:
-        h, c, p = self._keys(serial)
+        h, c, p = self.keys_for(serial)
         pipe = self.redis.pipeline()
         pipe.hmget(h, "n", "first", "last", "bc", "bp")
         pipe.pfcount(c)
@@ -313,6 +317,9 @@ class ScanLog:
         self, store: Store, *, ttl_days: int = 400, dedupe_seconds: int = 600, flush_batch: int = 500
     ) -> None:
         self.memory = MemoryBackend()
+        self.store_prefix = store.prefix
+        # Called at the start of every flush (services.repeat_scans hands over its batch).
+        self.before_flush: list[Callable[[], Any]] = []
         self.redis_backend = RedisBackend(store.redis, store.prefix) if store.redis is not None else None
         self.ttl = ttl_days * 86400
         self.dedupe = dedupe_seconds
@@ -351,7 +358,8 @@ class ScanLog:
             row = session.get(ScanCounter, serials.to_db(event.serial))
             self._call("seed", event.serial, row)
             if row is not None:
-                rec = Recorded(rec.counted, self._call("live", event.serial) or rec.stats, True, rec.queued)
+                stats = self._call("live", event.serial) or rec.stats
+                rec = Recorded(rec.counted, stats, True, rec.queued, rec.dedupe_ms)
         if rec.queued >= self.flush_batch:
             self._wake.set()
         return rec
@@ -378,6 +386,11 @@ class ScanLog:
         ``drain=False`` (the background thread) stops after a batch that was not full instead of
         chasing the few scans that arrived meanwhile in tiny batches (each costs a transaction).
         """
+        for hand_over in self.before_flush:
+            try:
+                hand_over()
+            except Exception:  # what it could not hand over waits for its next turn
+                log.warning("scan flush: a batch could not be handed over", exc_info=True)
         done = 0
         if not self._call("lock", 120):
             return 0
@@ -432,6 +445,10 @@ class ScanLog:
                     row.clients = max(row.clients, len({e.client for _, e in events}))
                     row.provinces = max(row.provinces, len({e.province for _, e in events if e.province}))
             session.commit()
+
+    def wake(self) -> None:
+        """Ask the background flusher to run now (a full batch is waiting)."""
+        self._wake.set()
 
     # -- background flusher -----------------------------------------------------------------------
     def start_flusher(self, session_factory: sessionmaker[Session], period: float) -> None:

@@ -8,8 +8,9 @@ the status bundle is rebuilt when it moves. Revocations are rare, so one global
 counter is both simple and correct.
 
 Two copies, because each alone fails somewhere:
-- the shared store (Redis) is what the hot path reads, one round trip, and is
-  bumped with INCR;
+- the shared store (Redis) is what the hot path reads, and is bumped with INCR and
+  a PUBLISH of the new value in one step (:func:`bump_shared`), so each process's
+  watcher (services.generation_watch) holds the value without asking per request;
 - the database row ``status_generation`` is bumped too, so a change made while
   Redis is down, or by another process on the embedded default (a CLI action,
   whose in-process store nobody else sees), is not lost. When Redis comes back
@@ -34,6 +35,7 @@ from stamp_service.cache import Store
 from stamp_service.storage.models.status import StatusGeneration
 
 GENERATION_KEY = "status:generation"
+GENERATION_CHANNEL = "status:generation:changed"
 SYNC_SECONDS = 0.5
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,12 @@ def status_changed(session: Session) -> int | None:
     store: Store | None = session.info.get("store")
     if store is None:
         return None
-    return store.incr(GENERATION_KEY)
+    return bump_shared(store)
+
+
+def bump_shared(store: Store) -> int:
+    """The one way the shared generation moves: increment and announce it to every watcher."""
+    return store.incr_publish(GENERATION_KEY, GENERATION_CHANNEL)
 
 
 def current_generation(store: Store) -> int:
@@ -88,7 +95,7 @@ def watch_store(store: Store) -> None:
 
     def _recovered() -> None:
         if store.redis is not None:
-            store.redis.incr(store.prefix + GENERATION_KEY)
+            bump_shared(store)
 
     store.on_recover.append(_recovered)
 

@@ -44,6 +44,7 @@ from stamp_service.domain.verification import ScanStats, clone_reasons, with_clo
 from stamp_service.errors import InvalidStamp, SerialTypo
 from stamp_service.services import public_guard
 from stamp_service.services.minting import current_certificate
+from stamp_service.services.repeat_scans import RepeatScans
 from stamp_service.services.scan_gate import RateCheck, check_rate, open_gate
 from stamp_service.services.scans import ScanEvent, ScanLog
 from stamp_service.services.stamp_status import NOT_GENUINE, StampCheck, check_serial, check_token
@@ -101,6 +102,7 @@ class VerifyEnv:
     scan_log: ScanLog
     memo: dict[str, Any] = field(default_factory=dict)  # small per-process lookups (provinces)
     verified: VerifiedTokens = field(default_factory=VerifiedTokens)
+    repeats: RepeatScans | None = None  # repeat scans answered without a round trip (Redis only)
 
 
 @dataclass(frozen=True)
@@ -297,16 +299,17 @@ def verify_code(
         check_rate(env.store, rate)
         return _not_genuine()
     claims = env.verified.get(text)
+    counted_rate = None
     if claims is None:
-        check_rate(env.store, rate)  # refused clients never cost a signature check
+        # Refused clients never cost a signature check; the count goes to the repeat memory.
+        counted_rate = (rate, check_rate(env.store, rate)) if rate is not None else None
         rate = None
         try:
             claims = verify(text, public_key_lookup=env.keyring.lookup(session))
         except InvalidStamp:
             return _not_genuine()
         env.verified.put(text, claims)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-    key = f"{CACHE_PREFIX}t:{digest}:{today.isoformat()}"
+    key = _token_key(text, today)
     verified = claims
     return _answer(
         session,
@@ -318,7 +321,36 @@ def verify_code(
         scan=scan,
         rate=rate,
         with_facts=with_facts,
+        counted_rate=counted_rate,
     )
+
+
+def answer_repeat(
+    env: VerifyEnv, code: str, *, scan: ScanInfo, rate: RateCheck, today: date | None = None
+) -> Verification | None:
+    """``verify_code`` for a repeat scan this process can answer from memory, else None (then
+    nothing was counted or logged). No database, no Redis round trip: the page's shortcut."""
+    if env.repeats is None:
+        return None
+    try:
+        text = parse_stamp_url(code)
+    except InvalidStamp:
+        return None
+    claims = env.verified.get(text)
+    if claims is None:
+        return None
+    key = _token_key(text, today or local_today())
+    event = ScanEvent(claims.serial, utcnow(), scan.client, scan.province, scan.browser, scan.channel)
+    known = env.repeats.answer(key, event, rate)
+    if known is None:
+        return None
+    part, stats, generation = known
+    return _result(None, env, part, stats, False, generation, lang="", with_facts=False)
+
+
+def _token_key(text: str, today: date) -> str:
+    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+    return f"{CACHE_PREFIX}t:{digest}:{today.isoformat()}"
 
 
 def verify_serial(
@@ -364,11 +396,20 @@ def _answer(
     scan: ScanInfo | None,
     rate: RateCheck | None,
     with_facts: bool,
+    counted_rate: tuple[RateCheck, int] | None = None,
 ) -> Verification:
-    """One trip (scan_gate) for the limit, the generation, the cached verdict and, on a hit, the scan."""
+    """One trip (scan_gate) for the limit, the generation, the cached verdict and, on a hit, the scan.
+
+    A repeat scan this process can answer from memory (services.repeat_scans) needs no trip.
+    """
     event = None
     if scan is not None:
         event = ScanEvent(serial, utcnow(), scan.client, scan.province, scan.browser, scan.channel)
+    if env.repeats is not None and event is not None and rate is not None:
+        known = env.repeats.answer(key, event, rate)
+        if known is not None:
+            part, stats, generation = known
+            return _result(session, env, part, stats, False, generation, lang=lang, with_facts=with_facts)
     gate = open_gate(env.store, env.scan_log, [key], rate=rate, event=event)
     raw = gate.value(key)
     if raw is not None:
@@ -392,8 +433,25 @@ def _answer(
         else:
             recorded = env.scan_log.record(session, event)
         stats, counted = recorded.stats, recorded.counted
+        if env.repeats is not None:
+            rate_seen = (rate, gate.rate_used) if rate is not None else counted_rate
+            env.repeats.remember(key, event, part, gate.generation, recorded, rate_seen)
     else:
         stats = env.scan_log.stats(session, part.serial)
+    return _result(session, env, part, stats, counted, gate.generation, lang=lang, with_facts=with_facts)
+
+
+def _result(
+    session: Session | None,
+    env: VerifyEnv,
+    part: StampPart,
+    stats: ScanStats,
+    counted: bool,
+    generation: int | None,
+    *,
+    lang: str,
+    with_facts: bool,
+) -> Verification:
     reasons = clone_reasons(stats, env.config.clone)
     status = with_clone_signal(part.status, bool(reasons))
     result = Verification(
@@ -403,9 +461,12 @@ def _answer(
         stats,
         reasons if status is not part.status else (),
         counted,
-        gate.generation,
+        generation,
     )
-    return with_product_facts(session, env, result, lang) if with_facts else result
+    if with_facts:
+        assert session is not None
+        return with_product_facts(session, env, result, lang)
+    return result
 
 
 def with_product_facts(session: Session, env: VerifyEnv, result: Verification, lang: str) -> Verification:

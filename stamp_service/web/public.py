@@ -27,6 +27,7 @@ from stamp_service.domain import serials
 from stamp_service.domain.verification import browser_family
 from stamp_service.errors import RateLimited, SerialTypo, ValidationFailed
 from stamp_service.services import public_guard, reports, verification
+from stamp_service.services.repeat_scans import repeat_scans_for
 from stamp_service.services.scan_gate import RateCheck, check_rate
 from stamp_service.services.scans import scan_log_for
 from stamp_service.services.verification import ScanInfo, Verification, VerifyEnv
@@ -43,6 +44,17 @@ CSP = (
     f"style-src 'sha256-{CSS_HASH}'; "
     "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+# Every public page carries these (web.repeat_page sends the same list).
+PAGE_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Cache-Control", "no-store"),
+    ("Vary", "Accept-Encoding"),
+    ("Vary", "Accept-Language"),
+)
+ANSWERED_REPEAT = "ocop.answered_repeat"  # WSGI environ key: a repeat the shortcut already counted
 GZIP_MIN_BYTES = 1024
 RENDERED_SECONDS = 60.0  # form tokens in a reused page stay far inside their two hours
 RENDERED_MAX = 2048
@@ -93,7 +105,9 @@ def verify_env() -> VerifyEnv:
     if env is None:
         config = rt.services.setdefault("verify_config", VerifyConfig.load(rt.settings))
         scan_log = scan_log_for(rt)
-        env = rt.services.setdefault("verify_env", VerifyEnv(for_runtime(rt), rt.store, config, scan_log))
+        env = rt.services.setdefault(
+            "verify_env", VerifyEnv(for_runtime(rt), rt.store, config, scan_log, repeats=repeat_scans_for(rt))
+        )
         if not rt.settings.testing:
             scan_log.start_flusher(rt.session_factory, config.scan_flush_seconds)
     return env  # type: ignore[no-any-return]
@@ -221,18 +235,27 @@ _browser = lru_cache(maxsize=1024)(browser_family)
 def stamp_page(token: str) -> Response:
     """The page the QR code opens (any letter case, trailing slash tolerated)."""
     env = verify_env()
-    client = client_key(env)
     lang = pick_language(runtime().settings.default_language, request.args.get("lang"))
-    result = verification.verify_code(
-        LAZY_DB,
-        env,
+    # A repeat the shortcut (web.repeat_page) already counted, but whose page it did not have.
+    result = request.environ.get(ANSWERED_REPEAT)
+    if result is None:
+        client = client_key(env)
+        result = verification.verify_code(
+            LAZY_DB,
+            env,
+            token,
+            lang=lang,
+            scan=_scan(env, client, "qr"),
+            rate=page_rate(env, client),
+            with_facts=False,
+        )
+    key = rendered_key(
+        result,
         token,
-        lang=lang,
-        scan=_scan(env, client, "qr"),
-        rate=page_rate(env, client),
-        with_facts=False,
+        lang,
+        gzip_ok="gzip" in request.headers.get("Accept-Encoding", ""),
+        shares_place=request.args.get("p") is not None,
     )
-    key = _rendered_key(result, token, lang)
     pages: RenderedPages = env.memo.setdefault("rendered", RenderedPages())
     hit = pages.get(key) if key else None
     if hit is not None:
@@ -247,7 +270,10 @@ def stamp_page(token: str) -> Response:
     return response
 
 
-def _rendered_key(result: Verification, token: str, lang: str) -> tuple[Any, ...] | None:
+def rendered_key(
+    result: Verification, token: str, lang: str, *, gzip_ok: bool, shares_place: bool
+) -> tuple[Any, ...] | None:
+    """What a rendered page depends on; None when it must not be reused."""
     if result.generation is None or not result.known:
         return None
     stats = result.scans
@@ -259,8 +285,8 @@ def _rendered_key(result: Verification, token: str, lang: str) -> tuple[Any, ...
         result.clone_reasons,
         stats.scans if stats else 0,
         stats.first_at.date() if stats and stats.first_at else None,
-        "gzip" in request.headers.get("Accept-Encoding", ""),
-        request.args.get("p") is not None,
+        gzip_ok,
+        shares_place,
     )
 
 
@@ -424,13 +450,11 @@ def _too_many(exc: RateLimited) -> Response:
 def _headers(response: Response) -> Response:
     """Security headers on every public page, and gzip: the 30 KB budget is for the transferred bytes."""
     h = response.headers
-    h["Content-Security-Policy"] = CSP
-    h["X-Content-Type-Options"] = "nosniff"
-    h["Referrer-Policy"] = "no-referrer"
-    h["X-Frame-Options"] = "DENY"
-    h["Cache-Control"] = "no-store"
-    h.add("Vary", "Accept-Encoding")
-    h.add("Vary", "Accept-Language")
+    for name, value in PAGE_HEADERS:
+        if name == "Vary":
+            h.add(name, value)
+        else:
+            h[name] = value
     return _compressed(response)
 
 
@@ -449,4 +473,7 @@ def _compressed(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    from stamp_service.web.repeat_page import RepeatPageShortcut
+
     app.register_blueprint(bp)
+    app.wsgi_app = RepeatPageShortcut(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -36,7 +36,7 @@ def other(app, settings):
     rt = second.extensions["ocop"]
     rt.session_factory = app.extensions["ocop"].session_factory
     yield second
-    rt.engine.dispose()
+    rt.close()
 
 
 def verdict_on(worker, session, token: str) -> str:
