@@ -9,7 +9,8 @@ Prints, from one run: requests/s and p50/p99 of
    1 and 2 run as ``--rounds`` adjacent pairs (alternating which goes first) after a warm-up of
    each; the median run of each is shown, and the ratio is the median of the pairs' ratios, so a
    slow phase of the shared machine hits both routes of a pair alike;
-3. the page over 1,000 different stamps (round robin);
+3. the page over 1,000 different stamps (round robin; in one run most requests are first scans of
+   a stamp: verdict from the database, page rendered);
 4. the page again at ~80% of its own peak throughput, for p99 under load.
 
 wrk2 (constant-rate wrk) is not in Debian, so step 4 paces plain wrk with its
@@ -105,6 +106,8 @@ def gunicorn(target: str, port: int, env: dict[str, str], log: Path) -> subproce
     proc = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     deadline = time.time() + 30
     while time.time() < deadline:
+        if proc.poll() is not None:  # e.g. the port was taken: never measure someone else's server
+            raise SystemExit(f"gunicorn {target} exited; see {log}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return proc
@@ -114,6 +117,15 @@ def gunicorn(target: str, port: int, env: dict[str, str], log: Path) -> subproce
             time.sleep(0.3)
     proc.terminate()
     raise SystemExit(f"gunicorn {target} did not start; see {log}")
+
+
+def free_port() -> int:
+    """A port nobody listens on now (a stale server on a fixed port would answer the health check)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 WRK_THREADS = 2
@@ -220,9 +232,10 @@ def main() -> None:
                 "PYTHONPATH": str(ROOT),
             }
             log = Path(tmp) / "gunicorn.log"
-            procs.append(gunicorn("stamp_service.wsgi:app", 18_461, env, log))
-            procs.append(gunicorn("bench.verify:bare_app()", 18_462, env, log))
-            page = f"http://127.0.0.1:18461{paths[0]}"
+            app_port, bare_port = free_port(), free_port()
+            procs.append(gunicorn("stamp_service.wsgi:app", app_port, env, log))
+            procs.append(gunicorn("bench.verify:bare_app()", bare_port, env, log))
+            page = f"http://127.0.0.1:{app_port}{paths[0]}"
             urllib.request.urlopen(page, timeout=5).read()
             d, c = args.duration, args.connections
             pinned = f" pinned to CPU {WRK_CPUS}" if WRK_CPUS else ""
@@ -231,7 +244,7 @@ def main() -> None:
                 f"wrk -t{WRK_THREADS} -c{c} -d{d}s{pinned} after a 2 s warm-up of each route, "
                 f"{os.cpu_count()} CPUs shared by everything"
             )
-            bare_url = "http://127.0.0.1:18462/bare"
+            bare_url = f"http://127.0.0.1:{bare_port}/bare"
             wrk(bare_url, duration=2, connections=c)  # warm-up: every worker thread has served requests
             wrk(page, duration=2, connections=c)
             bares, ones, ratios = [], [], []
@@ -251,7 +264,7 @@ def main() -> None:
             bare, one = median(bares), median(ones)
             show("bare Flask route (baseline)", bare)
             show("verification page, one genuine stamp", one)
-            many = wrk("http://127.0.0.1:18461/", duration=d, connections=c, script=paths_script(paths))
+            many = wrk(f"http://127.0.0.1:{app_port}/", duration=d, connections=c, script=paths_script(paths))
             show("verification page, 1,000 stamps round robin", many)
             target = 0.8 * one["rps"]
             delay = max(0.0, c / target * 1000 - one["p50"])
