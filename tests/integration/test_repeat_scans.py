@@ -231,3 +231,23 @@ def test_a_repeat_counted_by_the_shortcut_but_rendered_by_flask_is_logged_once(a
     assert repeats.answered == 2 and shortcut.served == 1
     rt = app.extensions["ocop"]
     assert scan_log_for(rt).flush(rt.session_factory) == 3
+
+
+def test_metrics_count_repeats_and_shortcut_pages(app, client, admin, batch):
+    repeats_of(app)
+    path = vs.path_of(batch.urls[0])
+    page_count = re.compile(
+        r'^ocop_http_requests_total\{pid="\d+",route="/V/<token>",status="2xx"\} (\d+)$', re.M
+    )
+
+    def metrics() -> str:
+        return client.get("/metrics", headers=admin.headers).get_data(as_text=True)
+
+    found = page_count.search(metrics())
+    before = int(found.group(1)) if found else 0  # the counters are per process, shared by tests
+    for _ in range(3):
+        assert page(client, path).status_code == 200
+    assert shortcut_of(app).served == 2  # both repeats reused the first request's rendered page
+    body = metrics()
+    assert re.search(r'^ocop_repeat_scans_total\{pid="\d+"\} 2$', body, re.M)
+    assert int(page_count.search(body).group(1)) == before + 3  # shortcut pages are counted too
