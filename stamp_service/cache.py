@@ -147,6 +147,9 @@ class Store:
             return self.memory.incr(key)
         try:
             value = self.redis.eval(_INCR_PUBLISH_LUA, 1, self.prefix + key, self.channel(channel))
+            # Redis may write this reply before the subscribers' copies of the message (same
+            # event-loop pass); a later command's reply comes after that pass has written them all.
+            self.redis.ping()
             self._ok()
             return int(value)
         except (redis.ConnectionError, redis.TimeoutError) as exc:

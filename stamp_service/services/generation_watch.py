@@ -6,9 +6,11 @@ subscribed to that channel and stores each published value in ``value``. The pag
 path (services.repeat_scans) trusts ``current()`` instead of asking Redis, so a repeat scan
 needs no round trip.
 
-Why a revocation is still seen "at once": Redis writes a published message to the subscribers'
-sockets before it answers the publisher, and on one host the kernel puts those bytes in our
-socket at once. ``current()`` returns None (use the round trip) while the socket has unread
+Why a revocation is still seen "at once": Redis writes the replies and messages of one event-loop
+pass to their sockets before it reads the next commands, and the publisher sends a ``PING`` after
+its ``PUBLISH`` and waits for it (``Store.incr_publish``), so when the bump returns the message
+has been written to every subscriber; on one host the kernel puts those bytes in our socket at
+once. ``current()`` returns None (use the round trip) while the socket has unread
 bytes *or* the thread is between reading and applying them (it holds ``_applying``), so no
 request can act on a generation older than a bump whose PUBLISH has returned. Across hosts
 the window is the network's delivery time.
@@ -16,7 +18,8 @@ the window is the network's delivery time.
 The copy is trusted only while the subscription is up: before the first subscription, after a
 socket error, and until the re-subscription has re-read the value, ``current()`` is None. Every
 ``RECHECK_SECONDS`` the thread also reads the key directly, so a bump by something that did not
-publish (an older release during an upgrade) is picked up within that time.
+publish (an older release during an upgrade) is picked up within that time; when those reads stop
+succeeding for ``STALE_SECONDS`` (a stalled Redis, a dead thread) the copy is not trusted either.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ except ImportError:  # pragma: no cover - hiredis is a dependency
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 1.0
+STALE_SECONDS = 2.5  # no successful re-read for this long: the copy is not trusted
 RETRY_SECONDS = 0.5
+_STARTING = threading.Lock()
 
 
 class GenerationWatcher:
@@ -61,6 +66,8 @@ class GenerationWatcher:
         self.redis = redis_client
         self._value: int | None = None
         self._sock: socket.socket | None = None
+        self._pending_sock: socket.socket | None = None
+        self._checked_at = 0.0  # time.monotonic() of the last successful read of the key
         self._local = threading.local()
         self._applying = threading.Lock()
         self._pid: int | None = None
@@ -73,17 +80,25 @@ class GenerationWatcher:
 
     # -- the request side ---------------------------------------------------------------------
     def current(self) -> int | None:
-        """The generation, or None when this copy cannot be trusted right now."""
+        """The generation, or None when this copy cannot be trusted right now.
+
+        The checks come first and the value is read last, then the checks are confirmed: a
+        message applied between them either shows in the value or fails the confirmation."""
         if self._pid != os.getpid():
             self.start()
             return None
-        value, sock, subscription = self._value, self._sock, self.subscriptions
-        if value is None or sock is None or self._applying.locked():
+        sock, subscription = self._sock, self.subscriptions
+        if sock is None or self._applying.locked():
+            return None
+        if time.monotonic() - self._checked_at > STALE_SECONDS:  # the thread stopped re-reading
             return None
         try:
             if self._poller(sock, subscription).poll(0):  # a message (or a close) waits to be applied
                 return None
         except (OSError, ValueError, RuntimeError):
+            return None
+        value = self._value
+        if self._applying.locked() or self._sock is not sock or self.subscriptions != subscription:
             return None
         return value
 
@@ -99,12 +114,17 @@ class GenerationWatcher:
 
     # -- the thread -------------------------------------------------------------------------------
     def start(self) -> None:
+        """Start this process's thread (once; a forked child starts its own, nothing inherited)."""
         if not self.supported or self._pid == os.getpid():
             return
-        self._pid = os.getpid()
-        self._value, self._sock = None, None
-        self._applying = threading.Lock()  # never inherit a lock held in the parent at fork time
-        threading.Thread(target=self._run, name="generation-watch", daemon=True).start()
+        with _STARTING:
+            if self._pid == os.getpid():
+                return
+            self._value, self._sock, self._checked_at = None, None, 0.0
+            self._applying = threading.Lock()  # never inherit a lock held in the parent at fork time
+            self._local = threading.local()
+            self._pid = os.getpid()  # last: until now other threads see "not started here"
+            threading.Thread(target=self._run, name="generation-watch", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -117,15 +137,17 @@ class GenerationWatcher:
                 self._subscribe()
                 reported = False
                 self._listen()
-            except (OSError, ValueError, hiredis.HiredisError) as exc:
+            except Exception as exc:  # any failure (socket, redis-py, a LOADING reply): drop and retry
                 if not reported and not self._stop.is_set():
                     log.warning("status generation watch lost; pages ask Redis", extra={"error": repr(exc)})
                     reported = True
-            self._drop()
+            finally:
+                self._drop()
             self._stop.wait(RETRY_SECONDS)
 
     def _subscribe(self) -> None:
         sock = socket.create_connection(self.address, timeout=self.timeout)
+        self._pending_sock = sock  # closed by _drop if anything below fails
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         reader = hiredis.Reader()
@@ -138,8 +160,10 @@ class GenerationWatcher:
         self._reader = reader
         with self._applying:
             self._value = self._read_key()  # read after subscribing, so nothing falls between
+            self._checked_at = time.monotonic()
             self.subscriptions += 1  # before the socket is published: no poller of an old one is reused
             self._sock = sock
+            self._pending_sock = None
 
     def _read_key(self) -> int:
         raw = self.redis.get(self.key)
@@ -164,8 +188,10 @@ class GenerationWatcher:
                         self._apply(message)
             if time.monotonic() >= next_check:
                 # A bump that was not published (an older release): at most this late.
+                value = self._read_key()  # outside the lock: a slow Redis must not stall requests
                 with self._applying:
-                    self._value = max(self._value or 0, self._read_key())
+                    self._value = max(self._value or 0, value)
+                    self._checked_at = time.monotonic()
                 next_check = time.monotonic() + RECHECK_SECONDS
 
     def _apply(self, message: Any) -> None:
@@ -180,8 +206,10 @@ class GenerationWatcher:
         with self._applying:
             self._value = None
             sock, self._sock = self._sock, None
-        if sock is not None:
-            sock.close()
+            pending, self._pending_sock = self._pending_sock, None
+        for each in (sock, pending):
+            if each is not None:
+                each.close()
 
 
 def _next_reply(sock: socket.socket, reader: Any) -> Any:

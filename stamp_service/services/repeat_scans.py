@@ -49,6 +49,7 @@ DEDUPE_MARGIN_SECONDS = 1.0  # go back to the round trip this long before Redis 
 @dataclass(frozen=True)
 class _Remembered:
     generation: int
+    subscription: int  # the watcher's subscription it was remembered under (see ``answer``)
     part: Any  # services.verification.StampPart (not imported: that module imports this one)
     serial: int
     repeat_until: float  # time.monotonic()
@@ -65,11 +66,11 @@ class RepeatScans:
         self.batch_seconds = batch_ms / 1000
         self._lock = threading.Lock()
         self._memo: OrderedDict[tuple[str, bytes], _Remembered] = OrderedDict()
-        self._stats: dict[int, ScanStats] = {}
+        self._stats: OrderedDict[int, ScanStats] = OrderedDict()  # bounded like the memo
         self._rates: dict[str, list[int]] = {}  # rate key -> [counted by Redis, answered here since]
         self._pending: list[tuple[ScanEvent, str, int]] = []  # event, rate key, window ttl
-        self._thread: threading.Thread | None = None
         self._thread_pid: int | None = None
+        self._stop = threading.Event()
         self.answered = 0  # repeats answered here (tests, metrics)
         self.dropped = 0
         scan_log.before_flush.append(self.send)  # a flush in this process takes these repeats too
@@ -79,6 +80,7 @@ class RepeatScans:
         """``(part, stats, generation)`` for a repeat answered here, else None (take the round trip)."""
         if event.province:
             return None
+        subscription = self.watcher.subscriptions
         generation = self.watcher.current()
         if generation is None:
             return None
@@ -86,7 +88,14 @@ class RepeatScans:
         rate_key = rate.key(now)
         with self._lock:
             memo = self._memo.get((key, event.client))
-            if memo is None or memo.generation != generation or time.monotonic() >= memo.repeat_until:
+            # Same subscription too: a Redis that lost its data restarts the count, and an old
+            # entry must not match a generation number reached again.
+            if (
+                memo is None
+                or memo.generation != generation
+                or memo.subscription != subscription
+                or time.monotonic() >= memo.repeat_until
+            ):
                 return None
             counts = self._rates.get(rate_key)
             if counts is None:
@@ -117,12 +126,13 @@ class RepeatScans:
         if generation is None or recorded.dedupe_ms <= 0:
             return
         until = time.monotonic() + recorded.dedupe_ms / 1000 - DEDUPE_MARGIN_SECONDS
+        subscription = self.watcher.subscriptions
         with self._lock:
-            self._memo[(key, event.client)] = _Remembered(generation, part, event.serial, until)
+            self._memo[(key, event.client)] = _Remembered(generation, subscription, part, event.serial, until)
             self._memo.move_to_end((key, event.client))
             while len(self._memo) > MEMO_MAX:
                 self._memo.popitem(last=False)
-            self._stats[event.serial] = recorded.stats
+            self._set_stats(event.serial, recorded.stats)
             if rate_seen is not None and rate_seen[1] > 0:
                 rate, rate_used = rate_seen
                 rate_key = rate.key(event.at.timestamp())
@@ -132,19 +142,32 @@ class RepeatScans:
                 for old in list(self._rates)[: len(self._rates) // 2]:
                     del self._rates[old]
 
+    def _set_stats(self, serial: int, stats: ScanStats) -> None:
+        """Under ``_lock``."""
+        self._stats[serial] = stats
+        self._stats.move_to_end(serial)
+        while len(self._stats) > MEMO_MAX:
+            self._stats.popitem(last=False)
+
     # -- batcher ---------------------------------------------------------------------------------
     def _ensure_thread(self) -> None:
         import os
 
         if self._thread_pid == os.getpid() or self.batch_seconds <= 0:
             return
-        self._thread_pid = os.getpid()
-        self._thread = threading.Thread(target=self._run, name="repeat-scans", daemon=True)
-        self._thread.start()
+        with self._lock:
+            if self._thread_pid == os.getpid():
+                return
+            self._thread_pid = os.getpid()
+        threading.Thread(target=self._run, name="repeat-scans", daemon=True).start()
+
+    def stop(self) -> None:
+        """Send what waits and stop the batcher (the runtime's closers call this)."""
+        self._stop.set()
+        self._send_quietly()
 
     def _run(self) -> None:
-        while True:
-            time.sleep(self.batch_seconds)
+        while not self._stop.wait(self.batch_seconds):
             try:
                 self.send()
             except Exception:  # keep the batch for the next turn; never let the thread die
@@ -187,12 +210,18 @@ class RepeatScans:
         try:
             replies = pipe.execute()
         except (redis.ConnectionError, redis.TimeoutError):
+            # Not sent, or no answer: send again later (after a timeout Redis may have run it, so
+            # a repeat can be logged twice and counted twice against its client's limit).
             with self._lock:
                 self._pending[:0] = batch
                 if len(self._pending) > PENDING_MAX:
                     extra = len(self._pending) - PENDING_MAX
                     del self._pending[:extra]
                     self.dropped += extra
+            raise
+        except redis.RedisError:  # Redis refused (out of memory, read-only replica): not retried
+            with self._lock:
+                self.dropped += len(batch)
             raise
         self._apply(replies, per_rate, len(batch), serials)
         return len(batch)
@@ -213,17 +242,28 @@ class RepeatScans:
                 (n, first, last, bc, bp), pf, sc = replies[i], replies[i + 1], replies[i + 2]
                 i += 3
                 if n is not None:
-                    self._stats[serial] = ScanStats(
+                    self._set_stats(serial, ScanStats(
                         int(n), _ts(first), _ts(last), max(int(pf), int(bc or 0)), max(int(sc), int(bp or 0))
-                    )
+                    ))
         if queued >= self.scan_log.flush_batch:
             self.scan_log.wake()
+
+
+_CREATING = threading.Lock()
 
 
 def repeat_scans_for(runtime: Any) -> RepeatScans | None:
     """The runtime's RepeatScans (its watcher started), or None: no Redis, or turned off."""
     existing = runtime.services.get("repeat_scans")
     if existing is not None or runtime.store.redis is None:
+        return existing  # type: ignore[no-any-return]
+    with _CREATING:  # concurrent first requests must not start two watchers
+        return _create(runtime)
+
+
+def _create(runtime: Any) -> RepeatScans | None:
+    existing = runtime.services.get("repeat_scans")
+    if existing is not None:
         return existing  # type: ignore[no-any-return]
     from stamp_service.services.scans import scan_log_for
     from stamp_service.services.verify_config import VerifyConfig
@@ -236,7 +276,7 @@ def repeat_scans_for(runtime: Any) -> RepeatScans | None:
     if not watcher.supported:
         return None
     watcher.start()
-    runtime.services.setdefault("closers", []).append(watcher.stop)
-    return runtime.services.setdefault(  # type: ignore[no-any-return]
-        "repeat_scans", RepeatScans(scan_log, watcher, batch_ms=config.repeat_batch_ms)
-    )
+    repeats = RepeatScans(scan_log, watcher, batch_ms=config.repeat_batch_ms)
+    runtime.services.setdefault("closers", []).extend([repeats.stop, watcher.stop])
+    runtime.services["repeat_scans"] = repeats
+    return repeats

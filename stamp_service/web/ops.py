@@ -69,7 +69,7 @@ _ids = _RequestIds()
 
 def request_id_for(incoming: str) -> str:
     """The caller's X-Request-ID when it is well-formed, else a new one."""
-    return incoming if incoming and _REQUEST_ID.match(incoming) else _ids.next()
+    return incoming if incoming and _REQUEST_ID.fullmatch(incoming) else _ids.next()
 
 
 def finished(method: str, route: str, status: int, started: float, *, logged: bool = True,

@@ -94,12 +94,12 @@ class RepeatPageShortcut:
         result = verification.answer_repeat(env, token, scan=scan, rate=public.page_rate(env, client))
         if result is None:
             return None
+        environ[public.ANSWERED_REPEAT] = result  # counted: if Flask must answer, it will not count again
         lang = _language(runtime.settings.default_language, environ.get("HTTP_ACCEPT_LANGUAGE"))
         gzip_ok = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
         key = public.rendered_key(result, token, lang, gzip_ok=gzip_ok, shares_place=False)
         hit = pages.get(key) if key else None
         if hit is None:
-            environ[public.ANSWERED_REPEAT] = result  # counted: Flask renders it without counting again
             return None
         body, encoding = hit
         headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]

@@ -142,6 +142,8 @@ def test_a_lost_subscription_sends_every_scan_back_to_the_round_trip(app, client
     assert repeats.answered == 1  # the closed socket is noticed before any repeat is trusted
     watcher = repeats.watcher
     wait_until(lambda: watcher.subscriptions > subscriptions and watcher.current() is not None)
+    page(client, path)  # what was remembered under the old subscription is not trusted: one trip
+    assert repeats.answered == 1
     page(client, path)
     assert repeats.answered == 2
 
@@ -251,3 +253,39 @@ def test_metrics_count_repeats_and_shortcut_pages(app, client, admin, batch):
     body = metrics()
     assert re.search(r'^ocop_repeat_scans_total\{pid="\d+"\} 2$', body, re.M)
     assert int(page_count.search(body).group(1)) == before + 3  # shortcut pages are counted too
+
+
+def test_a_failing_recheck_drops_the_copy_and_the_watcher_recovers(app, monkeypatch):
+    """A redis-py error in the thread (a stalled Redis) must never leave a frozen value trusted."""
+    import redis as redis_py
+
+    from stamp_service.services import generation_watch
+
+    watcher = repeats_of(app).watcher
+    subscriptions = watcher.subscriptions
+    real_read = watcher._read_key
+    failures = []
+
+    def flaky_read() -> int:
+        if not failures:
+            failures.append(1)
+            raise redis_py.TimeoutError("Timeout reading from socket")
+        return real_read()
+
+    monkeypatch.setattr(generation_watch, "RECHECK_SECONDS", 0.05)
+    watcher._read_key = flaky_read  # the next re-check fails once
+    wait_until(lambda: failures and watcher.subscriptions > subscriptions and watcher.current() is not None)
+    store = app.extensions["ocop"].store
+    store.redis.incr(store.prefix + status_events.GENERATION_KEY)  # unpublished: only the re-check sees it
+    before = int(store.redis.get(store.prefix + status_events.GENERATION_KEY))
+    wait_until(lambda: watcher.current() == before, seconds=3.0)
+
+
+def test_memory_per_process_is_bounded(app, client, batch, monkeypatch):
+    from stamp_service.services import repeat_scans
+
+    repeats = repeats_of(app)
+    monkeypatch.setattr(repeat_scans, "MEMO_MAX", 2)
+    for i, url in enumerate(batch.urls):
+        page(client, vs.path_of(url), addr=f"10.9.0.{i + 1}")
+    assert len(repeats._memo) == 2 and len(repeats._stats) == 2
