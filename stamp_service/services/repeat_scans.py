@@ -37,7 +37,7 @@ from typing import Any
 from stamp_service.domain.verification import ScanStats
 from stamp_service.services.generation_watch import GenerationWatcher
 from stamp_service.services.scan_gate import RateCheck
-from stamp_service.services.scans import Recorded, ScanEvent, ScanLog, _ts
+from stamp_service.services.scans import Recorded, ScanEvent, ScanLog
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +203,7 @@ class RepeatScans:
             pipe.expire(h, self.scan_log.ttl)
             pipe.rpush(self.backend.queue, "0|" + event.encode())
         for serial in serials:
-            h, c, p = self.backend.keys_for(serial)
-            pipe.hmget(h, "n", "first", "last", "bc", "bp")
-            pipe.pfcount(c)
-            pipe.scard(p)
+            self.backend.queue_live_read(pipe, serial)
         try:
             replies = pipe.execute()
         except (redis.ConnectionError, redis.TimeoutError):
@@ -239,12 +236,10 @@ class RepeatScans:
             queued = int(replies[i + 3 * sent - 1])
             i += 3 * sent
             for serial in serials:
-                (n, first, last, bc, bp), pf, sc = replies[i], replies[i + 1], replies[i + 2]
+                stats = self.backend.live_from(*replies[i : i + 3])
                 i += 3
-                if n is not None:
-                    self._set_stats(serial, ScanStats(
-                        int(n), _ts(first), _ts(last), max(int(pf), int(bc or 0)), max(int(sc), int(bp or 0))
-                    ))
+                if stats is not None:
+                    self._set_stats(serial, stats)
         if queued >= self.scan_log.flush_batch:
             self.scan_log.wake()
 

@@ -258,16 +258,24 @@ class RedisBackend:
             self.redis.hset(h, "first", f"{row.first_at.timestamp():.3f}")
 
     def live(self, serial: int) -> ScanStats | None:
-        h, c, p = self.keys_for(serial)
         pipe = self.redis.pipeline()
+        self.queue_live_read(pipe, serial)
+        return self.live_from(*pipe.execute())
+
+    def queue_live_read(self, pipe: Any, serial: int) -> None:
+        """Add the three reads of ``serial``'s counters to ``pipe`` (their replies: ``live_from``)."""
+        h, c, p = self.keys_for(serial)
         pipe.hmget(h, "n", "first", "last", "bc", "bp")
         pipe.pfcount(c)
         pipe.scard(p)
-        (n, first, last, bc, bp), pf, sc = pipe.execute()
+
+    @staticmethod
+    def live_from(counters: list[Any], clients: Any, provinces: Any) -> ScanStats | None:
+        n, first, last, bc, bp = counters
         if n is None:
             return None
         return ScanStats(
-            int(n), _ts(first), _ts(last), max(int(pf), int(bc or 0)), max(int(sc), int(bp or 0))
+            int(n), _ts(first), _ts(last), max(int(clients), int(bc or 0)), max(int(provinces), int(bp or 0))
         )
 
     def peek(self, n: int) -> list[tuple[bool, ScanEvent]]:
