@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 try:
@@ -36,24 +37,38 @@ class _NeverRaised(Exception):
 ReplyError: type[Exception] = hiredis.ReplyError if hiredis is not None else _NeverRaised
 
 
-class FastLink:
-    """One socket per thread (and per process: a forked worker never reuses its parent's)."""
+Link = tuple[socket.socket, Any]  # a socket and its hiredis reader
 
-    def __init__(self, redis_client: Any) -> None:
+
+@dataclass(frozen=True)
+class PlainTarget:
+    """How to open a plain TCP connection to the Redis a redis-py client uses."""
+
+    address: tuple[str, int]
+    timeout: float | None
+    connect_timeout: float | None
+    db: int
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def of(cls, redis_client: Any) -> PlainTarget | None:
+        """None when a plain socket cannot stand in: TLS, a Unix socket, or no hiredis."""
         pool = redis_client.connection_pool
         kw = pool.connection_kwargs
-        self.supported = (
-            hiredis is not None and pool.connection_class.__name__ == "Connection" and "path" not in kw
+        if hiredis is None or pool.connection_class.__name__ != "Connection" or "path" in kw:
+            return None
+        return cls(
+            address=(kw.get("host", "localhost"), int(kw.get("port", 6379))),
+            timeout=kw.get("socket_timeout"),
+            connect_timeout=kw.get("socket_connect_timeout") or kw.get("socket_timeout"),
+            db=int(kw.get("db") or 0),
+            username=kw.get("username"),
+            password=kw.get("password"),
         )
-        self.address = (kw.get("host", "localhost"), int(kw.get("port", 6379)))
-        self.timeout = kw.get("socket_timeout")
-        self.connect_timeout = kw.get("socket_connect_timeout") or self.timeout
-        self.db = int(kw.get("db") or 0)
-        self.username = kw.get("username")
-        self.password = kw.get("password")
-        self._local = threading.local()
 
-    def _connect(self) -> tuple[socket.socket, Any]:
+    def open(self) -> Link:
+        """A connected, authenticated socket on the right database (errors: OSError, HiredisError)."""
         sock = socket.create_connection(self.address, timeout=self.connect_timeout)
         link = (sock, hiredis.Reader())
         try:
@@ -61,13 +76,47 @@ class FastLink:
             sock.settimeout(self.timeout)
             if self.password:
                 auth = ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)
-                self._roundtrip(link, auth)
+                roundtrip(link, auth)
             if self.db:
-                self._roundtrip(link, ("SELECT", self.db))
+                roundtrip(link, ("SELECT", self.db))
         except (OSError, hiredis.HiredisError):
             sock.close()
             raise
         return link
+
+
+def roundtrip(link: Link, command: tuple[Any, ...]) -> Any:
+    """Send one command and return its reply; an error reply raises ``hiredis.ReplyError``."""
+    link[0].sendall(hiredis.pack_command(command))
+    return read_reply(link)
+
+
+def read_reply(link: Link) -> Any:
+    """The next reply on ``link``, reading the socket as needed."""
+    sock, reader = link
+    while True:
+        reply = reader.gets()
+        if reply is not False:
+            if isinstance(reply, hiredis.ReplyError):
+                raise reply
+            return reply
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("redis closed the connection")
+        reader.feed(data)
+
+
+class FastLink:
+    """One socket per thread (and per process: a forked worker never reuses its parent's)."""
+
+    def __init__(self, redis_client: Any) -> None:
+        self.target = PlainTarget.of(redis_client)
+        self.supported = self.target is not None
+        self._local = threading.local()
+
+    def _connect(self) -> Link:
+        assert self.target is not None
+        return self.target.open()
 
     def _link(self) -> tuple[socket.socket, Any]:
         local = self._local
@@ -81,21 +130,6 @@ class FastLink:
         if link is not None:
             link[0].close()
 
-    @staticmethod
-    def _roundtrip(link: tuple[socket.socket, Any], command: tuple[Any, ...]) -> Any:
-        sock, reader = link
-        sock.sendall(hiredis.pack_command(command))
-        while True:
-            reply = reader.gets()
-            if reply is not False:
-                if isinstance(reply, hiredis.ReplyError):
-                    raise reply
-                return reply
-            data = sock.recv(65536)
-            if not data:
-                raise ConnectionError("redis closed the connection")
-            reader.feed(data)
-
     def call(self, *command: Any) -> Any:
         """Send one command, return its reply; error replies raise ``hiredis.ReplyError``."""
         if not self.supported:
@@ -105,7 +139,7 @@ class FastLink:
         except (OSError, hiredis.HiredisError) as exc:  # unreachable, or AUTH/SELECT refused
             raise Unavailable from exc
         try:
-            return self._roundtrip(link, command)
+            return roundtrip(link, command)
         except hiredis.ReplyError:
             raise
         except (OSError, hiredis.ProtocolError) as exc:  # socket errors, timeouts, a broken stream

@@ -33,12 +33,8 @@ import time
 from typing import Any
 
 from stamp_service.cache import Store
+from stamp_service.services.fast_redis import PlainTarget, roundtrip
 from stamp_service.services.status_events import GENERATION_CHANNEL, GENERATION_KEY
-
-try:
-    import hiredis
-except ImportError:  # pragma: no cover - hiredis is a dependency
-    hiredis = None
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +49,8 @@ class GenerationWatcher:
 
     def __init__(self, store: Store) -> None:
         redis_client = store.redis
-        kw = redis_client.connection_pool.connection_kwargs
-        self.supported = hiredis is not None and "path" not in kw and "ssl" not in str(
-            redis_client.connection_pool.connection_class
-        ).lower()
-        self.address = (kw.get("host", "localhost"), int(kw.get("port", 6379)))
-        self.username, self.password = kw.get("username"), kw.get("password")
-        self.timeout = kw.get("socket_connect_timeout") or 0.5
-        self.db = int(kw.get("db") or 0)
+        self.target = PlainTarget.of(redis_client)  # the same plain socket as the page's fast link
+        self.supported = self.target is not None
         self.channel = store.channel(GENERATION_CHANNEL).encode()
         self.key = store.prefix + GENERATION_KEY
         self.redis = redis_client
@@ -146,18 +136,13 @@ class GenerationWatcher:
             self._stop.wait(RETRY_SECONDS)
 
     def _subscribe(self) -> None:
-        sock = socket.create_connection(self.address, timeout=self.timeout)
+        assert self.target is not None
+        link = self.target.open()
+        sock, self._reader = link
         self._pending_sock = sock  # closed by _drop if anything below fails
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        reader = hiredis.Reader()
-        if self.password:
-            auth = ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)
-            _exchange(sock, reader, auth)
-        _exchange(sock, reader, ("CLIENT", "SETNAME", self.connection_name))  # findable in CLIENT LIST
-        sock.sendall(hiredis.pack_command(("SUBSCRIBE", self.channel)))
-        _next_reply(sock, reader)  # the subscribe confirmation: from here no publish is missed
-        self._reader = reader
+        roundtrip(link, ("CLIENT", "SETNAME", self.connection_name))  # findable in CLIENT LIST
+        roundtrip(link, ("SUBSCRIBE", self.channel))  # confirmed: from here no publish is missed
         with self._applying:
             self._value = self._read_key()  # read after subscribing, so nothing falls between
             self._checked_at = time.monotonic()
@@ -211,18 +196,3 @@ class GenerationWatcher:
             if each is not None:
                 each.close()
 
-
-def _next_reply(sock: socket.socket, reader: Any) -> Any:
-    while (reply := reader.gets()) is False:
-        data = sock.recv(65536)
-        if not data:
-            raise ConnectionError("redis closed the connection")
-        reader.feed(data)
-    if isinstance(reply, hiredis.ReplyError):
-        raise ConnectionError(f"redis refused: {reply}")
-    return reply
-
-
-def _exchange(sock: socket.socket, reader: Any, command: tuple[Any, ...]) -> Any:
-    sock.sendall(hiredis.pack_command(command))
-    return _next_reply(sock, reader)

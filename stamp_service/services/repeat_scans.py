@@ -28,6 +28,7 @@ sends every request back to the round trip.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -151,8 +152,6 @@ class RepeatScans:
 
     # -- batcher ---------------------------------------------------------------------------------
     def _ensure_thread(self) -> None:
-        import os
-
         if self._thread_pid == os.getpid() or self.batch_seconds <= 0:
             return
         with self._lock:

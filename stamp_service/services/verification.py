@@ -114,6 +114,10 @@ class ScanInfo:
     province: str | None = None
     channel: str = "qr"
 
+    def event(self, serial: int) -> ScanEvent:
+        """This scan of ``serial``, now."""
+        return ScanEvent(serial, utcnow(), self.client, self.province, self.browser, self.channel)
+
 
 @dataclass(frozen=True)
 class StampPart:
@@ -340,7 +344,7 @@ def answer_repeat(
     if claims is None:
         return None
     key = _token_key(text, today or local_today())
-    event = ScanEvent(claims.serial, utcnow(), scan.client, scan.province, scan.browser, scan.channel)
+    event = scan.event(claims.serial)
     known = env.repeats.answer(key, event, rate)
     if known is None:
         return None
@@ -404,7 +408,7 @@ def _answer(
     """
     event = None
     if scan is not None:
-        event = ScanEvent(serial, utcnow(), scan.client, scan.province, scan.browser, scan.channel)
+        event = scan.event(serial)
     if env.repeats is not None and event is not None and rate is not None:
         known = env.repeats.answer(key, event, rate)
         if known is not None:

@@ -29,7 +29,7 @@ from werkzeug.http import parse_accept_header
 
 from stamp_service.services import verification
 from stamp_service.services.verification import ScanInfo
-from stamp_service.web import ops
+from stamp_service.web import ops, public
 from stamp_service.web.i18n import LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,6 @@ class RepeatPageShortcut:
         return self.inner(environ, start_response)
 
     def _page(self, environ: dict[str, Any], path: str) -> tuple[str, list[tuple[str, str]], bytes] | None:
-        from stamp_service.web import public
-
         runtime = self.app.extensions["ocop"]
         env = runtime.services.get("verify_env")  # built by the first page Flask served
         if env is None or env.repeats is None:
