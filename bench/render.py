@@ -62,7 +62,7 @@ def bench_fast(n: int, batch: int = 32) -> float:
     data = urls(n, seed=4)
     start = time.perf_counter()
     for i in range(0, n, batch):
-        encode_batch(data[i:i + batch])
+        encode_batch(data[i : i + batch])
     return rate(n, time.perf_counter() - start)
 
 
@@ -96,8 +96,10 @@ def main() -> None:
     for preset in ("a4-3x8-70x37", "avery-l7651-like"):
         for level in (1, 6):
             speed, per_label = bench_pdf(args.pdf, preset, level)
-            print(f"PDF {preset:17s} zlib {level}, {args.pdf} labels: {speed:7.0f} labels/s "
-                  f"({speed / base:5.1f}x baseline), {per_label:6.0f} bytes/label")
+            print(
+                f"PDF {preset:17s} zlib {level}, {args.pdf} labels: {speed:7.0f} labels/s "
+                f"({speed / base:5.1f}x baseline), {per_label:6.0f} bytes/label"
+            )
 
     rss_before = peak_rss_mb()
     start = time.perf_counter()
@@ -105,8 +107,10 @@ def main() -> None:
         for chunk in render_pdf(labels(args.big), PRESETS["a4-3x8-70x37"]):
             sink.write(chunk)
     elapsed = time.perf_counter() - start
-    print(f"PDF of {args.big} labels to /dev/null: {elapsed:.1f} s ({rate(args.big, elapsed):.0f} labels/s), "
-          f"peak RSS of the whole process {peak_rss_mb():.0f} MB (was {rss_before:.0f} MB before)")
+    print(
+        f"PDF of {args.big} labels to /dev/null: {elapsed:.1f} s ({rate(args.big, elapsed):.0f} labels/s), "
+        f"peak RSS of the whole process {peak_rss_mb():.0f} MB (was {rss_before:.0f} MB before)"
+    )
 
     small = min(args.big, 20_000)
     tracemalloc.start()
@@ -115,8 +119,9 @@ def main() -> None:
             sink.write(chunk)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"tracemalloc peak while streaming {small} labels: {peak / 2**20:.1f} MB "
-          "(Python + numpy allocations)")
+    print(
+        f"tracemalloc peak while streaming {small} labels: {peak / 2**20:.1f} MB (Python + numpy allocations)"
+    )
 
 
 if __name__ == "__main__":

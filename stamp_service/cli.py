@@ -211,8 +211,13 @@ def _register_feature_commands() -> None:
     """Feature packages add their command groups here (keys, issuance, revocation, demo)."""
     import importlib
 
-    for name in ("stamp_service.cli_demo", "stamp_service.cli_keys", "stamp_service.cli_issuance",
-                 "stamp_service.cli_revocation", "stamp_service.cli_scans"):
+    for name in (
+        "stamp_service.cli_demo",
+        "stamp_service.cli_keys",
+        "stamp_service.cli_issuance",
+        "stamp_service.cli_revocation",
+        "stamp_service.cli_scans",
+    ):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -70,9 +70,7 @@ def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
     """Sessions joined to one outer transaction that is rolled back after the test."""
     connection = engine.connect()
     outer = connection.begin()
-    factory = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     yield factory
     outer.rollback()
     connection.close()

@@ -47,13 +47,26 @@ class IssuedBatch:
 
 
 def make_request(
-    session: Session, *, producer: Producer, product: Product, certificate: Certificate, lot: Lot,
-    quantity: int, with_pin: bool = False, state: str = "approved",
+    session: Session,
+    *,
+    producer: Producer,
+    product: Product,
+    certificate: Certificate,
+    lot: Lot,
+    quantity: int,
+    with_pin: bool = False,
+    state: str = "approved",
 ) -> StampRequest:
     request = StampRequest(
-        producer_id=producer.id, product_id=product.id, lot_id=lot.id, certificate_id=certificate.id,
-        stars_at_request=certificate.stars, quantity_requested=quantity,
-        quantity_approved=quantity if state != "requested" else None, with_pin=with_pin, state=state,
+        producer_id=producer.id,
+        product_id=product.id,
+        lot_id=lot.id,
+        certificate_id=certificate.id,
+        stars_at_request=certificate.stars,
+        quantity_requested=quantity,
+        quantity_approved=quantity if state != "requested" else None,
+        with_pin=with_pin,
+        state=state,
     )
     session.add(request)
     session.commit()
@@ -61,8 +74,13 @@ def make_request(
 
 
 def make_issued_batch(
-    session: Session, keyring: KeyRing, *, n: int = 3, with_pin: bool = False,
-    product_overrides: dict[str, Any] | None = None, certificate_overrides: dict[str, Any] | None = None,
+    session: Session,
+    keyring: KeyRing,
+    *,
+    n: int = 3,
+    with_pin: bool = False,
+    product_overrides: dict[str, Any] | None = None,
+    certificate_overrides: dict[str, Any] | None = None,
     lot_overrides: dict[str, Any] | None = None,
 ) -> IssuedBatch:
     """Producer -> product -> certificate -> lot -> approved request -> n issued stamps."""
@@ -71,7 +89,12 @@ def make_issued_batch(
     certificate = make_certificate(session, product.id, **(certificate_overrides or {}))
     lot = make_lot(session, product.id, **({"quantity": max(n, 10)} | (lot_overrides or {})))
     request = make_request(
-        session, producer=producer, product=product, certificate=certificate, lot=lot, quantity=n,
+        session,
+        producer=producer,
+        product=product,
+        certificate=certificate,
+        lot=lot,
+        quantity=n,
         with_pin=with_pin,
     )
     minting.issue_all(session, request_id=request.id, keyring=keyring)

@@ -173,8 +173,17 @@ def load_font(path: Path) -> Font:
         os2 = t[b"OS/2"][0]
         if struct.unpack_from(">H", data, os2)[0] >= 2:
             cap_height = struct.unpack_from(">h", data, os2 + 88)[0]
-    return Font(name="DejaVuSans", data=data, units_per_em=upm, ascent=ascent, descent=descent,
-                cap_height=cap_height, bbox=bbox, advances=advances, cmap=_read_cmap(data, t[b"cmap"][0]))
+    return Font(
+        name="DejaVuSans",
+        data=data,
+        units_per_em=upm,
+        ascent=ascent,
+        descent=descent,
+        cap_height=cap_height,
+        bbox=bbox,
+        advances=advances,
+        cmap=_read_cmap(data, t[b"cmap"][0]),
+    )
 
 
 @lru_cache(maxsize=1)

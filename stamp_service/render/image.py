@@ -21,9 +21,14 @@ def _font(px: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_PATH), size=max(1, px))
 
 
-def render_image(label: LabelData, *, width_mm: float = DEFAULT_SIZE_MM[0],
-                 height_mm: float = DEFAULT_SIZE_MM[1], dpi: int = 600,
-                 qr: QrMatrix | None = None) -> Image.Image:
+def render_image(
+    label: LabelData,
+    *,
+    width_mm: float = DEFAULT_SIZE_MM[0],
+    height_mm: float = DEFAULT_SIZE_MM[1],
+    dpi: int = 600,
+    qr: QrMatrix | None = None,
+) -> Image.Image:
     """The stamp as a greyscale Pillow image at `dpi`. Raises ValueError for a bad URL or dpi."""
     if not 72 <= dpi <= 2400:
         raise ValueError("dpi must be between 72 and 2400")
@@ -38,8 +43,9 @@ def render_image(label: LabelData, *, width_mm: float = DEFAULT_SIZE_MM[0],
     x0 = round(plan.qr_x * px + slack)
     y0 = round(plan.qr_y * px + slack)
     for r, c, ln in row_runs(qr.modules):
-        draw.rectangle((x0 + c * module, y0 + r * module, x0 + (c + ln) * module - 1,
-                        y0 + (r + 1) * module - 1), fill=0)
+        draw.rectangle(
+            (x0 + c * module, y0 + r * module, x0 + (c + ln) * module - 1, y0 + (r + 1) * module - 1), fill=0
+        )
     for st in plan.stars:
         pts = [(x * px, y * px) for x, y in star_points(st.x + st.size / 2, st.y + st.size / 2, st.size / 2)]
         if st.filled:
@@ -48,17 +54,24 @@ def render_image(label: LabelData, *, width_mm: float = DEFAULT_SIZE_MM[0],
             draw.polygon(pts, outline=0, width=max(1, round(st.size * 0.06 * px)))
     if plan.pin_box is not None:
         bx, by, bw, bh = plan.pin_box
-        draw.rectangle((bx * px, by * px, (bx + bw) * px, (by + bh) * px), outline=0,
-                       width=max(1, round(0.1 * px)))
+        draw.rectangle(
+            (bx * px, by * px, (bx + bw) * px, (by + bh) * px), outline=0, width=max(1, round(0.1 * px))
+        )
     for t in plan.texts:
         draw.text((t.x * px, t.baseline * px), t.text, fill=0, font=_font(round(t.size * px)), anchor="ls")
     return img
 
 
-def render_png(label: LabelData, *, width_mm: float = DEFAULT_SIZE_MM[0],
-               height_mm: float = DEFAULT_SIZE_MM[1], dpi: int = 600) -> bytes:
+def render_png(
+    label: LabelData,
+    *,
+    width_mm: float = DEFAULT_SIZE_MM[0],
+    height_mm: float = DEFAULT_SIZE_MM[1],
+    dpi: int = 600,
+) -> bytes:
     """PNG bytes of one stamp, with its dpi recorded so it prints at the intended size."""
     buf = io.BytesIO()
     render_image(label, width_mm=width_mm, height_mm=height_mm, dpi=dpi).save(
-        buf, format="PNG", dpi=(dpi, dpi), optimize=False)
+        buf, format="PNG", dpi=(dpi, dpi), optimize=False
+    )
     return buf.getvalue()

@@ -27,8 +27,9 @@ class LabelData:
     pin: str | None = None
 
 
-def with_matrices(labels: Iterable[LabelData], *, error: str = "m",
-                  batch_size: int = QR_BATCH) -> Iterator[tuple[LabelData, QrMatrix]]:
+def with_matrices(
+    labels: Iterable[LabelData], *, error: str = "m", batch_size: int = QR_BATCH
+) -> Iterator[tuple[LabelData, QrMatrix]]:
     """Pair each label with its QR matrix, encoding in small batches (lazy, flat memory)."""
     it = iter(labels)
     while batch := list(islice(it, batch_size)):

@@ -79,7 +79,7 @@ def _split_serial(serial: str) -> tuple[str, str]:
         mid = len(serial) // 2
         return serial[:mid], serial[mid:]
     cut = min(seps, key=lambda i: abs(i - len(serial) / 2))
-    return serial[:cut + 1].rstrip(" "), serial[cut + 1:]
+    return serial[: cut + 1].rstrip(" "), serial[cut + 1 :]
 
 
 def _serial_key(font: Font, serial: str) -> tuple[float, float]:
@@ -88,8 +88,10 @@ def _serial_key(font: Font, serial: str) -> tuple[float, float]:
     Serials are unique, so keying the cached geometry on the text itself would never hit.
     """
     a, b = _split_serial(serial)
-    return (math.ceil(font.unit_width(serial) * 4) / 4,
-            math.ceil(max(font.unit_width(a), font.unit_width(b)) * 4) / 4)
+    return (
+        math.ceil(font.unit_width(serial) * 4) / 4,
+        math.ceil(max(font.unit_width(a), font.unit_width(b)) * 4) / 4,
+    )
 
 
 def _slots(width: float, height: float, qr_modules: int, has_pin: bool, serial: str) -> _Slots:
@@ -98,8 +100,9 @@ def _slots(width: float, height: float, qr_modules: int, has_pin: bool, serial: 
 
 
 @lru_cache(maxsize=256)
-def _cached_slots(width: float, height: float, qr_modules: int, has_pin: bool,
-                  serial: tuple[float, float]) -> _Slots:
+def _cached_slots(
+    width: float, height: float, qr_modules: int, has_pin: bool, serial: tuple[float, float]
+) -> _Slots:
     font = default_font()
     total_modules = qr_modules + 8
     if width >= 1.4 * height:
@@ -116,8 +119,9 @@ def _serial_fit(serial: tuple[float, float], avail: float, nominal: float) -> tu
     return 2, min(nominal, avail / half)
 
 
-def _side_slots(font: Font, w: float, h: float, total_modules: int, has_pin: bool,
-                serial: tuple[float, float]) -> _Slots:
+def _side_slots(
+    font: Font, w: float, h: float, total_modules: int, has_pin: bool, serial: tuple[float, float]
+) -> _Slots:
     pad = min(0.8, 0.04 * h)
     # a module of 0.5 mm (about 22 mm for version 7) scans easily; more space goes to the text
     box = min(h - 2 * pad, 0.55 * w, total_modules * MAX_MODULE_MM)
@@ -137,8 +141,11 @@ def _side_slots(font: Font, w: float, h: float, total_modules: int, has_pin: boo
     name_lines = 2 if h >= 30 else 1
 
     def needed(f: float) -> float:
-        return (star * f + LINE * f * (name * name_lines + serial_size * serial_lines + host)
-                + ((LINE * cap + pin_box_h) * f if has_pin else 0.0))
+        return (
+            star * f
+            + LINE * f * (name * name_lines + serial_size * serial_lines + host)
+            + ((LINE * cap + pin_box_h) * f if has_pin else 0.0)
+        )
 
     f = min(1.0, (bottom - top) / needed(1.0))
     star, name, host, serial_size, cap, pin_box_h = (
@@ -157,14 +164,38 @@ def _side_slots(font: Font, w: float, h: float, total_modules: int, has_pin: boo
     y += LINE * host + gap
     pin_caption_y = y + cap * 0.93
     y += LINE * cap
-    pin_box = (x0, y, min(avail, font.width("0000-0000", 1.0) * pin_box_h * 0.6 + 2.0), pin_box_h) \
-        if has_pin else None
-    return _Slots(True, qr_x, qr_y, module, x0, x1, star_y, star, name_y, name, name_lines, serial_y,
-                  serial_size, serial_lines, host_y, host, pin_caption_y, cap, pin_box, pin_box_h * 0.6)
+    pin_box = (
+        (x0, y, min(avail, font.width("0000-0000", 1.0) * pin_box_h * 0.6 + 2.0), pin_box_h)
+        if has_pin
+        else None
+    )
+    return _Slots(
+        True,
+        qr_x,
+        qr_y,
+        module,
+        x0,
+        x1,
+        star_y,
+        star,
+        name_y,
+        name,
+        name_lines,
+        serial_y,
+        serial_size,
+        serial_lines,
+        host_y,
+        host,
+        pin_caption_y,
+        cap,
+        pin_box,
+        pin_box_h * 0.6,
+    )
 
 
-def _stacked_slots(font: Font, w: float, h: float, total_modules: int, has_pin: bool,
-                   serial: tuple[float, float]) -> _Slots:
+def _stacked_slots(
+    font: Font, w: float, h: float, total_modules: int, has_pin: bool, serial: tuple[float, float]
+) -> _Slots:
     pad = min(0.5, 0.02 * h)
     x0, x1 = pad, w - pad
     avail = x1 - x0
@@ -186,8 +217,28 @@ def _stacked_slots(font: Font, w: float, h: float, total_modules: int, has_pin: 
     host_y = y + host * 0.93
     y += LINE * host + 0.3
     pin_box = (x0 + avail * 0.25, y, avail * 0.5, pin_box_h) if has_pin else None
-    return _Slots(False, qr_x, qr_y, module, x0, x1, pad, star, pad + star * 0.82, name, 1, serial_y,
-                  serial_size, serial_lines, host_y, host, 0.0, 0.0, pin_box, pin_box_h * 0.62)
+    return _Slots(
+        False,
+        qr_x,
+        qr_y,
+        module,
+        x0,
+        x1,
+        pad,
+        star,
+        pad + star * 0.82,
+        name,
+        1,
+        serial_y,
+        serial_size,
+        serial_lines,
+        host_y,
+        host,
+        0.0,
+        0.0,
+        pin_box,
+        pin_box_h * 0.62,
+    )
 
 
 def plan_label(label: LabelData, width: float, height: float, qr_modules: int) -> LabelPlan:
@@ -202,8 +253,9 @@ def plan_label(label: LabelData, width: float, height: float, qr_modules: int) -
     name = font.normalize(" ".join(label.product_name.split()))
     centre = not s.side
 
-    def put(text: str, baseline: float, size: float, *, x_left: float | None = None,
-            shrink: float = 1.0) -> None:
+    def put(
+        text: str, baseline: float, size: float, *, x_left: float | None = None, shrink: float = 1.0
+    ) -> None:
         """Place one line; shrink the font down to `shrink` x size before cutting with an ellipsis."""
         if not text:
             return
@@ -219,8 +271,10 @@ def plan_label(label: LabelData, width: float, height: float, qr_modules: int) -
         texts.append(TextRun(text, x, baseline, size))
 
     star_gap = s.star_size * 0.1
-    stars = tuple(StarRun(s.text_x0 + i * (s.star_size + star_gap), s.star_y, s.star_size, i < stars_n)
-                  for i in range(MAX_STARS))
+    stars = tuple(
+        StarRun(s.text_x0 + i * (s.star_size + star_gap), s.star_y, s.star_size, i < stars_n)
+        for i in range(MAX_STARS)
+    )
     if s.side:
         if s.name_lines == 2 and font.width(name, s.name_size) > avail:
             first, rest = _wrap_first(font, name, avail, s.name_size)
@@ -261,7 +315,8 @@ def _wrap_first(font: Font, text: str, avail: float, size: float) -> tuple[str, 
     return line, ""
 
 
-def qr_printed_size(width: float, height: float, qr_modules: int, *, has_pin: bool = False,
-                    serial: str = "ABCD-EFGH-JKMN-PQ") -> float:
+def qr_printed_size(
+    width: float, height: float, qr_modules: int, *, has_pin: bool = False, serial: str = "ABCD-EFGH-JKMN-PQ"
+) -> float:
     """Printed side of the QR symbol (quiet zone excluded) on such a label, in mm."""
     return _slots(width, height, qr_modules, has_pin, serial).module * qr_modules

@@ -11,8 +11,9 @@ from stamp_service.render.labels import LabelData
 ROWS_PER_CHUNK = 2000
 
 
-def render_manifest(labels: Iterable[LabelData], *, include_pin: bool = False,
-                    excel_bom: bool = False) -> Iterator[bytes]:
+def render_manifest(
+    labels: Iterable[LabelData], *, include_pin: bool = False, excel_bom: bool = False
+) -> Iterator[bytes]:
     """Yield UTF-8 CSV (RFC 4180, CRLF) with columns serial, url[, pin], in input order.
 
     `excel_bom` prefixes a byte-order mark so that spreadsheet programs read UTF-8 correctly.

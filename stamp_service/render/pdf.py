@@ -111,6 +111,7 @@ def layout_for(preset: str | None = None, **overrides: object) -> SheetLayout:
 
 # --- drawing helpers --------------------------------------------------------------------------
 
+
 def _n(v: float) -> bytes:
     """A compact PDF number (2 decimals in points is 0.007 mm)."""
     return (b"%.2f" % v).rstrip(b"0").rstrip(b".") or b"0"
@@ -145,8 +146,10 @@ def qr_path(modules: np.ndarray) -> bytes:
     rows, starts = np.nonzero(d == 1)
     ends = np.nonzero(d == -1)[1]
     if n > _FAST_PATH_MAX:
-        return b"".join(b"%d %d %d 1 re\n" % t for t in zip(starts.tolist(), rows.tolist(),
-                                                             (ends - starts).tolist(), strict=True))
+        return b"".join(
+            b"%d %d %d 1 re\n" % t
+            for t in zip(starts.tolist(), rows.tolist(), (ends - starts).tolist(), strict=True)
+        )
     keys = (rows * n + starts) * (n + 1) + (ends - starts)
     return _rect_table(n)[keys].tobytes()
 
@@ -173,8 +176,9 @@ def _crop_marks(layout: SheetLayout, grid: Grid) -> bytes:
     k = PT_PER_MM
 
     def seg(x1: float, y1: float, x2: float, y2: float) -> None:
-        out.append(b"%s %s m %s %s l S\n" % (
-            _n(x1 * k), _n((page_h - y1) * k), _n(x2 * k), _n((page_h - y2) * k)))
+        out.append(
+            b"%s %s m %s %s l S\n" % (_n(x1 * k), _n((page_h - y1) * k), _n(x2 * k), _n((page_h - y2) * k))
+        )
 
     top_room, bottom_room = grid.top - 1.0, layout.page_height - grid_bottom - 1.0
     left_room, right_room = grid.left - 1.0, layout.page_width - grid_right - 1.0
@@ -202,9 +206,17 @@ def _static_ops(qr_x: float, qr_y: float, module: float, height: float) -> bytes
 @lru_cache(maxsize=4096)
 def _stars_ops(stars: tuple, height: float) -> bytes:  # type: ignore[type-arg]
     k = PT_PER_MM
-    return b"".join(b"q %s 0 0 %s %s %s cm /%s Do Q\n" % (
-        _n(st.size * k), _n(st.size * k), _n(st.x * k), _n((height - st.y - st.size) * k),
-        b"SF" if st.filled else b"SO") for st in stars)
+    return b"".join(
+        b"q %s 0 0 %s %s %s cm /%s Do Q\n"
+        % (
+            _n(st.size * k),
+            _n(st.size * k),
+            _n(st.x * k),
+            _n((height - st.y - st.size) * k),
+            b"SF" if st.filled else b"SO",
+        )
+        for st in stars
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -220,12 +232,17 @@ def _text_prefix(x: float, baseline: float, size: float, height: float) -> bytes
     return b"/F1 %s Tf 1 0 0 1 %s %s Tm <" % (_n(size * k), _n(x * k), _n((height - baseline) * k))
 
 
-def _label_ops(plan: LabelPlan, modules: np.ndarray, ox: float, oy: float, height: float,
-               font: Font) -> bytes:
+def _label_ops(
+    plan: LabelPlan, modules: np.ndarray, ox: float, oy: float, height: float, font: Font
+) -> bytes:
     """Content-stream operators of one label whose bottom-left corner is at (ox, oy) in points."""
-    parts = [b"q 1 0 0 1 %s %s cm\n" % (_n(ox), _n(oy)),
-             _static_ops(plan.qr_x, plan.qr_y, plan.module, height), qr_path(modules), b"f Q\n",
-             _stars_ops(plan.stars, height)]
+    parts = [
+        b"q 1 0 0 1 %s %s cm\n" % (_n(ox), _n(oy)),
+        _static_ops(plan.qr_x, plan.qr_y, plan.module, height),
+        qr_path(modules),
+        b"f Q\n",
+        _stars_ops(plan.stars, height),
+    ]
     if plan.pin_box is not None:
         parts.append(_pin_box_ops(plan.pin_box, height))
     parts.append(b"BT\n")
@@ -238,6 +255,7 @@ def _label_ops(plan: LabelPlan, modules: np.ndarray, ox: float, oy: float, heigh
 
 
 # --- the writer -------------------------------------------------------------------------------
+
 
 class _Writer:
     """Tracks byte offsets of numbered objects while the caller yields the bytes."""
@@ -277,38 +295,63 @@ def _font_objects(w: _Writer, font: Font) -> tuple[int, list[bytes]]:
     for cp, gid in sorted(font.cmap.items()):
         inverse.setdefault(gid, cp)
     entries = sorted(inverse.items())
-    cmap = [b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
-            b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-            b"/CMapName /Adobe-Identity-UCS def /CMapType 2 def\n"
-            b"1 begincodespacerange <0000> <FFFF> endcodespacerange\n"]
+    cmap = [
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        b"/CMapName /Adobe-Identity-UCS def /CMapType 2 def\n"
+        b"1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
+    ]
     for i in range(0, len(entries), 100):
-        chunk = entries[i:i + 100]
+        chunk = entries[i : i + 100]
         cmap.append(b"%d beginbfchar\n" % len(chunk))
-        cmap.extend(b"<%04X> <%s>\n" % (gid, chr(cp).encode("utf-16-be").hex().upper().encode())
-                    for gid, cp in chunk)
+        cmap.extend(
+            b"<%04X> <%s>\n" % (gid, chr(cp).encode("utf-16-be").hex().upper().encode()) for gid, cp in chunk
+        )
         cmap.append(b"endbfchar\n")
     cmap.append(b"endcmap CMapName currentdict /CMap defineresource pop end end\n")
     base = b"/OCOPVN+" + font.name.encode()
     x0, y0, x1, y1 = (round(v * scale) for v in font.bbox)
     chunks = [
-        w.obj(type0, b"<< /Type /Font /Subtype /Type0 /BaseFont %s /Encoding /Identity-H "
-                     b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>" % (base, cid, tounicode)),
-        w.obj(cid, b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont %s "
-                   b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
-                   b"/FontDescriptor %d 0 R /CIDToGIDMap /Identity /DW 1000 /W [0 [%s]] >>"
-                   % (base, desc, widths)),
-        w.obj(desc, b"<< /Type /FontDescriptor /FontName %s /Flags 32 /FontBBox [%d %d %d %d] /ItalicAngle 0 "
-                    b"/Ascent %d /Descent %d /CapHeight %d /StemV 80 /FontFile2 %d 0 R >>" % (
-                        base, x0, y0, x1, y1, round(font.ascent * scale), round(font.descent * scale),
-                        round(font.cap_height * scale), file_)),
+        w.obj(
+            type0,
+            b"<< /Type /Font /Subtype /Type0 /BaseFont %s /Encoding /Identity-H "
+            b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>" % (base, cid, tounicode),
+        ),
+        w.obj(
+            cid,
+            b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont %s "
+            b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
+            b"/FontDescriptor %d 0 R /CIDToGIDMap /Identity /DW 1000 /W [0 [%s]] >>" % (base, desc, widths),
+        ),
+        w.obj(
+            desc,
+            b"<< /Type /FontDescriptor /FontName %s /Flags 32 /FontBBox [%d %d %d %d] /ItalicAngle 0 "
+            b"/Ascent %d /Descent %d /CapHeight %d /StemV 80 /FontFile2 %d 0 R >>"
+            % (
+                base,
+                x0,
+                y0,
+                x1,
+                y1,
+                round(font.ascent * scale),
+                round(font.descent * scale),
+                round(font.cap_height * scale),
+                file_,
+            ),
+        ),
         w.stream(file_, font.data, b" /Length1 %d" % len(font.data)),
         w.stream(tounicode, b"".join(cmap)),
     ]
     return type0, chunks
 
 
-def render_pdf(labels: Iterable[LabelData], layout: SheetLayout | None = None, *,
-               title: str = "OCOP stamps", compress_level: int = 1) -> Iterator[bytes]:
+def render_pdf(
+    labels: Iterable[LabelData],
+    layout: SheetLayout | None = None,
+    *,
+    title: str = "OCOP stamps",
+    compress_level: int = 1,
+) -> Iterator[bytes]:
     """Yield a PDF of label sheets for `labels`, one chunk per page (plus header and trailer).
 
     Raises ValidationFailed for a layout that does not fit the page (before yielding anything)
@@ -353,14 +396,24 @@ def render_pdf(labels: Iterable[LabelData], layout: SheetLayout | None = None, *
         page_nums.append(page)
         body = (b"q /CM Do Q\n" if with_marks else b"") + b"0 g\n" + b"".join(parts)
         return w.stream(content, body, compress=compress_level) + w.obj(
-            page, b"<< /Type /Page /Parent %d 0 R /MediaBox [%s] /Resources %d 0 R /Contents %d 0 R >>"
-            % (pages, media, resources, content))
+            page,
+            b"<< /Type /Page /Parent %d 0 R /MediaBox [%s] /Resources %d 0 R /Contents %d 0 R >>"
+            % (pages, media, resources, content),
+        )
 
     for label, qr in with_matrices(labels):
         plan = plan_label(label, layout.label_width, layout.label_height, qr.size)
         col, row = slot % grid.columns, slot // grid.columns
-        parts.append(_label_ops(plan, qr.modules, left + col * pitch_x, top - row * pitch_y - label_h,
-                                layout.label_height, font))
+        parts.append(
+            _label_ops(
+                plan,
+                qr.modules,
+                left + col * pitch_x,
+                top - row * pitch_y - label_h,
+                layout.label_height,
+                font,
+            )
+        )
         slot += 1
         if slot == grid.per_page:
             yield flush()

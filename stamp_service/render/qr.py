@@ -33,10 +33,18 @@ __all__ = [
 #: Largest version whose rows fit one uint64 word (61 modules) in the fast path.
 MAX_FAST_VERSION = 11
 
-_ERRORS = {"l": consts.ERROR_LEVEL_L, "m": consts.ERROR_LEVEL_M, "q": consts.ERROR_LEVEL_Q,
-           "h": consts.ERROR_LEVEL_H}
-_FORMAT_OFFSET = {consts.ERROR_LEVEL_M: 0x00, consts.ERROR_LEVEL_L: 0x08, consts.ERROR_LEVEL_H: 0x10,
-                  consts.ERROR_LEVEL_Q: 0x18}
+_ERRORS = {
+    "l": consts.ERROR_LEVEL_L,
+    "m": consts.ERROR_LEVEL_M,
+    "q": consts.ERROR_LEVEL_Q,
+    "h": consts.ERROR_LEVEL_H,
+}
+_FORMAT_OFFSET = {
+    consts.ERROR_LEVEL_M: 0x00,
+    consts.ERROR_LEVEL_L: 0x08,
+    consts.ERROR_LEVEL_H: 0x10,
+    consts.ERROR_LEVEL_Q: 0x18,
+}
 _ALNUM = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(consts.ALPHANUMERIC_CHARS):
     _ALNUM[_c] = _i
@@ -59,6 +67,7 @@ class QrMatrix:
 
 
 # --- Reed-Solomon over GF(256), polynomial 0x11D ---------------------------------------------
+
 
 def _gf_tables() -> tuple[np.ndarray, np.ndarray]:
     exp = [0] * 512
@@ -118,6 +127,7 @@ def _parity_table(k: int, e: int) -> np.ndarray:
 
 # --- per-version plan -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Plan:
     version: int
@@ -169,12 +179,12 @@ def _plan(version: int, error: int) -> _Plan:
     n = version * 4 + 17
     m = np.full((n, n), 2, dtype=np.uint8)
     if version >= 7:
-        m[:6, n - 11:n - 8] = 0
-        m[n - 11:n - 8, :6] = 0
+        m[:6, n - 11 : n - 8] = 0
+        m[n - 11 : n - 8, :6] = 0
     m[:9, 8] = 0
     m[8, :9] = 0
-    m[n - 8:, 8] = 0
-    m[8, n - 8:] = 0
+    m[n - 8 :, 8] = 0
+    m[8, n - 8 :] = 0
     for i in range(8, n - 8):
         m[i, 6] = m[6, i] = 1 if i % 2 == 0 else 0
     finder = np.zeros((9, 9), np.uint8)
@@ -182,8 +192,8 @@ def _plan(version: int, error: int) -> _Plan:
     finder[2:7, 2:7] = 0
     finder[3:6, 3:6] = 1
     m[0:8, 0:8] = finder[1:9, 1:9]
-    m[0:8, n - 8:n] = finder[1:9, 0:8]
-    m[n - 8:n, 0:8] = finder[0:8, 1:9]
+    m[0:8, n - 8 : n] = finder[1:9, 0:8]
+    m[n - 8 : n, 0:8] = finder[0:8, 1:9]
     if version >= 2:
         pos = consts.ALIGNMENT_POS[version - 2]
         corners = {(pos[0], pos[0]), (pos[0], pos[-1]), (pos[-1], pos[0])}
@@ -193,7 +203,7 @@ def _plan(version: int, error: int) -> _Plan:
         for x in pos:
             for y in pos:
                 if (x, y) not in corners:
-                    m[x - 2:x + 3, y - 2:y + 3] = align
+                    m[x - 2 : x + 3, y - 2 : y + 3] = align
     data_region = m == 2
     order: list[int] = []
     for right in range(n - 1, 0, -2):
@@ -239,8 +249,12 @@ def _plan(version: int, error: int) -> _Plan:
             if i == 6:
                 voffset += 1
                 hoffset = 1
-            for r, c, bit in ((i + voffset, 8, vbit), (8, i + hoffset, hbit), (8, n - 1 - i, vbit),
-                              (n - 1 - i, 8, hbit)):
+            for r, c, bit in (
+                (i + voffset, 8, vbit),
+                (8, i + hoffset, hbit),
+                (8, n - 1 - i, vbit),
+                (n - 1 - i, 8, hbit),
+            ):
                 overlay[k, r, c] = bit
                 fixed[r, c] = True
         overlay[k, n - 8, 8] = 1
@@ -253,12 +267,21 @@ def _plan(version: int, error: int) -> _Plan:
                     overlay[k, n - 11 + t, i] = overlay[k, i, n - 11 + t] = bit
                     fixed[n - 11 + t, i] = fixed[i, n - 11 + t] = True
     return _Plan(
-        version=version, error=error, size=n, num_data=num_data,
+        version=version,
+        error=error,
+        size=n,
+        num_data=num_data,
         cci_bits=9 if version <= 9 else (11 if version <= 26 else 13),
-        template=template, place=np.array(order, dtype=np.intp),
-        blocks=tuple(blocks), num_ec=num_ec, perm=np.array(perm, dtype=np.intp),
-        mask_full=mask_full, mask_rows=_pack(mask_full), mask_cols=_pack(mask_full.transpose(0, 2, 1)),
-        fixed=fixed, overlay=overlay,
+        template=template,
+        place=np.array(order, dtype=np.intp),
+        blocks=tuple(blocks),
+        num_ec=num_ec,
+        perm=np.array(perm, dtype=np.intp),
+        mask_full=mask_full,
+        mask_rows=_pack(mask_full),
+        mask_cols=_pack(mask_full.transpose(0, 2, 1)),
+        fixed=fixed,
+        overlay=overlay,
     )
 
 
@@ -279,6 +302,7 @@ def _version_for(length: int, error: int) -> int:
 
 # --- mask penalties (segno's rules) -----------------------------------------------------------
 
+
 def _line_scores(lines: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """N1 and N3 of packed lines (..., n) -> two arrays of shape (...)."""
     full = np.uint64((1 << n) - 1)
@@ -288,8 +312,15 @@ def _line_scores(lines: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     n1 = np.bitwise_count(u5).sum(axis=-1, dtype=np.int64)
     n1 += 2 * np.bitwise_count(u5 & ~(eq << s[1])).sum(axis=-1, dtype=np.int64)
     inv = ~lines & full
-    match = (lines & (inv >> s[1]) & (lines >> s[2]) & (lines >> s[3]) & (lines >> s[4])
-             & (inv >> s[5]) & (lines >> s[6]))
+    match = (
+        lines
+        & (inv >> s[1])
+        & (lines >> s[2])
+        & (lines >> s[3])
+        & (lines >> s[4])
+        & (inv >> s[5])
+        & (lines >> s[6])
+    )
     match &= np.uint64((1 << (n - 6)) - 1)
     dark_before = (lines << s[1]) | (lines << s[2]) | (lines << s[3]) | (lines << s[4])
     dark_after = (lines >> s[7]) | (lines >> s[8]) | (lines >> s[9]) | (lines >> s[10])
@@ -339,6 +370,7 @@ def penalty_scores(modules: np.ndarray) -> np.ndarray:
 
 # --- encoding ---------------------------------------------------------------------------------
 
+
 def _data_codewords(chars: np.ndarray, plan: _Plan) -> np.ndarray:
     """Data codewords (B, num_data) of equal-length alphanumeric strings, as segno pads them."""
     batch, length = chars.shape
@@ -346,15 +378,25 @@ def _data_codewords(chars: np.ndarray, plan: _Plan) -> np.ndarray:
     if (vals == 255).any():
         raise ValueError("content is not QR alphanumeric (0-9 A-Z space $%*+-./:)")
     half = length // 2
-    parts = [np.broadcast_to(np.array(
-        [int(b) for b in format(consts.MODE_ALPHANUMERIC, "04b") + format(length, f"0{plan.cci_bits}b")],
-        dtype=np.uint8), (batch, 4 + plan.cci_bits))]
+    parts = [
+        np.broadcast_to(
+            np.array(
+                [
+                    int(b)
+                    for b in format(consts.MODE_ALPHANUMERIC, "04b") + format(length, f"0{plan.cci_bits}b")
+                ],
+                dtype=np.uint8,
+            ),
+            (batch, 4 + plan.cci_bits),
+        )
+    ]
     if half:
-        pairs = vals[:, 0:2 * half:2].astype(np.uint16) * 45 + vals[:, 1:2 * half:2]
+        pairs = vals[:, 0 : 2 * half : 2].astype(np.uint16) * 45 + vals[:, 1 : 2 * half : 2]
         parts.append(((pairs[:, :, None] >> _SHIFT11) & 1).astype(np.uint8).reshape(batch, -1))
     if length % 2:
-        parts.append(((vals[:, -1:].astype(np.uint16)[:, :, None] >> _SHIFT6) & 1)
-                     .astype(np.uint8).reshape(batch, -1))
+        parts.append(
+            ((vals[:, -1:].astype(np.uint16)[:, :, None] >> _SHIFT6) & 1).astype(np.uint8).reshape(batch, -1)
+        )
     bit_len = 4 + plan.cci_bits + 11 * half + 6 * (length % 2)
     capacity = plan.num_data * 8
     after = bit_len + min(capacity - bit_len, 4)
@@ -366,7 +408,7 @@ def _data_codewords(chars: np.ndarray, plan: _Plan) -> np.ndarray:
     if n_pad > 0:
         pad = np.resize(np.array([0xEC, 0x11], np.uint8), n_pad)
         data = np.concatenate([data, np.broadcast_to(pad, (batch, n_pad))], axis=1)
-    return data[:, :plan.num_data]
+    return data[:, : plan.num_data]
 
 
 def _encode_group(chars: np.ndarray, plan: _Plan, error_name: str) -> list[QrMatrix]:
@@ -376,12 +418,12 @@ def _encode_group(chars: np.ndarray, plan: _Plan, error_name: str) -> list[QrMat
     ec = np.empty((batch, plan.num_ec), np.uint8)
     for dstart, k, estart, e in plan.blocks:
         table = _parity_table(k, e)
-        gathered = table[np.arange(k), data[:, dstart:dstart + k]]  # (B, k, e)
-        ec[:, estart:estart + e] = np.bitwise_xor.reduce(gathered, axis=1)
+        gathered = table[np.arange(k), data[:, dstart : dstart + k]]  # (B, k, e)
+        ec[:, estart : estart + e] = np.bitwise_xor.reduce(gathered, axis=1)
     final = np.concatenate([data, ec], axis=1)[:, plan.perm]
     bits = np.unpackbits(final, axis=1)
     flat = np.broadcast_to(plan.template.reshape(-1), (batch, n * n)).copy()
-    flat[:, plan.place[:bits.shape[1]]] = bits
+    flat[:, plan.place[: bits.shape[1]]] = bits
     base = flat.reshape(batch, n, n)
     rows = _pack(base)[:, None, :] ^ plan.mask_rows[None]
     cols = _pack(base.transpose(0, 2, 1))[:, None, :] ^ plan.mask_cols[None]

@@ -24,8 +24,13 @@ def qr_path_data(qr: QrMatrix) -> str:
     return "".join(f"M{c} {r}h{ln}v1h-{ln}z" for r, c, ln in row_runs(qr.modules))
 
 
-def render_svg(label: LabelData, *, width_mm: float = DEFAULT_SIZE_MM[0],
-               height_mm: float = DEFAULT_SIZE_MM[1], qr: QrMatrix | None = None) -> bytes:
+def render_svg(
+    label: LabelData,
+    *,
+    width_mm: float = DEFAULT_SIZE_MM[0],
+    height_mm: float = DEFAULT_SIZE_MM[1],
+    qr: QrMatrix | None = None,
+) -> bytes:
     """The stamp as a standalone SVG document (UTF-8 bytes). Raises ValueError for a bad URL."""
     qr = qr or encode(label.url)
     plan = plan_label(label, width_mm, height_mm, qr.size)
@@ -38,17 +43,22 @@ def render_svg(label: LabelData, *, width_mm: float = DEFAULT_SIZE_MM[0],
         f'fill="#000" shape-rendering="crispEdges" d="{qr_path_data(qr)}"/>\n',
     ]
     for st in plan.stars:
-        pts = " ".join(f"{_f(x)},{_f(y)}" for x, y in star_points(st.x + st.size / 2, st.y + st.size / 2,
-                                                                   st.size / 2))
+        pts = " ".join(
+            f"{_f(x)},{_f(y)}" for x, y in star_points(st.x + st.size / 2, st.y + st.size / 2, st.size / 2)
+        )
         outline = f'fill="none" stroke="#000" stroke-width="{_f(st.size * 0.06)}"'
         style = 'fill="#000"' if st.filled else outline
         out.append(f'<polygon points="{pts}" {style}/>\n')
     if plan.pin_box is not None:
         bx, by, bw, bh = plan.pin_box
-        out.append(f'<rect x="{_f(bx)}" y="{_f(by)}" width="{_f(bw)}" height="{_f(bh)}" fill="none" '
-                   f'stroke="#000" stroke-width="0.1"/>\n')
+        out.append(
+            f'<rect x="{_f(bx)}" y="{_f(by)}" width="{_f(bw)}" height="{_f(bh)}" fill="none" '
+            f'stroke="#000" stroke-width="0.1"/>\n'
+        )
     for t in plan.texts:
-        out.append(f'<text x="{_f(t.x)}" y="{_f(t.baseline)}" font-size="{_f(t.size)}" '
-                   f'font-family="DejaVu Sans, Verdana, Arial, sans-serif">{escape(t.text)}</text>\n')
+        out.append(
+            f'<text x="{_f(t.x)}" y="{_f(t.baseline)}" font-size="{_f(t.size)}" '
+            f'font-family="DejaVu Sans, Verdana, Arial, sans-serif">{escape(t.text)}</text>\n'
+        )
     out.append("</svg>\n")
     return "".join(out).encode("utf-8")

@@ -69,7 +69,7 @@ def label_zpl(label: LabelData, opts: ZplOptions) -> str:
     dpm = DOTS_PER_MM[opts.dpi]
     width, height = round(opts.width_mm * dpm), round(opts.height_mm * dpm)
     mag, qx, qy, box = _qr_geometry(label.url, opts)
-    text = (ascii_fold if opts.ascii_text else (lambda s: unicodedata.normalize("NFC", s)))
+    text = ascii_fold if opts.ascii_text else (lambda s: unicodedata.normalize("NFC", s))
     tx = dpm + box + dpm // 2
     tw = max(dpm * 5, width - tx - dpm)
     big, mid, small = round(2.6 * dpm), round(2.2 * dpm), round(1.8 * dpm)

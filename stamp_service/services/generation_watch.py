@@ -195,4 +195,3 @@ class GenerationWatcher:
         for each in (sock, pending):
             if each is not None:
                 each.close()
-

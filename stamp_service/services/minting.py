@@ -79,9 +79,7 @@ def issuing_blocker(session: Session, product_id: int, lot_id: int, today: date)
 
 
 def _lock_request(session: Session, request_id: int) -> StampRequest:
-    request = session.scalar(
-        select(StampRequest).where(StampRequest.id == request_id).with_for_update()
-    )
+    request = session.scalar(select(StampRequest).where(StampRequest.id == request_id).with_for_update())
     if request is None:
         raise NotFound("no such stamp request")
     return request
@@ -125,8 +123,13 @@ def _issue_chunk_once(
         request.state = "stopped"
         request.stop_reason = blocker.detail
         audit.record(
-            session, actor, action="stamp_request.stop", entity="stamp_request", entity_id=request.id,
-            after={"state": "stopped", "issued_count": request.issued_count}, reason=blocker.detail,
+            session,
+            actor,
+            action="stamp_request.stop",
+            entity="stamp_request",
+            entity_id=request.id,
+            after={"state": "stopped", "issued_count": request.issued_count},
+            reason=blocker.detail,
         )
         session.commit()
         return result(0)
@@ -148,7 +151,11 @@ def _issue_chunk_once(
     request.issued_count = last if stored else request.issued_count
     request.state = "issued" if request.issued_count >= quantity else "issuing"
     audit.record(
-        session, actor, action="stamps.issue", entity="stamp_request", entity_id=request.id,
+        session,
+        actor,
+        action="stamps.issue",
+        entity="stamp_request",
+        entity_id=request.id,
         after={"seq_from": first, "seq_to": last, "kid": kid_hex, "state": request.state},
     )
     session.commit()
@@ -184,7 +191,15 @@ def _signer_still_active(session: Session, keyring: KeyRing) -> Signer | None:
 
 # Column order of the rows ``_signed_rows`` yields (and of the COPY).
 _COLUMNS = (
-    "serial", "request_id", "seq", "product_id", "lot_id", "kid", "expiry_day", "signature", "pin_hash",
+    "serial",
+    "request_id",
+    "seq",
+    "product_id",
+    "lot_id",
+    "kid",
+    "expiry_day",
+    "signature",
+    "pin_hash",
     "issued_at",
 )
 
@@ -200,7 +215,11 @@ def _signed_rows(
     assert expiry_day is not None
     message = message_for_serials(
         StampClaims(
-            version=1, kid=kid, serial=1, product_index=product_id, lot_index=lot_id,
+            version=1,
+            kid=kid,
+            serial=1,
+            product_index=product_id,
+            lot_index=lot_id,
             expiry_day=day_number(expiry_day),
         )
     )
@@ -209,8 +228,16 @@ def _signed_rows(
     for seq, serial in zip(range(first, last + 1), serials.generate_many(last - first + 1), strict=True):
         pin_hash = pins.pin_hash(keyring, serial, pins.derive_pin(keyring, serial)) if with_pin else None
         yield (
-            to_db(serial), request_id, seq, product_id, lot_id, kid_hex, expiry_day,
-            sign(message(serial)), pin_hash, now,
+            to_db(serial),
+            request_id,
+            seq,
+            product_id,
+            lot_id,
+            kid_hex,
+            expiry_day,
+            sign(message(serial)),
+            pin_hash,
+            now,
         )
 
 
@@ -243,8 +270,13 @@ def _store(session: Session, rows: Iterator[tuple[Any, ...]]) -> int:
 
 
 def issue_all(
-    session: Session, *, request_id: int, keyring: KeyRing, chunk_size: int = DEFAULT_CHUNK,
-    actor: Principal = SYSTEM, progress=None,  # type: ignore[no-untyped-def]
+    session: Session,
+    *,
+    request_id: int,
+    keyring: KeyRing,
+    chunk_size: int = DEFAULT_CHUNK,
+    actor: Principal = SYSTEM,
+    progress=None,  # type: ignore[no-untyped-def]
 ) -> ChunkResult:
     """Run chunks until the request is issued or stopped; ``progress(done, total)`` after each."""
     while True:

@@ -88,8 +88,11 @@ def init_app(app: Flask) -> None:
         # written (the transaction rolled back), so the client may simply retry.
         log.warning("database unavailable", extra={"error": type(exc.orig).__name__, "path": request.path})
         return problem_response(
-            503, "database-busy", "The database is busy or restarting",
-            "Nothing was changed; retry in a moment.", retry_after=2,
+            503,
+            "database-busy",
+            "The database is busy or restarting",
+            "Nothing was changed; retry in a moment.",
+            retry_after=2,
         )
 
     @app.errorhandler(Exception)

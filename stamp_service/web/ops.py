@@ -72,8 +72,15 @@ def request_id_for(incoming: str) -> str:
     return incoming if incoming and _REQUEST_ID.fullmatch(incoming) else _ids.next()
 
 
-def finished(method: str, route: str, status: int, started: float, *, logged: bool = True,
-             request_id: str | None = None) -> None:
+def finished(
+    method: str,
+    route: str,
+    status: int,
+    started: float,
+    *,
+    logged: bool = True,
+    request_id: str | None = None,
+) -> None:
     """Count a finished request in the metrics and write its access line (Flask and the
     repeat-page shortcut, web.repeat_page, both end here). ``request_id`` is given when there
     is no Flask request context to take it from."""

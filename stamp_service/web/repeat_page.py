@@ -56,8 +56,10 @@ class RepeatPageShortcut:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") == "GET" and path[:3] in ("/V/", "/v/") and not environ.get(
-            "QUERY_STRING"
+        if (
+            environ.get("REQUEST_METHOD") == "GET"
+            and path[:3] in ("/V/", "/v/")
+            and not environ.get("QUERY_STRING")
         ):
             started = time.perf_counter()
             try:

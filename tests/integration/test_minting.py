@@ -35,8 +35,14 @@ def test_every_issued_stamp_verifies_and_carries_its_product_and_lot(session, ke
 
 def test_chunks_resume_where_the_last_one_stopped(session, keyring):
     batch = make_issued_batch(session, keyring, n=1)
-    request = make_request(session, producer=batch.producer, product=batch.product,
-                           certificate=batch.certificate, lot=batch.lot, quantity=9)
+    request = make_request(
+        session,
+        producer=batch.producer,
+        product=batch.product,
+        certificate=batch.certificate,
+        lot=batch.lot,
+        quantity=9,
+    )
     first = minting.issue_chunk(session, request_id=request.id, keyring=keyring, chunk_size=4)
     assert (first.issued_now, first.issued_total, first.state) == (4, 4, "issuing")
     rest = minting.issue_all(session, request_id=request.id, keyring=keyring, chunk_size=4)
@@ -46,15 +52,22 @@ def test_chunks_resume_where_the_last_one_stopped(session, keyring):
     again = minting.issue_chunk(session, request_id=request.id, keyring=keyring)
     assert again.issued_now == 0
     assert session.scalar(select(func.count()).where(Stamp.request_id == request.id)) == 9
-    chunks = session.scalars(select(AuditEntry).where(AuditEntry.action == "stamps.issue",
-                             AuditEntry.entity_id == str(request.id))).all()
+    chunks = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "stamps.issue", AuditEntry.entity_id == str(request.id))
+    ).all()
     assert [(c.after["seq_from"], c.after["seq_to"]) for c in chunks] == [(1, 4), (5, 8), (9, 9)]
 
 
 def test_issuance_stops_when_the_certificate_is_withdrawn(session, keyring):
     batch = make_issued_batch(session, keyring, n=1)
-    request = make_request(session, producer=batch.producer, product=batch.product,
-                           certificate=batch.certificate, lot=batch.lot, quantity=5)
+    request = make_request(
+        session,
+        producer=batch.producer,
+        product=batch.product,
+        certificate=batch.certificate,
+        lot=batch.lot,
+        quantity=5,
+    )
     minting.issue_chunk(session, request_id=request.id, keyring=keyring, chunk_size=2)
     batch.certificate.state = "withdrawn"
     session.commit()
@@ -65,8 +78,14 @@ def test_issuance_stops_when_the_certificate_is_withdrawn(session, keyring):
 
 def test_issuance_refuses_an_expired_certificate(session, keyring):
     batch = make_issued_batch(session, keyring, n=1)
-    request = make_request(session, producer=batch.producer, product=batch.product,
-                           certificate=batch.certificate, lot=batch.lot, quantity=2)
+    request = make_request(
+        session,
+        producer=batch.producer,
+        product=batch.product,
+        certificate=batch.certificate,
+        lot=batch.lot,
+        quantity=2,
+    )
     later = date(2099, 1, 1)
     result = minting.issue_chunk(session, request_id=request.id, keyring=keyring, today=later)
     assert result.state == "stopped" and "expired" in request.stop_reason

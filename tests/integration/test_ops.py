@@ -77,8 +77,9 @@ def test_the_client_address_comes_from_the_trusted_proxy_only_when_configured(se
     for proxies, expected in ((0, "127.0.0.1"), (1, "203.0.113.7")):
         app = create_app(settings.with_overrides(trusted_proxies=proxies))
         app.add_url_rule("/_addr", "addr", lambda: request.remote_addr or "")
-        got = app.test_client().get("/_addr", headers={"X-Forwarded-For": "203.0.113.7"},
-                                    environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        got = app.test_client().get(
+            "/_addr", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+        )
         assert got.get_data(as_text=True) == expected
         app.extensions["ocop"].engine.dispose()
 

@@ -16,8 +16,9 @@ def admin(session):
 
 
 def test_admin_registers_a_producer_with_an_address_snapshot(client, admin, session):
-    resp = client.post("/api/v1/producers", json=producer_payload(name="HTX Bưởi Phúc Trạch"),
-                       headers=admin.headers)
+    resp = client.post(
+        "/api/v1/producers", json=producer_payload(name="HTX Bưởi Phúc Trạch"), headers=admin.headers
+    )
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     assert body["name"] == "HTX Bưởi Phúc Trạch"
@@ -30,12 +31,18 @@ def test_admin_registers_a_producer_with_an_address_snapshot(client, admin, sess
 
 
 def test_household_needs_a_registration_number_but_a_cooperative_group_does_not(client, admin):
-    bad = client.post("/api/v1/producers", json=producer_payload(legal_type="household",
-                      registration_number=None), headers=admin.headers)
+    bad = client.post(
+        "/api/v1/producers",
+        json=producer_payload(legal_type="household", registration_number=None),
+        headers=admin.headers,
+    )
     assert bad.status_code == 422
     assert bad.content_type == "application/problem+json"
-    ok = client.post("/api/v1/producers", json=producer_payload(legal_type="cooperative_group",
-                     registration_number=None), headers=admin.headers)
+    ok = client.post(
+        "/api/v1/producers",
+        json=producer_payload(legal_type="cooperative_group", registration_number=None),
+        headers=admin.headers,
+    )
     assert ok.status_code == 201
 
 
@@ -61,14 +68,21 @@ def test_bad_fields_are_listed_and_nothing_is_written(client, admin, session, pa
 
 
 def test_malformed_json_wrong_media_type_and_oversize_bodies_are_4xx(client, admin):
-    r = client.post("/api/v1/producers", data=b"{not json", headers={**admin.headers,
-                    "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/producers", data=b"{not json", headers={**admin.headers, "Content-Type": "application/json"}
+    )
     assert (r.status_code, r.get_json()["type"]) == (400, "/problems/malformed-request")
-    r = client.post("/api/v1/producers", data=b"name=x", headers={**admin.headers,
-                    "Content-Type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        "/api/v1/producers",
+        data=b"name=x",
+        headers={**admin.headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert (r.status_code, r.get_json()["type"]) == (415, "/problems/unsupported-media-type")
-    r = client.post("/api/v1/producers", data=b"[" + b"1," * 200_000 + b"1]", headers={**admin.headers,
-                    "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/producers",
+        data=b"[" + b"1," * 200_000 + b"1]",
+        headers={**admin.headers, "Content-Type": "application/json"},
+    )
     assert r.status_code == 413
     r = client.post("/api/v1/producers", json=[1, 2], headers=admin.headers)
     assert r.status_code == 422
@@ -108,8 +122,9 @@ def test_inspectors_read_everything_and_change_nothing(client, session):
     producer = make_producer(session)
     inspector = make_caller(session, Role.INSPECTOR)
     assert client.get(f"/api/v1/producers/{producer.id}", headers=inspector.headers).status_code == 200
-    r = client.patch(f"/api/v1/producers/{producer.id}", json={"phone": "0912345678"},
-                     headers=inspector.headers)
+    r = client.patch(
+        f"/api/v1/producers/{producer.id}", json={"phone": "0912345678"}, headers=inspector.headers
+    )
     assert r.status_code == 403
 
 
@@ -120,8 +135,10 @@ def test_listing_filters_and_paginates(client, session):
     assert page["per_page"] == 2 and len(page["items"]) == 2 and page["total"] >= 3
     none = client.get("/api/v1/producers?province=38", headers=admin.headers).get_json()
     assert none["total"] == 0
-    assert made[0].id in {p["id"] for p in client.get("/api/v1/producers?per_page=200",
-                          headers=admin.headers).get_json()["items"]}
+    assert made[0].id in {
+        p["id"]
+        for p in client.get("/api/v1/producers?per_page=200", headers=admin.headers).get_json()["items"]
+    }
     bad = client.get("/api/v1/producers?per_page=0&bogus=1", headers=admin.headers)
     assert bad.status_code == 422
     fields = {e["field"] for e in bad.get_json()["errors"]}

@@ -188,8 +188,9 @@ def test_the_shortcut_sends_what_flask_sent(app, client, batch, caplog):
     by_flask = client.get(path, headers=gz, environ_base={"REMOTE_ADDR": "10.8.0.1"})
     assert shortcut.served == 0
     with caplog.at_level("INFO", logger="stamp_service.access"):
-        by_shortcut = client.get(path, headers=gz | {"X-Request-ID": "req-0000000002"},
-                                 environ_base={"REMOTE_ADDR": "10.8.0.1"})
+        by_shortcut = client.get(
+            path, headers=gz | {"X-Request-ID": "req-0000000002"}, environ_base={"REMOTE_ADDR": "10.8.0.1"}
+        )
     assert shortcut.served == 1
     assert by_shortcut.status_code == by_flask.status_code == 200
     assert by_shortcut.get_data() == by_flask.get_data()

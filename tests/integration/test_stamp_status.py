@@ -49,8 +49,16 @@ def test_tampered_truncated_and_unknown_codes_are_not_genuine(session, keyring, 
 
 
 def test_void_range_revokes_only_its_slots(session, keyring, batch):
-    session.add(StampVoid(request_id=batch.request.id, seq_from=2, seq_to=3, reason_code="lost",
-                          reason="cuộn tem bị mất", decision={"number": "05/BB"}))
+    session.add(
+        StampVoid(
+            request_id=batch.request.id,
+            seq_from=2,
+            seq_to=3,
+            reason_code="lost",
+            reason="cuộn tem bị mất",
+            decision={"number": "05/BB"},
+        )
+    )
     session.commit()
     verdicts = [check_token(session, keyring, t).status for t in batch.tokens]
     expected = [Verdict.GENUINE, Verdict.REVOKED, Verdict.REVOKED, Verdict.GENUINE]

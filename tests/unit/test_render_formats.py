@@ -80,8 +80,14 @@ def test_phone_photo_of_a_20_mm_stamp_decodes() -> None:
     label = make_label(3)
     width, height = 45.0, 25.2
     assert qr_printed_size(width, height, encode(label.url).size) == pytest.approx(20.0, abs=0.3)
-    pdf = b"".join(render_pdf([label], SheetLayout(width, height, 1, 1, page_width=width,
-                                                   page_height=height, margin_left=0, margin_top=0)))
+    pdf = b"".join(
+        render_pdf(
+            [label],
+            SheetLayout(
+                width, height, 1, 1, page_width=width, page_height=height, margin_left=0, margin_top=0
+            ),
+        )
+    )
     printed = pdfium.PdfDocument(pdf)[0].render(scale=300 / 72, grayscale=True).to_pil().convert("L")
     photo = printed.filter(ImageFilter.GaussianBlur(radius=1.3))
     photo = photo.rotate(6, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
@@ -131,8 +137,9 @@ def test_zpl_structure_and_qr_data(dpi: int, dots: int) -> None:
 
 
 def test_zpl_escapes_control_characters_and_validates_options() -> None:
-    label = LabelData(url=make_label().url, serial_display="A", stars=3, product_name="Mứt ^XZ~ gừng_1",
-                      host="h")
+    label = LabelData(
+        url=make_label().url, serial_display="A", stars=3, product_name="Mứt ^XZ~ gừng_1", host="h"
+    )
     text = b"".join(render_zpl([label])).decode()
     assert text.count("^XZ") == 1
     assert "Mut _5EXZ_7E gung_5F1" in text

@@ -29,8 +29,10 @@ def make_labels(n: int, *, seed: int = 1, host: str = "TEM.OCOP.LOCAL", pin: boo
     return [
         LabelData(
             url=f"HTTPS://{host}/V/" + "".join(rng.choice(B32) for _ in range(140)),
-            serial_display="-".join("".join(rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(k))
-                                    for k in (4, 4, 4, 2)),
+            serial_display="-".join(
+                "".join(rng.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(k))
+                for k in (4, 4, 4, 2)
+            ),
             stars=3 + i % 3,
             product_name=NAME,
             host=host.lower(),
@@ -96,8 +98,12 @@ def test_poppler_renders_the_sheet(tmp_path: Path) -> None:
     labels = make_labels(30)
     path = tmp_path / "sheet.pdf"
     path.write_bytes(pdf_bytes(labels, PRESETS["a4-square-25mm"]))
-    result = subprocess.run(["pdftoppm", "-r", "300", "-gray", "-f", "1", "-l", "1", str(path)],
-                            capture_output=True, check=True, timeout=60)
+    result = subprocess.run(
+        ["pdftoppm", "-r", "300", "-gray", "-f", "1", "-l", "1", str(path)],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
     assert b"Error" not in result.stderr
     from PIL import Image
 
@@ -107,8 +113,13 @@ def test_poppler_renders_the_sheet(tmp_path: Path) -> None:
 
 
 def test_presets_resolve_and_qr_sizes_are_sensible() -> None:
-    expected = {"a4-3x8-70x37": 24, "avery-l7160-like": 21, "a4-4x10-48.5x25.4": 40,
-                "avery-l7651-like": 65, "a4-square-25mm": 70}
+    expected = {
+        "a4-3x8-70x37": 24,
+        "avery-l7160-like": 21,
+        "a4-4x10-48.5x25.4": 40,
+        "avery-l7651-like": 65,
+        "a4-square-25mm": 70,
+    }
     for name, count in expected.items():
         layout = PRESETS[name]
         assert label_count_per_page(layout) == count, name

@@ -57,8 +57,11 @@ def test_longest_host_fits_version_7_at_level_m() -> None:
     assert got.version <= 7
     assert got.error == "M"
     assert got.size == got.version * 4 + 17
-    assert qr.version_for_length(171) == got.version == segno.make_qr(
-        url, error="m", boost_error=False, mode="alphanumeric").version
+    assert (
+        qr.version_for_length(171)
+        == got.version
+        == segno.make_qr(url, error="m", boost_error=False, mode="alphanumeric").version
+    )
 
 
 def test_penalty_scores_equal_segnos_rules_on_random_and_crafted_matrices() -> None:
