@@ -91,14 +91,26 @@ def accounts() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--producer-id", type=int, default=None)
+@click.option(
+    "--province", "province_code", default=None, help="Office/inspector province code; none = central"
+)
 @pass_ctx
 @handles_errors
-def accounts_create(ctx: Context, name: str, role: str, producer_id: int | None) -> None:
+def accounts_create(
+    ctx: Context, name: str, role: str, producer_id: int | None, province_code: str | None
+) -> None:
     """Create an account and print its first API token (shown once)."""
     from stamp_service.services import accounts as svc
 
     with ctx.session() as session:
-        account = svc.create_account(session, SYSTEM, name=name, role=Role(role), producer_id=producer_id)
+        account = svc.create_account(
+            session,
+            SYSTEM,
+            name=name,
+            role=Role(role),
+            producer_id=producer_id,
+            province_code=province_code,
+        )
         issued = svc.issue_token(session, SYSTEM, account_id=account.id, label="cli")
     click.echo(f"account {account.id} ({role}) created; API token (shown once):\n{issued.token}")
 

@@ -26,6 +26,9 @@ class Principal:
     name: str
     role: Role
     producer_id: int | None = None
+    # The province an office or inspector account belongs to; None is the central level
+    # (and producers, whose scope is their producer).
+    province_code: str | None = None
 
     @property
     def is_admin(self) -> bool:

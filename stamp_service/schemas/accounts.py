@@ -15,6 +15,11 @@ class AccountIn(Body):
     name: str = Field(pattern=r"^[\w.@-]{2,100}$")
     role: Role
     producer_id: int | None = Field(None, ge=1, description="Required for producer accounts, only for them")
+    province_code: str | None = Field(
+        None,
+        pattern=r"^[0-9]{2}$",
+        description="Office and inspector accounts: the province they work for; absent = central level",
+    )
     token_label: str = Field("", max_length=200)
 
 
@@ -35,6 +40,7 @@ class AccountOut(Out):
     name: str
     role: Role
     producer_id: int | None
+    province_code: str | None
     active: bool
     created_at: datetime
 

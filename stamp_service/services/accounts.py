@@ -19,6 +19,7 @@ from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
 from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.accounts import Account, ApiToken
+from stamp_service.storage.models.reference import AdministrativeUnit
 from stamp_service.storage.models.registry import Producer
 
 TOKEN_PREFIX = "ocop_"
@@ -42,9 +43,12 @@ def create_account(
     name: str,
     role: Role,
     producer_id: int | None = None,
+    province_code: str | None = None,
 ) -> Account:
     require_role(actor, Role.ADMIN)
-    account = _add_account(session, actor, name=name, role=role, producer_id=producer_id)
+    account = _add_account(
+        session, actor, name=name, role=role, producer_id=producer_id, province_code=province_code
+    )
     session.commit()
     return account
 
@@ -56,11 +60,14 @@ def open_account(
     name: str,
     role: Role,
     producer_id: int | None = None,
+    province_code: str | None = None,
     label: str = "",
 ) -> tuple[Account, IssuedToken]:
     """Create an account and its first token in one transaction (the API's ``POST /accounts``)."""
     require_role(actor, Role.ADMIN)
-    account = _add_account(session, actor, name=name, role=role, producer_id=producer_id)
+    account = _add_account(
+        session, actor, name=name, role=role, producer_id=producer_id, province_code=province_code
+    )
     issued = _add_token(session, actor, account, label)
     session.commit()
     return account, issued
@@ -127,7 +134,13 @@ def list_accounts(
 
 
 def _add_account(
-    session: Session, actor: Principal, *, name: str, role: Role, producer_id: int | None
+    session: Session,
+    actor: Principal,
+    *,
+    name: str,
+    role: Role,
+    producer_id: int | None,
+    province_code: str | None = None,
 ) -> Account:
     if (role is Role.PRODUCER) != (producer_id is not None):
         raise ValidationFailed(
@@ -135,9 +148,15 @@ def _add_account(
         )
     if producer_id is not None and by_id(session, Producer, producer_id) is None:
         raise NotFound("no such producer")
+    if province_code is not None and role is Role.PRODUCER:
+        raise ValidationFailed(
+            [{"field": "province_code", "message": "a producer account's province is its producer's"}]
+        )
+    if province_code is not None and not _is_province(session, province_code):
+        raise ValidationFailed([{"field": "province_code", "message": "unknown province code"}])
     if session.scalar(select(Account.id).where(Account.name == name)) is not None:
         raise Conflict(f"an account named {name!r} exists")
-    account = Account(name=name, role=role.value, producer_id=producer_id)
+    account = Account(name=name, role=role.value, producer_id=producer_id, province_code=province_code)
     session.add(account)
     flush_or_conflict(session, f"an account named {name!r} exists")  # created concurrently
     audit.record(
@@ -146,7 +165,7 @@ def _add_account(
         action="account.create",
         entity="account",
         entity_id=account.id,
-        after={"name": name, "role": role.value, "producer_id": producer_id},
+        after={"name": name, "role": role.value, "producer_id": producer_id, "province_code": province_code},
     )
     return account
 
@@ -178,4 +197,15 @@ def authenticate(session: Session, token: str) -> Principal:
     ).scalar_one_or_none()
     if row is None or not row.active:
         raise Unauthenticated()
-    return Principal(account_id=row.id, name=row.name, role=Role(row.role), producer_id=row.producer_id)
+    return Principal(
+        account_id=row.id,
+        name=row.name,
+        role=Role(row.role),
+        producer_id=row.producer_id,
+        province_code=row.province_code,
+    )
+
+
+def _is_province(session: Session, code: str) -> bool:
+    unit = session.get(AdministrativeUnit, code)
+    return unit is not None and unit.level == "province"

@@ -42,6 +42,7 @@ def create_account(*, principal: Principal, body: AccountIn) -> NewAccountOut:
         name=body.name,
         role=body.role,
         producer_id=body.producer_id,
+        province_code=body.province_code,
         label=body.token_label,
     )
     return NewAccountOut(account=AccountOut.model_validate(account), token=_issued(issued))

@@ -21,6 +21,9 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id"), index=True)
+    # The province an office or inspector account works for; NULL is the central level.
+    # A producer account's province is its producer's (kept NULL here).
+    province_code: Mapped[str | None] = mapped_column(String(8), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
