@@ -31,14 +31,14 @@ scanner: $(SCANNER)/dist/BUILD
 run: install scanner
 	$(BIN)/stamp-service serve --host 127.0.0.1 --port $(PORT)
 
-## Lint, then the whole suite on SQLite, then again on the real PostgreSQL and Redis.
-test: install scanner
-	$(BIN)/ruff check .
+## Lint (ruff, format, mypy), then the whole suite on SQLite, then again on the real PostgreSQL and Redis.
+test: install scanner lint
 	bash scripts/test.sh
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check stamp_service tests
+	$(BIN)/ruff format --check stamp_service tests bench scripts
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

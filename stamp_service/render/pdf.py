@@ -163,7 +163,8 @@ def _star_form(filled: bool) -> bytes:
 def _crop_marks(layout: SheetLayout, grid: Grid) -> bytes:
     """Short hairlines in the page margins at every column and row edge (none if no margin)."""
     page_h = layout.page_height
-    xs, ys = set(), set()
+    xs: set[float] = set()
+    ys: set[float] = set()
     for c in range(grid.columns):
         x = grid.left + c * (layout.label_width + layout.h_gap)
         xs.update((round(x, 3), round(x + layout.label_width, 3)))

@@ -15,10 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import segno
-from segno import consts
+from segno import consts as _segno_consts
+
+consts: Any = _segno_consts  # segno's tables are untyped module attributes
 
 __all__ = [
     "MAX_FAST_VERSION",

@@ -22,7 +22,7 @@ from typing import Any
 try:
     import hiredis
 except ImportError:  # pragma: no cover - hiredis is a dependency; redis-py alone still works
-    hiredis = None
+    hiredis = None  # type: ignore[assignment]
 
 
 class Unavailable(Exception):

@@ -257,6 +257,7 @@ def _store(session: Session, rows: Iterator[tuple[Any, ...]]) -> int:
     import psycopg
 
     raw = session.connection().connection.driver_connection
+    assert raw is not None  # a live psycopg connection: the session holds it
     sql = f"COPY stamps ({', '.join(_COLUMNS)}) FROM STDIN"
     count = 0
     try:

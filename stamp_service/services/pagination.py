@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -11,16 +11,18 @@ from sqlalchemy.orm import Session
 from stamp_service.schemas.common import Page
 
 T = TypeVar("T")
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+"""A select of any columns (SQLAlchemy 2.1 types a select by its row's column types)."""
 
 
-def count(session: Session, stmt: Select[Any]) -> int:
+def count(session: Session, stmt: AnySelect) -> int:
     """How many rows ``stmt`` gives, counted by the database (never by fetching them)."""
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def paginate(
     session: Session,
-    stmt: Select[Any],
+    stmt: AnySelect,
     page: int,
     per_page: int,
     out: type[T] | Callable[[Any], T],
@@ -35,5 +37,5 @@ def paginate(
     total = count(session, stmt)
     paged = stmt.offset((page - 1) * per_page).limit(per_page)
     results = session.execute(paged).all() if rows else session.scalars(paged).all()
-    convert = getattr(out, "model_validate", out)
+    convert: Callable[[Any], T] = getattr(out, "model_validate", out)
     return Page(items=[convert(r) for r in results], page=page, per_page=per_page, total=total)

@@ -112,9 +112,7 @@ def _lock_certificate(session: Session, certificate_id: int) -> Certificate:
     return cert
 
 
-def _stop_issuance(
-    session: Session, actor: Principal, stmt: Select[tuple[StampRequest]], reason: str
-) -> list[int]:
+def _stop_issuance(session: Session, actor: Principal, stmt: Select[StampRequest], reason: str) -> list[int]:
     """Lock the running requests (waits for a chunk in flight) and stop them."""
     requests = session.scalars(
         stmt.where(StampRequest.state.in_(ISSUABLE_STATES)).order_by(StampRequest.id).with_for_update()

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, case, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from stamp_service.domain.access import Principal, Role, require_read, require_role
 from stamp_service.domain.certification import VN_TZ
@@ -31,7 +31,7 @@ from stamp_service.schemas.revocation import (
 )
 from stamp_service.services.certificates import current_certificate, current_certificate_ids, to_out
 from stamp_service.services.lookup import by_id
-from stamp_service.services.pagination import paginate
+from stamp_service.services.pagination import AnySelect, paginate
 from stamp_service.storage.models.audit import AuditEntry
 from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
 from stamp_service.storage.models.stamps import StampRequest, StampVoid
@@ -52,7 +52,9 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=VN_TZ)
 
 
-def _filter(stmt: Select[Any], query: RevocationReportQuery, day: ColumnElement[Any]) -> Select[Any]:
+def _filter(
+    stmt: AnySelect, query: RevocationReportQuery, day: ColumnElement[Any] | InstrumentedAttribute[Any]
+) -> AnySelect:
     """The province (of the producer, joined as ``Producer``) and decision-date filters."""
     if query.province:
         stmt = stmt.where(Producer.province_code == query.province)

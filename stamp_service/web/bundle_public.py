@@ -39,7 +39,9 @@ def bundle_bin() -> Response:
     response = Response(served.data, mimetype="application/octet-stream")
     response.set_etag(served.sha256[:32])
     response.last_modified = served.issued_at
-    return _headers(response, served).make_conditional(request)
+    response = _headers(response, served)
+    response.make_conditional(request)  # in place; typed as werkzeug's base class
+    return response
 
 
 @bp.get("/status/bundle.json")
@@ -60,7 +62,9 @@ def bundle_json() -> Response:
     }
     response = Response(json.dumps(meta, sort_keys=True), mimetype="application/json")
     response.set_etag(f"{served.sha256[:32]}-meta")
-    return _headers(response, served).make_conditional(request)
+    response = _headers(response, served)
+    response.make_conditional(request)  # in place; typed as werkzeug's base class
+    return response
 
 
 def init_app(app: Flask) -> None:

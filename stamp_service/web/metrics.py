@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 
 from flask import Blueprint, Flask, Response
 
@@ -20,7 +20,7 @@ from stamp_service.web.context import runtime
 bp = Blueprint("metrics", __name__)
 _lock = threading.Lock()
 _requests: Counter[tuple[str, str]] = Counter()
-_seconds: Counter[str] = Counter()
+_seconds: dict[str, float] = defaultdict(float)
 
 
 def observe(route: str, status: int, seconds: float) -> None:

@@ -70,7 +70,10 @@ def build_document(version: str) -> dict[str, Any]:
     for model, mode in models:
         seen.setdefault(model, mode)
     _, defs = (
-        models_json_schema(list(seen.items()), ref_template="#/components/schemas/{model}")
+        models_json_schema(
+            list(seen.items()),  # type: ignore[arg-type]
+            ref_template="#/components/schemas/{model}",
+        )
         if seen
         else ({}, {"$defs": {}})
     )

@@ -93,7 +93,8 @@ def product_image(product_id: int) -> Response:
     response.cache_control.max_age = IMAGE_CACHE_SECONDS
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place; typed as werkzeug's base class
+    return response
 
 
 def init_app(app: Flask) -> None:
