@@ -87,7 +87,7 @@ def _component_schemas(
     if not wanted:
         return {}, {}
     refs, defs = models_json_schema(list(wanted), ref_template=REF_PREFIX + "{model}")
-    return dict(refs), dict(defs.get("$defs", {}))
+    return {key: refs[key] for key in wanted}, dict(defs.get("$defs", {}))
 
 
 def _query_parameters(query: type[BaseModel], refs: RefMap, schemas: dict[str, Any]) -> list[dict[str, Any]]:
