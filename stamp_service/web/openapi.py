@@ -46,6 +46,14 @@ _STATUS_TEXT = {
     415: "Not JSON",
     422: "Invalid fields or rule violated",
     429: "Rate limited",
+    503: "Database busy or restarting (database-busy), or no signing key; retry after Retry-After",
+}
+_RETRY_AFTER = {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
+# Headers an error answer always carries (schemathesis checks documented headers are sent).
+_ERROR_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": "Always `Bearer`", "schema": {"type": "string"}, "required": True}},
+    429: {"Retry-After": {**_RETRY_AFTER, "required": True}},
+    503: {"Retry-After": _RETRY_AFTER},
 }
 
 
@@ -124,7 +132,9 @@ def build_document(version: str) -> dict[str, Any]:
             }
         else:
             responses[str(op.status)] = {"description": "Success"}
-        codes = set(op.errors) | ({401, 403} if op.auth else set())
+        # Every operation reads or writes the database, which may be busy (SQLite's one writer)
+        # or restarting (PostgreSQL): 503 database-busy is a possible answer everywhere.
+        codes = set(op.errors) | ({401, 403} if op.auth else set()) | {503}
         if op.body is not None:
             codes |= {400, 413, 415, 422}
         if op.query is not None:
@@ -134,6 +144,8 @@ def build_document(version: str) -> dict[str, Any]:
                 "description": _STATUS_TEXT.get(code, "Error"),
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
             }
+            if code in _ERROR_HEADERS:
+                responses[str(code)]["headers"] = _ERROR_HEADERS[code]
         entry: dict[str, Any] = {
             "operationId": op.endpoint.replace(".", "_"),
             "summary": op.summary,

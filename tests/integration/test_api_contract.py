@@ -73,3 +73,55 @@ def test_api_docs_link_each_operation_to_real_schemas_under_a_csp(client):
     style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)  # type: ignore[union-attr]
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     assert f"'sha256-{digest}'" in csp
+
+
+def test_a_401_names_the_bearer_scheme(client):
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eDp5"}):
+        r = client.get("/api/v1/producers", headers=headers)
+        assert r.status_code == 401
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+        assert r.content_type == "application/problem+json"
+
+
+def test_a_204_has_no_content_type(client, session, admin):
+    from tests.factories import make_producer
+
+    producer = make_producer(session)
+    url = f"/api/v1/producers/{producer.id}/auto-approval"
+    assert client.put(url, json={"max_quantity": 100}, headers=admin.headers).status_code == 200
+    r = client.delete(url, headers=admin.headers)
+    assert r.status_code == 204
+    assert "Content-Type" not in r.headers and r.get_data() == b""
+
+
+def test_media_not_found_is_problem_json_even_for_a_browser(client):
+    r = client.get("/media/products/null%2Cnull", headers={"Accept": "text/html"})
+    assert r.status_code == 404
+    assert r.content_type == "application/problem+json"
+    assert r.get_json()["type"] == "/problems/not-found"
+
+
+def test_html_error_pages_carry_a_csp_that_allows_their_style_only(client):
+    r = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and r.mimetype == "text/html"
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    html = r.get_data(as_text=True)
+    assert "style=" not in html  # inline style attributes would need 'unsafe-inline'
+    style = re.search(r"<style>(.*?)</style>", html, re.S).group(1)  # type: ignore[union-attr]
+    assert f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'" in csp
+
+
+def test_the_role_is_checked_before_the_body(client, inspector):
+    """docs/registry.md: an inspector learns nothing of an office-only write's field rules."""
+    for url, body in (
+        ("/api/v1/producers", {"name": 5}),
+        ("/api/v1/products", {}),
+        ("/api/v1/certificates", {"stars": "many"}),
+    ):
+        r = client.post(url, json=body, headers=inspector.headers)
+        assert r.status_code == 403, url
+        assert r.get_json()["type"] == "/problems/forbidden"
+        assert "errors" not in r.get_json()
+    r = client.post("/api/v1/producers", data="{not json", headers={**inspector.headers, "Content-Type": "application/json"})
+    assert r.status_code == 403
