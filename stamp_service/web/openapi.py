@@ -51,7 +51,9 @@ _STATUS_TEXT = {
 _RETRY_AFTER = {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
 # Headers an error answer always carries (schemathesis checks documented headers are sent).
 _ERROR_HEADERS: dict[int, dict[str, Any]] = {
-    401: {"WWW-Authenticate": {"description": "Always `Bearer`", "schema": {"type": "string"}, "required": True}},
+    401: {
+        "WWW-Authenticate": {"description": "Always `Bearer`", "schema": {"type": "string"}, "required": True}
+    },
     429: {"Retry-After": {**_RETRY_AFTER, "required": True}},
     503: {"Retry-After": _RETRY_AFTER},
 }

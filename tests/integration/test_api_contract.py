@@ -123,5 +123,6 @@ def test_the_role_is_checked_before_the_body(client, inspector):
         assert r.status_code == 403, url
         assert r.get_json()["type"] == "/problems/forbidden"
         assert "errors" not in r.get_json()
-    r = client.post("/api/v1/producers", data="{not json", headers={**inspector.headers, "Content-Type": "application/json"})
+    headers = {**inspector.headers, "Content-Type": "application/json"}
+    r = client.post("/api/v1/producers", data="{not json", headers=headers)
     assert r.status_code == 403
