@@ -126,3 +126,20 @@ def test_the_role_is_checked_before_the_body(client, inspector):
     headers = {**inspector.headers, "Content-Type": "application/json"}
     r = client.post("/api/v1/producers", data="{not json", headers=headers)
     assert r.status_code == 403
+
+
+def test_ids_above_the_32_bit_range_are_404_on_every_method(client, admin):
+    from stamp_service.web.api import OPERATIONS
+
+    checked = 0
+    for op in OPERATIONS:
+        if "<int:" not in op.rule:
+            continue
+        for too_big in (2**31, 10**12):
+            url = re.sub(r"<int:\w+>", str(too_big), op.rule)
+            r = client.open(url, method=op.method.upper(), json={}, headers=admin.headers)
+            assert r.status_code == 404, (op.method, url, r.status_code)
+            assert r.content_type == "application/problem+json"
+        checked += 1
+    assert checked > 20
+    assert client.get("/api/v1/producers/2147483647", headers=admin.headers).status_code == 404
