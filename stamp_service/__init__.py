@@ -84,6 +84,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["ocop"] = Runtime.from_settings(settings)
     for name in WEB_MODULES:
         importlib.import_module(name).init_app(app)
+    from stamp_service.web import transport_security
+
+    app.wsgi_app = transport_security.wrap(app.wsgi_app, settings.public_base_url)  # type: ignore[method-assign]
     if settings.trusted_proxies:  # outermost, so every layer (web.repeat_page too) sees the client
         from werkzeug.middleware.proxy_fix import ProxyFix
 

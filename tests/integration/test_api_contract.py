@@ -143,3 +143,17 @@ def test_ids_above_the_32_bit_range_are_404_on_every_method(client, admin):
         checked += 1
     assert checked > 20
     assert client.get("/api/v1/producers/2147483647", headers=admin.headers).status_code == 404
+
+
+def test_hsts_on_every_answer_when_the_public_address_is_https(client, settings, session_factory):
+    from stamp_service import create_app
+
+    assert settings.public_base_url.startswith("https://")
+    for path in ("/healthz", "/api/docs", "/api/v1/producers", "/no-such-page", "/V/NOTACODE", "/verify"):
+        r = client.get(path, headers={"Accept": "text/html"})
+        assert r.headers["Strict-Transport-Security"] == "max-age=31536000", path
+    plain = create_app(settings.with_overrides(public_base_url="http://localhost:8000"))
+    try:
+        assert "Strict-Transport-Security" not in plain.test_client().get("/healthz").headers
+    finally:
+        plain.extensions["ocop"].close()
