@@ -34,11 +34,34 @@ WEB_MODULES = (
 )
 
 
+MAX_ID = 2**31 - 1
+
+
+def digits_up_to(bound: int) -> str:
+    """A regular expression for the decimal numbers 0..``bound`` (leading zeros allowed)."""
+    digits = str(bound)
+    width = len(digits)
+    options = [rf"\d{{1,{width - 1}}}"] if width > 1 else []
+    for i, digit in enumerate(digits):
+        if digit != "0":
+            rest = width - i - 1
+            options.append(digits[:i] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "(?:" + "|".join(options) + ")"
+
+
 class BoundedIntConverter(IntegerConverter):
-    """``<int:id>`` limited to the 32-bit ids the database holds: larger ones are a plain 404."""
+    """``<int:id>`` limited to the 32-bit ids the database holds: larger ones are a plain 404.
+
+    The limit is in the regular expression, not only in ``max``: werkzeug matches a path by
+    its expressions before it converts values, so a too-large id that matched would answer
+    405 (another method's rule matched the path) instead of 404.
+    """
+
+    regex = digits_up_to(MAX_ID)
 
     def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 
@@ -61,6 +84,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["ocop"] = Runtime.from_settings(settings)
     for name in WEB_MODULES:
         importlib.import_module(name).init_app(app)
+    from stamp_service.web import transport_security
+
+    app.wsgi_app = transport_security.wrap(app.wsgi_app, settings.public_base_url)  # type: ignore[method-assign]
     if settings.trusted_proxies:  # outermost, so every layer (web.repeat_page too) sees the client
         from werkzeug.middleware.proxy_fix import ProxyFix
 

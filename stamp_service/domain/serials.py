@@ -21,7 +21,7 @@ DISPLAY_GROUPS = (4, 4, 4, 2)
 MAX_SERIAL = (1 << 64) - 1
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 _VALUE.update({"O": 0, "I": 1, "L": 1})  # Crockford decoding aliases
-_IGNORED = str.maketrans("", "", " -\t")
+_IGNORED = str.maketrans("", "", " -")  # docs/stamp-format.md: spaces and hyphens, nothing else
 
 
 def generate() -> int:
@@ -87,6 +87,8 @@ def parse_serial(text: str) -> int:
     Raises SerialTypo for a wrong length, a character outside the alphabet (U included),
     a value above 64 bits or a wrong check character; nothing is looked up.
     """
+    if not text.isascii():  # before upper(): "ı".upper() is "I", "ſ".upper() is "S"
+        raise SerialTypo("a serial has only the letters and digits printed on the label")
     cleaned = text.translate(_IGNORED).upper()
     if len(cleaned) != DATA_CHARS + 1:
         raise SerialTypo(f"a serial has {DATA_CHARS + 1} characters, this one has {len(cleaned)}")

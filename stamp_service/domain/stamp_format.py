@@ -38,6 +38,9 @@ URL_PATH = "/V/"
 EPOCH = date(1970, 1, 1)
 MAX_TOKEN_CHARS = 400  # anything longer is rejected before decoding (hostile input)
 _BASE32_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+# White space a reader may leave around a scanned or pasted code: ASCII only. Unicode spaces
+# (NBSP, U+2003...) are refused like any other character outside the format.
+ASCII_SPACE = " \t\r\n"
 
 PublicKeyLookup = Callable[[bytes], Ed25519PublicKey | None]
 
@@ -129,10 +132,22 @@ def sign_token(claims: StampClaims, *, private_key: Ed25519PrivateKey) -> str:
     return encode_token(claims, private_key.sign(signing_message(claims)))
 
 
+def ascii_text(text: str) -> str:
+    """``text`` if it is ASCII; else MalformedStamp.
+
+    Checked before any case folding: ``"ſ".upper()`` is ``"S"``, ``"ı".upper()`` is ``"I"``,
+    ``"ß".upper()`` is ``"SS"`` and ligatures unfold, so upper-casing first would let look-alike
+    texts through as a genuine token (one token, one text).
+    """
+    if not text.isascii():
+        raise MalformedStamp("the stamp code has characters outside ASCII")
+    return text
+
+
 def _decode_base32(text: str) -> bytes:
     if len(text) > MAX_TOKEN_CHARS:
         raise MalformedStamp("the stamp code is too long")
-    token = text.upper()
+    token = ascii_text(text).upper()
     if not token or not set(token) <= _BASE32_CHARS:  # padding '=' included: never valid here
         raise MalformedStamp("the stamp code has characters outside Base32 (A-Z, 2-7)")
     try:
@@ -181,14 +196,15 @@ def stamp_url(base_url: str, token: str) -> str:
 
 
 def parse_stamp_url(url_or_token: str) -> str:
-    """The token text of a stamp URL (any case, optional trailing slash) or of a bare token.
+    """The token text of a stamp URL (any case, optional trailing slash) or of a bare token,
+    with ASCII white space around it; anything non-ASCII is refused before any case folding.
 
     The host is not checked: it is not signed, and only the signature makes a stamp genuine.
     Raises MalformedStamp; the token itself is checked by ``parse_token``.
     """
-    text = url_or_token.strip()
-    if len(text) > MAX_TOKEN_CHARS:
+    if len(url_or_token) > MAX_TOKEN_CHARS:
         raise MalformedStamp("the stamp code is too long")
+    text = ascii_text(url_or_token).strip(ASCII_SPACE)
     if "://" in text:
         scheme, _, rest = text.partition("://")
         host, slash, path = rest.partition("/")

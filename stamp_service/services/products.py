@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from stamp_service import uploads
 from stamp_service.domain.access import (
     Principal,
     Role,
@@ -17,8 +18,7 @@ from stamp_service.domain.access import (
     require_write,
 )
 from stamp_service.domain.certification import local_today
-from stamp_service.domain.images import IMAGE_TYPES, MAX_IMAGE_BYTES, sniff_image_type
-from stamp_service.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.schemas.common import Page
 from stamp_service.schemas.products import (
     CurrentCertificate,
@@ -129,19 +129,15 @@ def list_products(session: Session, actor: Principal, query: ProductQuery) -> Pa
 def set_product_image(
     session: Session, actor: Principal, product_id: int, *, media_type: str, data: bytes
 ) -> ProductImageOut:
-    """Store the product's photo (admin, or the product's own producer); replaces any previous one."""
+    """Store the product's photo (admin, or the product's own producer); replaces any previous one.
+
+    What is stored is ``uploads.check_image``'s re-encoding, never the uploaded bytes.
+    """
     require_role(actor, Role.ADMIN, Role.PRODUCER)
     product = get_product(session, actor, product_id)
     require_write(actor, product.producer_id, "product")
-    if media_type not in IMAGE_TYPES:
-        raise UnsupportedMediaType(f"send the image as one of {', '.join(IMAGE_TYPES)}")
-    if len(data) > MAX_IMAGE_BYTES:
-        raise PayloadTooLarge(f"images are limited to {MAX_IMAGE_BYTES // 1024} KB")
-    actual = sniff_image_type(data)
-    if actual != media_type:
-        raise ValidationFailed(
-            [{"field": "(body)", "message": f"the bytes are not {media_type} (found {actual or 'unknown'})"}]
-        )
+    checked = uploads.check_image(data, media_type)
+    media_type, data = checked.media_type, checked.data
     image = by_id(session, ProductImage, product.id)
     before = audit.snapshot(image, ("media_type", "size", "sha256")) if image else None
     if image is None:

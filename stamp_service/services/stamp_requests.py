@@ -149,7 +149,7 @@ def _replay(session: Session, owner: int, key: str, data: StampRequestIn) -> Sta
     if not same:
         raise IdempotencyKeyReused(
             f"Idempotency-Key {key!r} was used for stamp request {existing.id} with another body",
-            request_id=existing.id,
+            stamp_request_id=existing.id,  # ``request_id`` is the trace id of this HTTP request
         )
     return existing
 

@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, json, request
 from pydantic import BaseModel, ValidationError
 
+from stamp_service.domain.access import Role, require_role
 from stamp_service.errors import (
     MalformedRequest,
     PayloadTooLarge,
@@ -101,7 +102,9 @@ def _render(result: Any, status: int) -> Response:
     else:
         payload = result
     if status == 204:
-        return Response(status=204)
+        empty = Response(status=204)
+        del empty.headers["Content-Type"]  # no content, so no content type (Flask defaults to text/html)
+        return empty
     return Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
 
 
@@ -123,15 +126,21 @@ def operation(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON operation on ``bp`` and in the OpenAPI document.
 
-    ``roles`` documents who may call it; the service layer enforces it.
+    ``roles`` says who may call it: checked here before the body is read, and documented.
     """
+
+    allowed = tuple(Role(r) for r in roles)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(**path_args: Any) -> Response:
             kwargs: dict[str, Any] = dict(path_args)
             if auth:
-                kwargs["principal"] = current_principal()
+                # The role first: a caller who may not use the operation learns nothing about
+                # its body's rules (403, not 422 with field details). Services check it again,
+                # with the per-record scope only they can judge.
+                kwargs["principal"] = principal = current_principal()
+                require_role(principal, *allowed)
             if query is not None:
                 kwargs["query"] = parse_query(query)
             if body is not None:

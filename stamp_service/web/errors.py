@@ -7,6 +7,8 @@ id and answered with a 500 problem that reveals nothing of the internals.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from typing import Any
 
@@ -14,14 +16,27 @@ from flask import Flask, Response, g, json, render_template_string, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from stamp_service.errors import ServiceError
+from stamp_service.errors import ServiceError, Unauthenticated
 
 log = logging.getLogger(__name__)
 
-_HTML = """<!doctype html><html lang="vi"><meta charset="utf-8">
+_HTML_CSS = "body{font:16px system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}"
+_HTML = (
+    """<!doctype html><html lang="vi"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{{ status }}</title>
-<body style="font:16px system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem">
-<h1>{{ title }}</h1><p>{{ detail }}</p><p><a href="/">Trang chủ / Home</a></p></body></html>"""
+<style>"""
+    + _HTML_CSS
+    + """</style>
+<body><h1>{{ title }}</h1><p>{{ detail }}</p><p><a href="/">Trang chủ / Home</a></p></body></html>"""
+)
+# The error page runs no script and loads nothing: only its own inline style may apply.
+HTML_CSP = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(_HTML_CSS.encode()).digest()).decode()}'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+# Paths whose every answer is for programs (the OpenAPI document promises problem+json there).
+_API_PREFIXES = ("/api/", "/.well-known/", "/media/")
 
 _HTTP_KINDS = {
     400: "bad-request",
@@ -35,7 +50,7 @@ _HTTP_KINDS = {
 
 def wants_json() -> bool:
     path = request.path
-    if path.startswith(("/api/", "/.well-known/")):
+    if path.startswith(_API_PREFIXES):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/problem+json"])
     return best in ("application/json", "application/problem+json")
@@ -54,6 +69,7 @@ def problem_response(status: int, kind: str, title: str, detail: str | None = No
         headers["Retry-After"] = str(extra["retry_after"])
     if not wants_json():
         html = render_template_string(_HTML, status=status, title=title, detail=detail or "")
+        headers["Content-Security-Policy"] = HTML_CSP
         return Response(html, status=status, mimetype="text/html", headers=headers)
     return Response(
         json.dumps(body, ensure_ascii=False),
@@ -71,7 +87,11 @@ def init_app(app: Flask) -> None:
             # paths on this host, so it goes to the log, not to the client.
             log.error("service unavailable", extra={"kind": exc.kind, "detail": exc.detail})
             return problem_response(exc.status, exc.kind, exc.title, "The problem was logged.")
-        return problem_response(exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
+        response = problem_response(exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
+        if isinstance(exc, Unauthenticated):
+            # RFC 9110 §11.6.1: a 401 names the scheme that would succeed (RFC 6750 for bearer tokens).
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

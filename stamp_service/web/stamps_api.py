@@ -185,6 +185,7 @@ def delete_policy(*, principal: Principal, producer_id: int) -> None:
 
 
 def _attachment(chunks: Iterator[bytes], mimetype: str, filename: str) -> Response:
+    """``mimetype`` without parameters: werkzeug adds ``charset=utf-8`` to text types itself."""
     response = Response(stream_with_context(chunks), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"  # may carry PINs
@@ -232,7 +233,7 @@ def labels_pdf(*, principal: Principal, request_id: int, query: PdfQuery) -> Res
 def labels_csv(*, principal: Principal, request_id: int) -> Response:
     download = _open(principal, request_id, "csv", {})
     chunks = render_manifest(_labels(download), include_pin=download.labels.with_pin)
-    return _attachment(chunks, "text/csv; charset=utf-8", f"ocop-stamps-{request_id}.csv")
+    return _attachment(chunks, "text/csv", f"ocop-stamps-{request_id}.csv")
 
 
 @operation(
@@ -249,7 +250,7 @@ def labels_zpl(*, principal: Principal, request_id: int, query: ZplQuery) -> Res
     options = print_files.zpl_options(**query.model_dump())
     download = _open(principal, request_id, "zpl", query.model_dump())
     chunks = render_zpl(_labels(download), options)
-    return _attachment(chunks, "text/plain; charset=utf-8", f"ocop-stamps-{request_id}.zpl")
+    return _attachment(chunks, "text/plain", f"ocop-stamps-{request_id}.zpl")
 
 
 def _compact(label: LabelData) -> str:

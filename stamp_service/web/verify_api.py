@@ -96,6 +96,10 @@ def verify_token(*, token: str, query: VerifyQuery) -> VerifyOut:
     return _out(verification.verify_code(db(), verify_env(), token, lang=lang), lang)
 
 
+# docs/stamp-format.md allows one trailing slash after a code, as the page route does.
+bp.add_url_rule("/verify/<token>/", endpoint="verify_token_slash", view_func=verify_token, methods=["GET"])
+
+
 @operation(
     bp,
     "/verify/serial/<serial>",

@@ -73,6 +73,7 @@ def test_csv_manifest_carries_serial_url_and_pin(client, session, issued, keyrin
     setup, rid, stamps = issued
     r = client.get(f"/api/v1/stamp-requests/{rid}/labels.csv", headers=setup.caller.headers)
     assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8"  # the charset once
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
     assert len(rows) == 30 and list(rows[0]) == ["serial", "url", "pin"]
     by_serial = {s.serial: s for s in stamps}
@@ -97,6 +98,7 @@ def test_zpl_has_one_format_per_stamp(client, issued):
     setup, rid, _stamps = issued
     r = client.get(f"/api/v1/stamp-requests/{rid}/labels.zpl?dpi=300", headers=setup.caller.headers)
     assert r.status_code == 200 and r.headers["Content-Disposition"].endswith('.zpl"')
+    assert r.headers["Content-Type"] == "text/plain; charset=utf-8"  # the charset once
     text = r.get_data(as_text=True)
     assert text.count("^XA") == 30 and text.count("^XZ") == 30 and "^FDMM,AHTTPS://TEM.OCOP.LOCAL/V/" in text
 

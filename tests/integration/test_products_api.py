@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 import zlib
 
 import pytest
+from PIL import Image
 
 from stamp_service.domain.access import Role
 from stamp_service.storage.models.audit import AuditEntry
@@ -199,10 +201,16 @@ def test_image_upload_and_public_media(client, session, admin, inspector):
     url = f"/api/v1/products/{product.id}/image"
     resp = client.put(url, data=png, headers={**admin.headers, "Content-Type": "image/png"})
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json()["sha256"] == hashlib.sha256(png).hexdigest()
     media = client.get(f"/media/products/{product.id}")  # no token: public
-    assert media.status_code == 200 and media.data == png
-    assert media.mimetype == "image/png"
+    # What is served is the re-encoding (uploads.check_image), with the same pixels.
+    assert resp.get_json()["sha256"] == hashlib.sha256(media.data).hexdigest()
+    assert media.status_code == 200 and media.mimetype == "image/png"
+    served = Image.open(io.BytesIO(media.data))
+    assert (served.format, served.size, served.convert("RGB").getpixel((0, 0))) == (
+        "PNG",
+        (1, 1),
+        (255, 0, 0),
+    )
     assert "public" in media.headers["Cache-Control"] and "max-age" in media.headers["Cache-Control"]
     assert media.headers["X-Content-Type-Options"] == "nosniff"
     etag = media.headers["ETag"]
@@ -212,7 +220,9 @@ def test_image_upload_and_public_media(client, session, admin, inspector):
 
     own = make_caller(session, Role.PRODUCER, producer.id)
     stranger = make_caller(session, Role.PRODUCER, other.id)
-    webp = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\0" * 8
+    webp_file = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 128, 0)).save(webp_file, "WEBP")
+    webp = webp_file.getvalue()
     assert (
         client.put(url, data=webp, headers={**own.headers, "Content-Type": "image/webp"}).status_code == 200
     )
@@ -257,3 +267,21 @@ def test_image_of_a_missing_product_is_404(client, admin):
     )
     assert r.status_code == 404
     assert client.get("/media/products/999999").status_code == 404
+
+
+def test_uploaded_images_are_checked_and_stored_re_encoded(client, session, admin):
+    """Issue 14: a 48 KB PNG of 20,000 x 20,000 pixels was accepted and served; GPS EXIF was kept."""
+    from tests.unit.test_uploads import gps_exif, photo, png_bomb
+
+    product = make_product(session, make_producer(session).id)
+    url = f"/api/v1/products/{product.id}/image"
+    bomb = client.put(url, data=png_bomb(), headers={**admin.headers, "Content-Type": "image/png"})
+    assert bomb.status_code == 422 and bomb.get_json()["type"] == "/problems/validation-failed"
+    assert session.get(ProductImage, product.id) is None
+
+    upload = photo("JPEG", exif=gps_exif().tobytes())
+    r = client.put(url, data=upload, headers={**admin.headers, "Content-Type": "image/jpeg"})
+    assert r.status_code == 200
+    served = client.get(f"/media/products/{product.id}").data
+    assert served != upload and b"Exif" not in served
+    assert not Image.open(io.BytesIO(served)).getexif()

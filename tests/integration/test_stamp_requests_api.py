@@ -68,11 +68,15 @@ def test_same_idempotency_key_and_body_returns_the_same_request(client, session,
 
 
 def test_same_idempotency_key_with_another_body_is_refused(client, session, setup):
-    post_request(client, setup.caller, {"lot_id": setup.lot.id, "quantity": 10}, key="k-2")
+    first = post_request(client, setup.caller, {"lot_id": setup.lot.id, "quantity": 10}, key="k-2")
     before = request_count(session)
     r = post_request(client, setup.caller, {"lot_id": setup.lot.id, "quantity": 11}, key="k-2")
     problem(r, 409, "idempotency-key-reused")
     assert request_count(session) == before
+    # The earlier request is named in its own field; ``request_id`` stays this call's trace id.
+    body = r.get_json()
+    assert body["request_id"] == r.headers["X-Request-ID"]
+    assert body["stamp_request_id"] == first.get_json()["id"]
 
 
 @pytest.mark.parametrize("key", [None, "", "has space", "x" * 129])

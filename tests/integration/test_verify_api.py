@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from stamp_service.domain import serials
@@ -40,6 +42,22 @@ def test_genuine_with_facts_and_openapi_entry(client, batch):
     ):
         assert path in doc["paths"], path
     assert "security" not in doc["paths"]["/api/v1/verify/{token}"]["get"]
+
+
+def test_one_trailing_slash_after_the_code_is_the_same_code(client, batch):
+    """docs/stamp-format.md: one optional trailing slash, as on the page route."""
+    plain = client.get(f"/api/v1/verify/{batch.tokens[0]}").json
+    slashed = client.get(f"/api/v1/verify/{batch.tokens[0]}/")
+    assert slashed.status_code == 200 and slashed.json["verdict"] == "genuine"
+    assert slashed.json["stamp"] == plain["stamp"]
+
+
+def test_a_tab_or_a_look_alike_inside_a_typed_serial_is_a_typo(client, batch):
+    text = serials.format_serial(serials.from_db(batch.stamps[0].serial))
+    assert client.get(f"/api/v1/verify/serial/{text}").json["verdict"] == "genuine"
+    for typed in (text.replace("-", "\t", 1), text + "\u00a0"):
+        r = client.get(f"/api/v1/verify/serial/{quote(typed)}")  # as a client sends it: %09
+        assert r.status_code == 422 and r.json["type"] == "/problems/serial-typo", repr(typed)
 
 
 @pytest.mark.parametrize("cause", vs.REVOKE_CAUSES)

@@ -64,6 +64,21 @@ def test_malformed_serials_are_typos(text):
     assert info.value.kind == "serial-typo" and info.value.status == 422
 
 
+@pytest.mark.parametrize("text", ["028T\t5CY4-TQKF-FX", "028T-5CY4-TQKF-FX\t", "028T-5CY4-TQKF-FX\u00a0"])
+def test_only_spaces_and_hyphens_separate(text):
+    assert serials.parse_serial("028T-5CY4-TQKF-FX") == 0x0123456789ABCDEF
+    with pytest.raises(SerialTypo):
+        serials.parse_serial(text)
+
+
+def test_non_ascii_look_alikes_of_aliases_are_typos():
+    one = serials.format_serial(1)
+    assert serials.parse_serial(one.replace("1", "I")) == 1
+    for look_alike in ("\u0131", "\u0130"):  # dotless ı upper-cases to I; İ is not I either
+        with pytest.raises(SerialTypo):
+            serials.parse_serial(one.replace("1", look_alike))
+
+
 def test_u_is_rejected_even_where_it_would_fit():
     good = serials.compact(0x0123456789ABCDEF)
     with pytest.raises(SerialTypo, match="'U'"):

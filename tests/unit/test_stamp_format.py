@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from datetime import date
 
 import pytest
@@ -85,6 +86,41 @@ def test_url_is_upper_case_and_parses_in_any_case():
 def test_malformed_urls_and_tokens_are_rejected(bad):
     with pytest.raises(MalformedStamp):
         sf.verify(bad.format(t=token()), public_key_lookup=lookup)
+
+
+def _token_containing(part: str) -> tuple[str, sf.StampClaims]:
+    for serial in range(1, 100_000):
+        claims = dataclasses.replace(CLAIMS, serial=serial)
+        text = sf.sign_token(claims, private_key=KEY)
+        if part in text:
+            return text, claims
+    raise AssertionError(f"no token with {part!r}")
+
+
+@pytest.mark.parametrize(
+    ("genuine", "look_alike"),
+    [("S", "\u017f"), ("I", "\u0131"), ("SS", "\u00df"), ("FF", "\ufb00"), ("ST", "\ufb06")],
+)
+def test_non_ascii_look_alikes_are_not_the_genuine_token(genuine, look_alike):
+    """Upper-casing first turned ſ into S, ı into I, ß into SS, ligatures into pairs, so these
+    texts verified as the genuine stamp. One token, one text: non-ASCII is refused first."""
+    text, claims = _token_containing(genuine)
+    assert sf.verify(text, public_key_lookup=lookup) == claims
+    forged = text.replace(genuine, look_alike, 1)
+    assert forged.upper() == text  # what the old parser compared
+    url = sf.stamp_url("https://tem.ocop.local", text).replace(genuine, look_alike, 1)
+    for variant in (forged, url, url.lower()):
+        with pytest.raises(MalformedStamp):
+            sf.verify(variant, public_key_lookup=lookup)
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\u3000", "\u200b", "\u2028", "\x85"])
+def test_unicode_white_space_around_a_token_is_refused(space):
+    text = token()
+    assert sf.parse_stamp_url(f" \t{text}\r\n") == text  # ASCII white space is tolerated
+    for variant in (space + text, text + space):
+        with pytest.raises(MalformedStamp):
+            sf.verify(variant, public_key_lookup=lookup)
 
 
 def test_truncated_and_extended_tokens_are_rejected():
