@@ -72,7 +72,7 @@ def prepare(runtime: Runtime) -> Iterator[str]:
             )
             settings.var_dir.mkdir(parents=True, exist_ok=True)
             path = settings.var_dir / SHEET
-            labels = print_files.iter_labels(session, download.labels, for_runtime(runtime))
+            labels = print_files.iter_labels(runtime.session_factory, download.labels, for_runtime(runtime))
             with path.open("wb") as out:
                 for chunk in render_pdf(labels, title="OCOP demo stamps"):
                     out.write(chunk)
