@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from stamp_service.files import private_file
+
 # SQLite: how long a write waits for the one writer lock before the database says "busy" (the web
 # answers 503 then). Long enough for any single transaction of the service, short enough to answer.
 SQLITE_BUSY_SECONDS = 10.0
@@ -41,8 +43,8 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """Create the engine; SQLite gets foreign keys, WAL and a busy timeout."""
     if database_url.startswith("sqlite"):
         path = database_url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            private_file(Path(path))  # SQLite would create it world-readable (its WAL files follow it)
         engine = create_engine(
             database_url, connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False}, **kwargs
         )
