@@ -127,7 +127,8 @@ def _pdf(db_url: str, keys_dir: str, rid: int, trace: bool, out: Any) -> None:
 
     engine = make_engine(db_url)
     ring = KeyRing(Path(keys_dir))
-    with make_session_factory(engine)() as session:
+    factory = make_session_factory(engine)
+    with factory() as session:
         request = session.get(StampRequest, rid)
         assert request is not None
         source = print_files._label_source(session, request, "https://TEM.OCOP.LOCAL")
@@ -136,7 +137,7 @@ def _pdf(db_url: str, keys_dir: str, rid: int, trace: bool, out: Any) -> None:
             tracemalloc.start()
         start = time.perf_counter()
         size = 0
-        for chunk in render_pdf(print_files.iter_labels(session, source, ring)):
+        for chunk in render_pdf(print_files.iter_labels(factory, source, ring)):
             size += len(chunk)
         elapsed = time.perf_counter() - start
         peak_py = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None

@@ -18,6 +18,7 @@ from stamp_service.crypto.keyring import for_runtime
 from stamp_service.domain.access import SYSTEM
 from stamp_service.domain.stamp_format import URL_PATH, stamp_url
 from stamp_service.errors import ServiceError
+from stamp_service.files import open_private
 from stamp_service.render.pdf import render_pdf
 from stamp_service.runtime import Runtime
 from stamp_service.schemas.stamp_requests import ApproveIn, StampRequestIn
@@ -70,10 +71,9 @@ def prepare(runtime: Runtime) -> Iterator[str]:
                 base_url=settings.public_base_url,
                 options={"purpose": "demo sheet"},
             )
-            settings.var_dir.mkdir(parents=True, exist_ok=True)
             path = settings.var_dir / SHEET
-            labels = print_files.iter_labels(session, download.labels, for_runtime(runtime))
-            with path.open("wb") as out:
+            labels = print_files.iter_labels(runtime.session_factory, download.labels, for_runtime(runtime))
+            with open_private(path) as out:  # it holds scratch PINs
                 for chunk in render_pdf(labels, title="OCOP demo stamps"):
                     out.write(chunk)
         except ServiceError as exc:  # e.g. the demo certificate has expired: say so, do not stop the start

@@ -71,11 +71,16 @@ def _write_secret_file(path: Path, data: bytes) -> None:
             raise SigningKeyUnavailable(f"the keys folder {path.parent} does not exist") from None
         raise
     try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            os.fchmod(fd, 0o600)
+            if os.write(fd, data) != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:  # a full disk: no empty or partial temporary file is left behind
+        tmp.unlink(missing_ok=True)
+        raise SigningKeyUnavailable(f"cannot write {path.name} in {path.parent}: {exc.strerror}") from None
     try:
         os.link(tmp, path)  # fails if ``path`` exists: a key file is never replaced
     except FileExistsError:

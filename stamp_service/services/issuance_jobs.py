@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from stamp_service.crypto.keyring import KeyRing, for_runtime
@@ -199,6 +200,7 @@ class ThreadWorker:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self._wanted: set[int] = set()  # handed over explicitly: run at the next drain however small
         self.last_error: str | None = None
 
     def start(self) -> None:
@@ -210,7 +212,14 @@ class ThreadWorker:
             self._thread = threading.Thread(target=self._loop, name="ocop-issuance", daemon=True)
             self._thread.start()
 
-    def wake(self) -> None:
+    def want(self, request_id: int) -> None:
+        """Run this request at the next drain, even a small and fresh one."""
+        with self._lock:
+            self._wanted.add(request_id)
+
+    def wake(self, request_id: int | None = None) -> None:
+        if request_id is not None:
+            self.want(request_id)
         self.start()
         self._wake.set()
 
@@ -223,8 +232,10 @@ class ThreadWorker:
     def drain(self, *, everything: bool = False) -> int:
         """Issue every pending request now (in the calling thread); returns how many were run."""
         keyring = for_runtime(self.runtime)
+        with self._lock:
+            wanted, self._wanted = self._wanted, set()
         with self.runtime.session_factory() as session:
-            ids = pending_request_ids(session, everything=everything)
+            ids = sorted(set(pending_request_ids(session, everything=everything)) | wanted)
             for request_id in ids:
                 if self._stop.is_set():
                     break
@@ -280,16 +291,32 @@ class Issuance:
         if request is None or request.state not in minting.ISSUABLE_STATES:
             return "stopped"
         if (request.quantity_approved or 0) < SYNC_LIMIT:
-            result = run_request(session, request_id, for_runtime(self.runtime), actor=actor)
+            try:
+                result = run_request(session, request_id, for_runtime(self.runtime), actor=actor)
+            except OperationalError as exc:
+                # The approval is already committed: the caller must get it, not an error saying
+                # nothing changed. The request stays resumable; the background finishes it.
+                session.rollback()
+                log.warning(
+                    "issuing in the request failed", extra={"request_id": request_id, "error": str(exc)}
+                )
+                self.hand_off(request_id)
+                return "queued"
             return "done" if result.done else result.state
+        self.hand_off(request_id)
+        return "queued"
+
+    def hand_off(self, request_id: int) -> None:
+        """Give the request to the background (RQ job or this process's thread)."""
         if self.backend == "rq":
             try:
                 enqueue(self.queue, request_id)
             except Exception as exc:  # Redis down: the workers' periodic sweep picks the request up
                 log.warning("could not queue issuance", extra={"request_id": request_id, "error": repr(exc)})
-        elif not self.runtime.settings.testing:  # tests drive the worker themselves
-            self.thread.wake()
-        return "queued"
+        elif self.runtime.settings.testing:  # tests drive the worker themselves
+            self.thread.want(request_id)
+        else:
+            self.thread.wake(request_id)
 
 
 def for_app_runtime(runtime: Runtime) -> Issuance:

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from stamp_service.crypto import pins
@@ -247,7 +247,8 @@ def _store(session: Session, rows: Iterator[tuple[Any, ...]]) -> int:
     PostgreSQL: COPY, streamed while the rows are being signed, so the server inserts and
     checks constraints in parallel with the signing (about twice the rate of a multi-row
     INSERT). Elsewhere an executemany INSERT. A duplicate serial or slot raises
-    IntegrityError either way, so ``issue_chunk`` retries the same way.
+    IntegrityError either way, so ``issue_chunk`` retries the same way; a lost connection
+    raises SQLAlchemy's OperationalError either way (the web answers 503 for it).
     """
     if not is_postgres(session):
         batch = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
@@ -267,6 +268,9 @@ def _store(session: Session, rows: Iterator[tuple[Any, ...]]) -> int:
                 count += 1
     except psycopg.IntegrityError as exc:
         raise IntegrityError(sql, None, exc) from exc
+    except psycopg.OperationalError as exc:  # the server went away: the pool must not reuse this one
+        session.connection().invalidate(exc)
+        raise OperationalError(sql, None, exc) from exc
     return count
 
 

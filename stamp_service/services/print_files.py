@@ -14,7 +14,7 @@ checked before the audit entry, so a bad parameter is a clean 422.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -136,17 +136,25 @@ def open_download(
     return Download(request, source)
 
 
-def iter_labels(session: Session, source: LabelSource, keyring: KeyRing) -> Iterator[LabelData]:
-    """The request's printable stamps in slot order, read ``BATCH`` rows at a time (flat memory)."""
+def iter_labels(
+    sessions: Callable[[], Session], source: LabelSource, keyring: KeyRing
+) -> Iterator[LabelData]:
+    """The request's printable stamps in slot order, read ``BATCH`` rows at a time (flat memory).
+
+    Each batch is read in a session of its own that is closed before a label is yielded: a stream
+    runs after its request has ended and may be slow or cut off by the client, so it must never
+    hold a transaction (or a pooled connection) open between batches.
+    """
     last = 0
     host = source.host()
     while True:
-        rows = session.execute(
-            select(*_STAMP_COLUMNS)
-            .where(Stamp.request_id == source.request_id, Stamp.seq > last)
-            .order_by(Stamp.seq)
-            .limit(BATCH)
-        ).all()
+        with sessions() as session:
+            rows = session.execute(
+                select(*_STAMP_COLUMNS)
+                .where(Stamp.request_id == source.request_id, Stamp.seq > last)
+                .order_by(Stamp.seq)
+                .limit(BATCH)
+            ).all()
         if not rows:
             return
         for row in rows:

@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from stamp_service.files import private_file
+
+# SQLite: how long a write waits for the one writer lock before the database says "busy" (the web
+# answers 503 then). Long enough for any single transaction of the service, short enough to answer.
+SQLITE_BUSY_SECONDS = 10.0
+
+# Does the current unit of work intend to write? On SQLite a transaction that has read and then
+# writes fails at once ("database is locked", the busy timeout is not applied) when another
+# writer committed since its read; ``BEGIN IMMEDIATE`` takes the writer lock first and waits its
+# turn instead. Reads keep plain ``BEGIN`` so they never queue behind writers (WAL).
+_writes: ContextVar[bool] = ContextVar("ocop_sqlite_writes", default=False)
+
+
+def set_write_intent(writes: bool) -> None:
+    """Mark the current context (one web request, one thread) as writing or only reading."""
+    _writes.set(writes)
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Transactions begun inside take SQLite's writer lock first (no effect on PostgreSQL)."""
+    token = _writes.set(True)
+    try:
+        yield
+    finally:
+        _writes.reset(token)
+
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """Create the engine; SQLite gets foreign keys, WAL and a busy timeout."""
     if database_url.startswith("sqlite"):
         path = database_url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            private_file(Path(path))  # SQLite would create it world-readable (its WAL files follow it)
         engine = create_engine(
-            database_url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+            database_url, connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False}, **kwargs
         )
 
         @event.listens_for(engine, "connect")
@@ -32,7 +62,7 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _writes.get() else "BEGIN")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)  # recover after a database restart
@@ -43,6 +73,16 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def committed_since_start(session: Session) -> bool:
+    """Has ``session`` committed anything yet? (An error after a commit must not say "nothing changed".)"""
+    return bool(session.info.get("committed"))
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_commit(session: Session) -> None:
+    session.info["committed"] = True
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:

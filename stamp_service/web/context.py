@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+import logging
+
+from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
 
 from stamp_service.runtime import Runtime
+from stamp_service.storage.db import set_write_intent
+
+log = logging.getLogger(__name__)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def runtime() -> Runtime:
@@ -20,9 +26,19 @@ def db() -> Session:
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _declare_writes() -> None:
+        # Set for every request: gunicorn's threads serve one request after another.
+        set_write_intent(request.method not in SAFE_METHODS)
+
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.rollback()
             session.close()
+        except Exception as exc:  # a connection the database dropped: the answer is already made
+            log.warning("closing the request's session failed", extra={"error": repr(exc)})
+            session.invalidate()

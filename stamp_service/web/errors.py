@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from stamp_service.errors import ServiceError, Unauthenticated
+from stamp_service.storage.db import committed_since_start
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +105,23 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(exc: OperationalError) -> Response:
-        # A locked SQLite file (two writers at once) or a PostgreSQL restart: nothing was
-        # written (the transaction rolled back), so the client may simply retry.
-        log.warning("database unavailable", extra={"error": type(exc.orig).__name__, "path": request.path})
+        # A locked SQLite file (the writer lock not free within its bounded wait) or a PostgreSQL
+        # restart. The open transaction rolled back; whether an earlier one of this request
+        # committed is known from the session, and the answer must say so.
+        session = g.get("db_session")
+        committed = session is not None and committed_since_start(session)
+        log.warning(
+            "database unavailable",
+            extra={"error": type(exc.orig).__name__, "path": request.path, "committed": committed},
+        )
+        detail = (
+            "Part of the change was saved before the database failed; read the resource again "
+            "before retrying."
+            if committed
+            else "Nothing was changed; retry in a moment."
+        )
         return problem_response(
-            503,
-            "database-busy",
-            "The database is busy or restarting",
-            "Nothing was changed; retry in a moment.",
-            retry_after=2,
+            503, "database-busy", "The database is busy or restarting", detail, retry_after=2
         )
 
     @app.errorhandler(Exception)

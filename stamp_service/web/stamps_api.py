@@ -1,15 +1,15 @@
 """Stamp requests, auto-approval policies and print downloads under /api/v1 (thin views).
 
-Print files stream with ``stream_with_context`` so the request's database session
-stays open while rows are read in batches; the download was audited and committed
-by the service before the first byte.
+Print files stream after the request has ended: the download was audited and committed by the
+service before the first byte, and the stream reads its rows in short sessions of its own
+(``print_files.iter_labels``), so a slow or vanished client holds no database connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Blueprint, Flask, Response, request, stream_with_context
+from flask import Blueprint, Flask, Response, request
 
 from stamp_service.crypto.keyring import for_runtime
 from stamp_service.domain.access import Principal
@@ -186,7 +186,7 @@ def delete_policy(*, principal: Principal, producer_id: int) -> None:
 
 def _attachment(chunks: Iterator[bytes], mimetype: str, filename: str) -> Response:
     """``mimetype`` without parameters: werkzeug adds ``charset=utf-8`` to text types itself."""
-    response = Response(stream_with_context(chunks), mimetype=mimetype)
+    response = Response(chunks, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"  # may carry PINs
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -200,7 +200,8 @@ def _open(principal: Principal, request_id: int, fmt: str, options: dict) -> pri
 
 
 def _labels(download: print_files.Download) -> Iterator[LabelData]:
-    return print_files.iter_labels(db(), download.labels, for_runtime(runtime()))
+    rt = runtime()
+    return print_files.iter_labels(rt.session_factory, download.labels, for_runtime(rt))
 
 
 @operation(
