@@ -221,7 +221,9 @@ WRK_THREADS = 2
 WRK_CPUS = ""  # taskset CPU list for wrk (--wrk-cpus), the same for every run; "" = not pinned
 
 
-def wrk(url: str, *, duration: int, connections: int, lua: str, args: list[str] | None = None) -> dict[str, float]:
+def wrk(
+    url: str, *, duration: int, connections: int, lua: str, args: list[str] | None = None
+) -> dict[str, float]:
     pin = ["taskset", "-c", WRK_CPUS] if WRK_CPUS else []
     cmd = [*pin, WRK, "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{duration}s", "--timeout", "5s"]
     cmd += ["-s", lua, "-H", "Accept-Encoding: gzip", url]
@@ -267,7 +269,9 @@ class Targets:
         r = wrk(url, duration=duration, connections=connections, lua=str(self.lua), args=args)
         self.next += int(r["used"])
         if self.next > self.total:
-            raise SystemExit(f"ran out of unscanned stamps ({self.total}); use --stamps or a shorter --duration")
+            raise SystemExit(
+                f"ran out of unscanned stamps ({self.total}); use --stamps or a shorter --duration"
+            )
         return r
 
     def enough_for(self, rps: float, duration: int) -> bool:
@@ -370,7 +374,10 @@ def main() -> None:
             for i in range(args.rounds):  # interleaved, so a noisy neighbour hits both routes alike
                 expected = max([warm["rps"], *(m["rps"] for m in mixes)])
                 if not targets.enough_for(expected, d):
-                    print(f"stopping after {i} rounds: {targets.left():,} unscanned stamps left would not cover a run")
+                    print(
+                        f"stopping after {i} rounds: {targets.left():,} unscanned stamps left "
+                        "would not cover a run"
+                    )
                     break
                 if i % 2:
                     mixes.append(targets.run(app, duration=d, connections=c))

@@ -61,7 +61,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["ocop"] = Runtime.from_settings(settings)
     for name in WEB_MODULES:
         importlib.import_module(name).init_app(app)
-    if settings.trusted_proxies:  # outermost, so every layer (web.repeat_page too) sees the client
+    if settings.trusted_proxies:  # outermost, so every layer sees the client
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = settings.trusted_proxies

@@ -28,9 +28,6 @@ class Runtime:
         store = Store(settings.redis_url)
         factory = make_session_factory(engine)
         factory.configure(info={"store": store})
-        from stamp_service.services.status_events import watch_store
-
-        watch_store(store)
         return cls(settings=settings, engine=engine, session_factory=factory, store=store)
 
     def close(self) -> None:
