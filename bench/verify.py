@@ -167,7 +167,7 @@ def make_data(db_url: str, keys_dir: Path, *, stamps: int, lots: int, products: 
             if i % 100 == 99:
                 print(f"  data: {i + 1} lots, {time.time() - started:.0f} s", file=sys.stderr)
     engine.dispose()
-    cold_lots = set(rng.sample(range(lots // 2, lots), COLD_LOTS))  # small lots, as most are
+    cold_lots = set(rng.sample(range(lots // 2, lots), min(COLD_LOTS, lots // 4)))  # small lots, as most
     order = [p for i, paths in enumerate(by_lot) if i not in cold_lots for p in paths]
     rng.shuffle(order)
     return Mix(order, [by_lot[i][0] for i in sorted(cold_lots)], sizes)

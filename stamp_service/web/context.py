@@ -19,6 +19,15 @@ def db() -> Session:
     return g.db_session  # type: ignore[no-any-return]
 
 
+def read_db() -> Session:
+    """The request's read-only session (autocommit on PostgreSQL: a query is one round trip).
+
+    For pages that never write (the verification page); anything that writes uses ``db()``."""
+    if "read_session" not in g:
+        g.read_session = runtime().read_sessions()()
+    return g.read_session  # type: ignore[no-any-return]
+
+
 def init_app(app: Flask) -> None:
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -26,3 +35,6 @@ def init_app(app: Flask) -> None:
         if session is not None:
             session.rollback()
             session.close()
+        reads = g.pop("read_session", None)
+        if reads is not None:
+            reads.close()

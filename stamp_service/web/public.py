@@ -30,7 +30,7 @@ from stamp_service.services.public_guard import RateCheck, check_rate
 from stamp_service.services.scans import scan_log_for
 from stamp_service.services.verification import ScanInfo, Verification, VerifyEnv
 from stamp_service.services.verify_config import VerifyConfig
-from stamp_service.web.context import db, runtime
+from stamp_service.web.context import db, read_db, runtime
 from stamp_service.web.i18n import format_day, format_moment, pick_language, translations
 from stamp_service.web.verdict_text import scans_line, verdict_text
 
@@ -197,14 +197,14 @@ def render_page(
             scans_line=scans_line(t, result.scans, lang),
             pin_token=public_guard.form_token(env.keyring, "pin", serial_compact or ""),
             report_token=public_guard.form_token(env.keyring, "report", serial_compact or ""),
-            provinces=verification.provinces(db(), env.memo) if result.facts else [],
+            provinces=verification.provinces(read_db(), env.memo) if result.facts else [],
         )
     return Response(render_template("verify/page.html", **ctx), status=status, mimetype="text/html")
 
 
 def _scan(env: VerifyEnv, client: bytes, channel: str) -> ScanInfo:
     province = request.args.get("p") or None
-    if province is not None and province not in {c for c, _ in verification.provinces(db(), env.memo)}:
+    if province is not None and province not in {c for c, _ in verification.provinces(read_db(), env.memo)}:
         province = None
     return ScanInfo(client, _browser(request.headers.get("User-Agent", "")), province, channel)
 
@@ -223,7 +223,7 @@ def stamp_page(token: str) -> Response:
     lang = pick_language(runtime().settings.default_language, request.args.get("lang"))
     client = client_key(env)
     result = verification.verify_code(
-        db(),
+        read_db(),
         env,
         token,
         lang=lang,
@@ -245,7 +245,7 @@ def stamp_page(token: str) -> Response:
         if hit[1]:
             response.headers["Content-Encoding"] = hit[1]
         return response
-    result = verification.with_product_facts(db(), env, result, lang)
+    result = verification.with_product_facts(read_db(), env, result, lang)
     response = _compressed(render_page(lang, result=result, here=f"/V/{token.upper()}", switch_args={}))
     if key:
         pages.put(key, response.get_data(), response.headers.get("Content-Encoding"))
