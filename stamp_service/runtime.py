@@ -25,9 +25,6 @@ class Runtime:
     # no pre-ping). None (SQLite, tests): the ordinary sessions.
     read_session_factory: sessionmaker[Session] | None = None
 
-    def read_sessions(self) -> sessionmaker[Session]:
-        return self.read_session_factory or self.session_factory
-
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.database_url)

@@ -23,8 +23,11 @@ def read_db() -> Session:
     """The request's read-only session (autocommit on PostgreSQL: a query is one round trip).
 
     For pages that never write (the verification page); anything that writes uses ``db()``."""
+    reads = runtime().read_session_factory
+    if reads is None:
+        return db()
     if "read_session" not in g:
-        g.read_session = runtime().read_sessions()()
+        g.read_session = reads()
     return g.read_session  # type: ignore[no-any-return]
 
 
