@@ -87,7 +87,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from stamp_service.web import transport_security
 
     app.wsgi_app = transport_security.wrap(app.wsgi_app, settings.public_base_url)  # type: ignore[method-assign]
-    if settings.trusted_proxies:  # outermost, so every layer (web.repeat_page too) sees the client
+    if settings.trusted_proxies:  # outermost, so every layer sees the client
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = settings.trusted_proxies

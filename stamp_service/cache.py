@@ -15,7 +15,16 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-_INCR_PUBLISH_LUA = "local v = redis.call('INCR', KEYS[1]) redis.call('PUBLISH', ARGV[1], v) return v"
+# KEYS: 1 generation, 2 the durable value it last took in. ARGV: 1 the durable (database) value.
+# Moves the generation by one when the durable value is newer than the one taken in; returns it.
+_ADVANCE_LUA = """
+local seen = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) > seen then
+  redis.call('SET', KEYS[2], ARGV[1])
+  return redis.call('INCR', KEYS[1])
+end
+return tonumber(redis.call('GET', KEYS[1]) or '0')
+"""
 
 
 class MemoryStore:
@@ -60,6 +69,17 @@ class MemoryStore:
 
     def ping(self) -> bool:
         return True
+
+    def advance(self, key: str, seen_key: str, durable: int) -> int:
+        """``Store.advance`` for one process."""
+        with self._lock:
+            now = time.monotonic()
+            value = int(self._live(key, now) or 0)
+            if durable > int(self._live(seen_key, now) or 0):
+                value += 1
+                self._data[seen_key] = (None, str(durable).encode())
+                self._data[key] = (None, str(value).encode())
+            return value
 
 
 class Store:
@@ -135,31 +155,55 @@ class Store:
     def incr(self, key: str, ttl: int | None = None) -> int:
         return int(self._call("incr", key, ttl))
 
-    def incr_publish(self, key: str, channel: str) -> int:
-        """``INCR key`` and ``PUBLISH channel <new value>`` as one atomic step (one Lua call).
+    def advance(self, key: str, seen_key: str, durable: int) -> int:
+        """Move counter ``key`` by one if ``durable`` is newer than the value ``seen_key`` took in
+        (atomic: one Lua call); returns ``key``'s value. Falls back like ``incr``."""
+        import redis
 
-        Channels are server-wide, not per database, so the channel carries the database number.
-        Falls back like ``incr`` (nobody listens in-process: readers there ask the store).
-        """
+        if self.redis is not None:
+            try:
+                value = self.redis.eval(_ADVANCE_LUA, 2, self.prefix + key, self.prefix + seen_key, durable)
+                self._ok()
+                return int(value)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self._fallback(exc)
+        return self.memory.advance(key, seen_key, durable)
+
+    def get_shared(self, key: str) -> tuple[bytes | None, bool]:
+        """``GET key`` and whether the value is the shared one (False: Redis unreachable, no value)."""
         import redis
 
         if self.redis is None:
-            return self.memory.incr(key)
+            return self.memory.get(key), True
         try:
-            value = self.redis.eval(_INCR_PUBLISH_LUA, 1, self.prefix + key, self.channel(channel))
-            # Redis may write this reply before the subscribers' copies of the message (same
-            # event-loop pass); a later command's reply comes after that pass has written them all.
-            self.redis.ping()
+            value = self.redis.get(self.prefix + key)
             self._ok()
-            return int(value)
+            return value, True
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self._fallback(exc)
-            return self.memory.incr(key)
+            return None, False
 
-    def channel(self, name: str) -> str:
-        """The pub/sub channel ``name`` of this store (prefix and database number included)."""
-        db = self.redis.connection_pool.connection_kwargs.get("db", 0) if self.redis is not None else 0
-        return f"{self.prefix}{name}:{db}"
+    def incr_and_get(self, counter: str, ttl: int, key: str) -> tuple[int, bytes | None, bool]:
+        """``INCR counter`` (expiring after ``ttl`` s) and ``GET key`` in one round trip.
+
+        Returns (count, value, shared): ``shared`` is False when Redis was unreachable (the count
+        is then this process's, and the value None: the caller must not trust a private copy).
+        """
+        import redis
+
+        if self.redis is not None:
+            try:
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.incr(self.prefix + counter)
+                pipe.expire(self.prefix + counter, ttl, nx=True)
+                pipe.get(self.prefix + key)
+                count, _, value = pipe.execute()
+                self._ok()
+                return int(count), value, True
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self._fallback(exc)
+        value = self.memory.get(key) if self.redis is None else None
+        return self.memory.incr(counter, ttl), value, self.redis is None
 
     def delete(self, *keys: str) -> None:
         import redis

@@ -21,6 +21,9 @@ class Runtime:
     store: Store
     # Feature modules keep their own long-lived objects here (key ring, job queue...).
     services: dict[str, Any] = field(default_factory=dict)
+    # Reads of the public page in autocommit mode: one round trip per query (no BEGIN, no ROLLBACK,
+    # no pre-ping). None (SQLite, tests): the ordinary sessions.
+    read_session_factory: sessionmaker[Session] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -28,13 +31,21 @@ class Runtime:
         store = Store(settings.redis_url)
         factory = make_session_factory(engine)
         factory.configure(info={"store": store})
-        from stamp_service.services.status_events import watch_store
-
-        watch_store(store)
-        return cls(settings=settings, engine=engine, session_factory=factory, store=store)
+        reads = None
+        if not settings.is_embedded and not settings.testing:
+            read_engine = make_engine(
+                settings.database_url, isolation_level="AUTOCOMMIT", pool_pre_ping=False
+            )
+            reads = make_session_factory(read_engine)
+            reads.configure(info={"store": store})
+        return cls(settings, engine, factory, store, read_session_factory=reads)
 
     def close(self) -> None:
         """Stop what feature modules started (``services["closers"]``) and close the pool."""
         for stop in self.services.pop("closers", []):
             stop()
         self.engine.dispose()
+        if self.read_session_factory is not None:
+            bind = self.read_session_factory.kw.get("bind")
+            if bind is not None:
+                bind.dispose()

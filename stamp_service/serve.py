@@ -29,8 +29,9 @@ def prepare_embedded(runtime: Runtime) -> Iterator[str]:
 
 
 def start_background_work(app: Flask) -> bool:
-    """Serving path only (``wsgi``, after the app is built): start this process's issuance thread on
-    the embedded default; with Redis, ``stamp-service worker`` does the work. True if started.
+    """Serving path only (``wsgi``, after the app is built): start this process's status generation
+    sync, and its issuance thread on the embedded default (with Redis, ``stamp-service worker`` does
+    that work). True if the issuance thread was started.
 
     Never called by ``create_app``: building an app (tests, scripts, a fresh database) starts nothing.
     """
@@ -38,11 +39,12 @@ def start_background_work(app: Flask) -> bool:
     from stamp_service.services.status_events import start_sync_thread
 
     runtime: Runtime = app.extensions["ocop"]
+    # Status changes the shared store missed (made during a Redis outage, or by the CLI on the
+    # embedded default) reach it within a second (services.status_events).
+    start_sync_thread(runtime.session_factory, runtime.store)
     if runtime.settings.redis_url:
         return False
     issuance_jobs.start_background(runtime)
-    # Changes made by other processes (the CLI) reach this process's in-process store.
-    start_sync_thread(runtime.session_factory, runtime.store)
     return True
 
 

@@ -20,6 +20,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -177,7 +178,7 @@ class KeyRing:
         self._loaded_at = float("-inf")
         self._signer: Signer | None = None
         self._secret: bytes | None = None
-        self._seen_generation: int | None = None
+        self._seen_generation: Hashable | None = None
 
     def __repr__(self) -> str:
         return f"<KeyRing {self.keys_dir}>"
@@ -188,7 +189,7 @@ class KeyRing:
         with self._lock:
             self._loaded_at = float("-inf")
 
-    def observe_generation(self, generation: int) -> None:
+    def observe_generation(self, generation: Hashable) -> None:
         """Called with the status generation a request already read: a key change made by another
         worker moves it, so the snapshot is dropped at once instead of living out its TTL (and a
         verdict computed from stale key states is never cached under the new generation)."""

@@ -32,17 +32,45 @@ class Limit:
     seconds: int
 
 
+@dataclass(frozen=True)
+class RateCheck:
+    """One request of ``subject`` (a client hash, a serial) to count against ``limit``.
+
+    The counter's key and the refusal live here only; the count itself is one ``INCR``, either
+    alone (``hit``) or in the round trip that also reads the status generation (the page)."""
+
+    limit: Limit
+    subject: str
+
+    def key(self, now: float) -> str:
+        return f"rl:{self.limit.name}:{self.subject}:{int(now // self.limit.seconds)}"
+
+    @property
+    def ttl(self) -> int:
+        return self.limit.seconds + 1
+
+    def judge(self, used: int, now: float) -> int:
+        """Raise RateLimited (with Retry-After) when ``used`` is past the limit; else return it."""
+        if used > self.limit.count:
+            window = int(now // self.limit.seconds)
+            retry = max(1, int((window + 1) * self.limit.seconds - now) + 1)
+            raise RateLimited(f"too many requests; try again in {retry} seconds", retry_after=retry)
+        return used
+
+
 def hit(store: Store, limit: Limit, subject: str, *, now: float | None = None) -> int:
     """Count one request of ``subject`` against ``limit``; raises RateLimited (with Retry-After) past it.
 
     Returns how many requests the window has counted, this one included."""
+    return check_rate(store, RateCheck(limit, subject), now=now)
+
+
+def check_rate(store: Store, rate: RateCheck | None, *, now: float | None = None) -> int:
+    """Count ``rate`` on its own (0 without a limit); raises RateLimited past it."""
+    if rate is None:
+        return 0
     now = time.time() if now is None else now
-    window = int(now // limit.seconds)
-    used = store.incr(f"rl:{limit.name}:{subject}:{window}", ttl=limit.seconds + 1)
-    if used > limit.count:
-        retry = max(1, int((window + 1) * limit.seconds - now) + 1)
-        raise RateLimited(f"too many requests; try again in {retry} seconds", retry_after=retry)
-    return used
+    return rate.judge(store.incr(rate.key(now), ttl=rate.ttl), now)
 
 
 def client_hash(keyring: KeyRing, address: str | None) -> bytes:

@@ -19,7 +19,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -39,11 +38,11 @@ QUEUE = PREFIX + "queue"
 FLUSH_LOCK = PREFIX + "flush-lock"
 CHANNELS = ("qr", "serial")
 
-# A Lua function shared by the scan script below and the page's one-trip script (services.scan_gate).
 # Keys: counters hash, client HLL, province set, dedupe key, queue.
-# Args: now (epoch s), client hex, province or "", event (ScanEvent.encode), ttl s, dedupe s.
-RECORD_LUA_FUNCTION = """
-local function record_scan(kh, kc, kp, kr, kq, now, client, province, event, ttl, dedupe)
+# Args: now (epoch s), client hex, province or "", event (ScanEvent.encode), ttl s, dedupe s,
+#       "1" when the database holds no totals for the stamp (then nothing needs seeding).
+_RECORD_LUA = """
+local function record_scan(kh, kc, kp, kr, kq, now, client, province, event, ttl, dedupe, nothing_stored)
   local fresh = redis.call('SET', kr, '1', 'NX', 'EX', tonumber(dedupe))
   local counted = 0
   if fresh then
@@ -61,17 +60,15 @@ local function record_scan(kh, kc, kp, kr, kq, now, client, province, event, ttl
     redis.call('SADD', kp, province)
     redis.call('EXPIRE', kp, tonumber(ttl))
   end
+  if nothing_stored == '1' then redis.call('HSETNX', kh, 'seeded', 1) end
   local qlen = redis.call('RPUSH', kq, counted .. '|' .. event)
   local v = redis.call('HMGET', kh, 'n', 'first', 'last', 'seeded', 'bc', 'bp')
   return {counted, v[1] or '0', v[2] or '', v[3] or '', v[4] or '', v[5] or '0', v[6] or '0',
           redis.call('PFCOUNT', kc), redis.call('SCARD', kp), qlen, redis.call('PTTL', kr)}
 end
+return record_scan(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5],
+                   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 """
-_RECORD_LUA = (
-    RECORD_LUA_FUNCTION
-    + "return record_scan(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], "
-    + "ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])\n"
-)
 
 
 @dataclass(frozen=True)
@@ -120,8 +117,7 @@ class Recorded:
     stats: ScanStats
     seeded: bool
     queued: int
-    # How long this client's next scans of the stamp stay uncounted repeats (services.repeat_scans).
-    dedupe_ms: int = 0
+    dedupe_ms: int = 0  # how long this client's next scans of the stamp stay uncounted repeats
 
 
 def _ts(raw: Any) -> datetime | None:
@@ -130,9 +126,22 @@ def _ts(raw: Any) -> datetime | None:
     return datetime.fromtimestamp(float(raw), UTC)
 
 
+class Totals(Protocol):
+    """A stamp's persisted totals (a ``ScanCounter`` row, or ``stamp_status.ScanCounts``)."""
+
+    @property
+    def scans(self) -> int: ...
+    @property
+    def first_at(self) -> datetime: ...
+    @property
+    def clients(self) -> int: ...
+    @property
+    def provinces(self) -> int: ...
+
+
 class _Backend(Protocol):
-    def record(self, event: ScanEvent, *, ttl: int, dedupe: int) -> Recorded: ...
-    def seed(self, serial: int, row: ScanCounter | None) -> None: ...
+    def record(self, event: ScanEvent, *, ttl: int, dedupe: int, stored: bool) -> Recorded: ...
+    def seed(self, serial: int, row: Totals | None) -> None: ...
     def live(self, serial: int) -> ScanStats | None: ...
     def peek(self, n: int) -> list[tuple[bool, ScanEvent]]: ...
     def trim(self, n: int) -> None: ...
@@ -150,7 +159,7 @@ class MemoryBackend:
         self._recent: dict[tuple[int, bytes], float] = {}
         self._queue: list[tuple[bool, ScanEvent]] = []
 
-    def record(self, event: ScanEvent, *, ttl: int, dedupe: int) -> Recorded:
+    def record(self, event: ScanEvent, *, ttl: int, dedupe: int, stored: bool) -> Recorded:
         now = time.monotonic()
         with self._lock:
             if len(self._recent) > 100_000:  # drop expired dedupe marks now and then
@@ -164,6 +173,8 @@ class MemoryBackend:
                 h["n"] += 1
                 h.setdefault("first", event.at)
             h["last"] = event.at
+            if not stored:
+                h["seeded"] = True
             h["clients"].add(event.client)
             if event.province:
                 h["provinces"].add(event.province)
@@ -182,7 +193,7 @@ class MemoryBackend:
             provinces=max(len(h["provinces"]), h.get("bp", 0)),
         )
 
-    def seed(self, serial: int, row: ScanCounter | None) -> None:
+    def seed(self, serial: int, row: Totals | None) -> None:
         with self._lock:
             h = self._hash.setdefault(serial, {"n": 0, "clients": set(), "provinces": set()})
             if h.get("seeded"):
@@ -227,12 +238,12 @@ class RedisBackend:
         s = f"{serial:016x}"
         return f"{self.p}h:{s}", f"{self.p}c:{s}", f"{self.p}p:{s}"
 
-    def record_call(self, event: ScanEvent, *, ttl: int, dedupe: int) -> tuple[list[str], list[Any]]:
-        """The keys and arguments of ``record_scan`` (RECORD_LUA_FUNCTION) for one event."""
+    def record(self, event: ScanEvent, *, ttl: int, dedupe: int, stored: bool) -> Recorded:
         h, c, p = self.keys_for(event.serial)
         recent = f"{self.p}r:{event.serial:016x}:{event.client.hex()}"
         args = [f"{event.at.timestamp():.3f}", event.client.hex(), event.province or "", event.encode()]
-        return [h, c, p, recent, self.queue], [*args, ttl, dedupe]
+        keys = [h, c, p, recent, self.queue]
+        return self.recorded(self._script(keys=keys, args=[*args, ttl, dedupe, "0" if stored else "1"]))
 
     @staticmethod
     def recorded(out: list[Any]) -> Recorded:
@@ -241,11 +252,7 @@ class RedisBackend:
         stats = ScanStats(int(n), _ts(first), _ts(last), max(int(pf), int(bc)), max(int(sc), int(bp)))
         return Recorded(bool(counted), stats, bool(seeded), int(qlen), max(0, int(dedupe_ms)))
 
-    def record(self, event: ScanEvent, *, ttl: int, dedupe: int) -> Recorded:
-        keys, args = self.record_call(event, ttl=ttl, dedupe=dedupe)
-        return self.recorded(self._script(keys=keys, args=args))
-
-    def seed(self, serial: int, row: ScanCounter | None) -> None:
+    def seed(self, serial: int, row: Totals | None) -> None:
         h, _c, _p = self.keys_for(serial)
         if not self.redis.hsetnx(h, "seeded", 1) or row is None:
             return
@@ -326,8 +333,6 @@ class ScanLog:
     ) -> None:
         self.memory = MemoryBackend()
         self.store_prefix = store.prefix
-        # Called at the start of every flush (services.repeat_scans hands over its batch).
-        self.before_flush: list[Callable[[], Any]] = []
         self.redis_backend = RedisBackend(store.redis, store.prefix) if store.redis is not None else None
         self.ttl = ttl_days * 86400
         self.dedupe = dedupe_seconds
@@ -355,19 +360,16 @@ class ScanLog:
                     )
         return getattr(self.memory, name)(*args, **kwargs)
 
-    def record(self, session: Session, event: ScanEvent) -> Recorded:
-        """Count one scan; the first time a store sees the stamp, its database totals are added."""
-        rec: Recorded = self._call("record", event, ttl=self.ttl, dedupe=self.dedupe)
-        return self.settle(session, event, rec)
-
-    def settle(self, session: Session, event: ScanEvent, rec: Recorded) -> Recorded:
-        """After a scan was recorded (here or in services.scan_gate): seed a new stamp, wake the flusher."""
-        if not rec.seeded:
-            row = session.get(ScanCounter, serials.to_db(event.serial))
-            self._call("seed", event.serial, row)
-            if row is not None:
-                stats = self._call("live", event.serial) or rec.stats
-                rec = Recorded(rec.counted, stats, True, rec.queued, rec.dedupe_ms)
+    def record(self, event: ScanEvent, stored: Totals | None) -> Recorded:
+        """Count one scan (one round trip). ``stored``: the stamp's database totals, read with the
+        stamp (services.stamp_status.load_stamp); the first time a store sees a stamp with totals
+        they are added to its live counters (one more trip, after a Redis data loss only)."""
+        has_totals = stored is not None
+        rec: Recorded = self._call("record", event, ttl=self.ttl, dedupe=self.dedupe, stored=has_totals)
+        if not rec.seeded and stored is not None:
+            self._call("seed", event.serial, stored)
+            stats = self._call("live", event.serial) or rec.stats
+            rec = Recorded(rec.counted, stats, True, rec.queued, rec.dedupe_ms)
         if rec.queued >= self.flush_batch:
             self._wake.set()
         return rec
@@ -394,11 +396,6 @@ class ScanLog:
         ``drain=False`` (the background thread) stops after a batch that was not full instead of
         chasing the few scans that arrived meanwhile in tiny batches (each costs a transaction).
         """
-        for hand_over in self.before_flush:
-            try:
-                hand_over()
-            except Exception:  # what it could not hand over waits for its next turn
-                log.warning("scan flush: a batch could not be handed over", exc_info=True)
         done = 0
         if not self._call("lock", 120):
             return 0

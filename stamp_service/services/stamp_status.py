@@ -11,12 +11,12 @@ alike, so the answer gives no help to someone enumerating serials.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stamp_service.crypto.keyring import KeyRing
+from stamp_service.crypto.keyring import KeyRing, PublicKeyInfo
 from stamp_service.domain import serials
 from stamp_service.domain.certification import local_today
 from stamp_service.domain.stamp_format import StampClaims, day_number, verify
@@ -34,6 +34,7 @@ from stamp_service.domain.status import (
 from stamp_service.errors import InvalidStamp
 from stamp_service.services.minting import current_certificate, token_for
 from stamp_service.storage.models.registry import Certificate, Lot
+from stamp_service.storage.models.scans import ScanCounter
 from stamp_service.storage.models.stamps import Stamp, StampRequest, StampVoid
 
 NOT_GENUINE = Status(Verdict.NOT_GENUINE, (Finding(Cause.BAD_CODE),))
@@ -109,43 +110,153 @@ def _matches(stamp: Stamp, claims: StampClaims) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class StampRow:
+    """The issued record of one stamp as the verdict needs it, with its persisted scan totals."""
+
+    serial: int  # unsigned
+    request_id: int
+    seq: int
+    product_id: int
+    lot_id: int
+    kid: str
+    expiry_day: date
+    issued_at: datetime
+    has_pin: bool
+    stars_at_issue: int
+    signature: bytes
+    counters: ScanCounts | None  # scan_counters' row (None: never flushed)
+
+    def claims(self) -> StampClaims:
+        """What the stamp's QR code signs (to re-verify the stored signature of a typed serial)."""
+        return StampClaims(
+            1, bytes.fromhex(self.kid), self.serial, self.product_id, self.lot_id, day_number(self.expiry_day)
+        )
+
+    def matches(self, claims: StampClaims) -> bool:
+        return (
+            self.product_id == claims.product_index
+            and self.lot_id == claims.lot_index
+            and self.kid == claims.kid_hex
+            and day_number(self.expiry_day) == claims.expiry_day
+        )
+
+
+@dataclass(frozen=True)
+class ScanCounts:
+    scans: int
+    first_at: datetime
+    last_at: datetime
+    clients: int
+    provinces: int
+
+
+def load_stamp(session: Session, serial: int) -> StampRow | None:
+    """One indexed query (primary key; the request and counters joined by their primary keys)."""
+    row = session.execute(
+        select(
+            Stamp.request_id,
+            Stamp.seq,
+            Stamp.product_id,
+            Stamp.lot_id,
+            Stamp.kid,
+            Stamp.expiry_day,
+            Stamp.issued_at,
+            Stamp.pin_hash.is_not(None),
+            StampRequest.stars_at_request,
+            Stamp.signature,
+            ScanCounter.scans,
+            ScanCounter.first_at,
+            ScanCounter.last_at,
+            ScanCounter.clients,
+            ScanCounter.provinces,
+        )
+        .join(StampRequest, StampRequest.id == Stamp.request_id)
+        .outerjoin(ScanCounter, ScanCounter.serial == Stamp.serial)
+        .where(Stamp.serial == serials.to_db(serial))
+    ).one_or_none()
+    if row is None:
+        return None
+    scans, first_at, last_at, clients, provinces = row[10:]
+    counts = ScanCounts(scans, first_at, last_at, clients, provinces) if scans is not None else None
+    return StampRow(serial, *row[:10], counts)
+
+
+@dataclass(frozen=True)
+class LotStatus:
+    """What a lot contributes to its stamps' verdicts (cacheable per status generation)."""
+
+    recalled: Decision | None
+    certificate: CertificateFacts | None  # the product's current certificate
+    voids: tuple[tuple[int, int, int, Decision], ...]  # (request, seq from, seq to, decision), oldest first
+
+    def void_of(self, request_id: int, seq: int) -> Decision | None:
+        for request, seq_from, seq_to, decision in self.voids:
+            if request == request_id and seq_from <= seq <= seq_to:
+                return decision
+        return None
+
+
+def load_lot_status(session: Session, lot_id: int, product_id: int) -> LotStatus:
+    """The lot's recall, the product's current certificate and the voids of the lot's requests."""
+    lot = session.get(Lot, lot_id)
+    cert = current_certificate(session, product_id)
+    voids = session.execute(
+        select(StampVoid.request_id, StampVoid.seq_from, StampVoid.seq_to, StampVoid)
+        .join(StampRequest, StampRequest.id == StampVoid.request_id)
+        .where(StampRequest.lot_id == lot_id)
+        .order_by(StampVoid.id)
+    ).all()
+    return LotStatus(
+        Decision.from_record(lot.recall) if lot is not None and lot.recall else None,
+        _certificate_facts(session, cert) if cert else None,
+        tuple(
+            (req, a, b, Decision.from_record(v.decision, reason=v.reason, decided_on=v.voided_at.date()))
+            for req, a, b, v in voids
+        ),
+    )
+
+
+def status_of(
+    row: StampRow,
+    key: PublicKeyInfo | None,
+    lot: LotStatus,
+    today: date,
+    clone_suspected: bool = False,
+) -> Status:
+    """The verdict of an issued stamp whose signed claims match ``row`` (domain.status decides)."""
+    key_state = KeyState(key.state) if key else KeyState.COMPROMISED
+    compromised_on = key.compromised_at.date() if key and key.compromised_at else None
+    if key and key.compromised_at and row.issued_at >= key.compromised_at:
+        return NOT_GENUINE  # minted with a stolen key after we stopped using it
+    facts = StampFacts(
+        expiry_day=row.expiry_day,
+        key_state=key_state,
+        key_compromised_on=compromised_on,
+        voided=lot.void_of(row.request_id, row.seq),
+        lot_recalled=lot.recalled,
+        certificate=lot.certificate,
+        clone_suspected=clone_suspected,
+    )
+    return stamp_status(facts, today=today)
+
+
 def _decide(
     session: Session, keyring: KeyRing, stamp: Stamp, claims: StampClaims, today: date, clone_suspected: bool
 ) -> StampCheck:
-    key = keyring.public_key(session, claims.kid)
-    key_state = KeyState(key.state) if key else KeyState.COMPROMISED
-    compromised_on = key.compromised_at.date() if key and key.compromised_at else None
-    if key and key.compromised_at and stamp.issued_at >= key.compromised_at:
-        return StampCheck(NOT_GENUINE, claims)  # minted with a stolen key after we stopped using it
+    row = load_stamp(session, claims.serial)
+    assert row is not None  # the caller has just read the stamp
+    status = status_of(
+        row,
+        keyring.public_key(session, claims.kid),
+        load_lot_status(session, stamp.lot_id, stamp.product_id),
+        today,
+        clone_suspected,
+    )
+    if status is NOT_GENUINE:
+        return StampCheck(NOT_GENUINE, claims)
     request = session.get(StampRequest, stamp.request_id)
-    lot = session.get(Lot, stamp.lot_id)
-    cert = current_certificate(session, stamp.product_id)
-    facts = StampFacts(
-        expiry_day=stamp.expiry_day,
-        key_state=key_state,
-        key_compromised_on=compromised_on,
-        voided=_void(session, stamp),
-        lot_recalled=Decision.from_record(lot.recall) if lot is not None and lot.recall else None,
-        certificate=_certificate_facts(session, cert) if cert else None,
-        clone_suspected=clone_suspected,
-    )
-    return StampCheck(stamp_status(facts, today=today), claims, stamp, request, cert)
-
-
-def _void(session: Session, stamp: Stamp) -> Decision | None:
-    row = session.scalar(
-        select(StampVoid)
-        .where(
-            StampVoid.request_id == stamp.request_id,
-            StampVoid.seq_from <= stamp.seq,
-            StampVoid.seq_to >= stamp.seq,
-        )
-        .order_by(StampVoid.id)
-        .limit(1)
-    )
-    if row is None:
-        return None
-    return Decision.from_record(row.decision, reason=row.reason, decided_on=row.voided_at.date())
+    return StampCheck(status, claims, stamp, request, current_certificate(session, stamp.product_id))
 
 
 def _certificate_facts(session: Session, cert: Certificate) -> CertificateFacts:

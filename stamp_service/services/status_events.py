@@ -2,21 +2,27 @@
 
 Any use case that changes what a stamp's verdict depends on (a certificate, a
 lot recall, a void, a key state) calls :func:`status_changed` after its
-commit. It moves the *status generation*: cached verification views are keyed
-by it, so the next scan on any worker misses the cache and reads the new truth;
-the status bundle is rebuilt when it moves. Revocations are rare, so one global
-counter is both simple and correct.
+commit. It moves the *status generation*: per-process caches of status facts
+are keyed by it (services.generation_cache), so the next request on any worker
+that reads the new value reloads the truth; the status bundle is rebuilt when
+it moves. Revocations are rare, so one global counter is both simple and correct.
 
 Two copies, because each alone fails somewhere:
-- the shared store (Redis) is what the hot path reads, and is bumped with INCR and
-  a PUBLISH of the new value in one step (:func:`bump_shared`), so each process's
-  watcher (services.generation_watch) holds the value without asking per request;
-- the database row ``status_generation`` is bumped too, so a change made while
-  Redis is down, or by another process on the embedded default (a CLI action,
-  whose in-process store nobody else sees), is not lost. When Redis comes back
-  a process bumps it once more (changes may have been missed meanwhile), and
-  without Redis a background thread copies the database value into the
-  in-process store twice a second (:func:`sync_from_database`).
+- the database row ``status_generation`` is the durable one, bumped in its own
+  transaction after the change commits;
+- the shared store (Redis) holds what every request reads (one ``GET`` in the
+  request's first round trip). It moves only through :func:`publish`, which takes
+  in a durable value: the store remembers the last durable value it took in and
+  moves its own counter by one when a newer one arrives (atomic, one Lua call).
+
+A change made while Redis is unreachable (or by a process whose bump was lost)
+reaches Redis through the per-process sync thread (:func:`start_sync_thread`),
+which publishes the database value every ``SYNC_SECONDS``: within that time after
+Redis answers again every worker sees the new generation, whichever worker gets
+traffic. While Redis is unreachable, requests read the database value instead
+(:func:`read_generation`), so a revocation made meanwhile is visible at once too.
+Without Redis (embedded default) the same thread keeps the in-process store in
+step with changes made by other processes (the CLI).
 
 The store comes from ``session.info["store"]`` (set by the runtime's session
 factory), so services need no extra argument.
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Hashable
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +42,7 @@ from stamp_service.cache import Store
 from stamp_service.storage.models.status import StatusGeneration
 
 GENERATION_KEY = "status:generation"
-GENERATION_CHANNEL = "status:generation:changed"
+PUBLISHED_KEY = "status:generation:durable"  # the database value the shared generation took in last
 SYNC_SECONDS = 0.5
 log = logging.getLogger(__name__)
 
@@ -62,17 +69,17 @@ def database_generation(session: Session) -> int:
 
 
 def status_changed(session: Session) -> int | None:
-    """Bump both copies; returns the store's value (None when the session has no store)."""
-    _bump_database(session)
+    """Bump the durable generation and publish it; returns the store's value (None: no store)."""
+    durable = _bump_database(session)
     store: Store | None = session.info.get("store")
     if store is None:
         return None
-    return bump_shared(store)
+    return publish(store, durable)
 
 
-def bump_shared(store: Store) -> int:
-    """The one way the shared generation moves: increment and announce it to every watcher."""
-    return store.incr_publish(GENERATION_KEY, GENERATION_CHANNEL)
+def publish(store: Store, durable: int) -> int:
+    """The one way the shared generation moves: by one, when ``durable`` is newer than it has seen."""
+    return store.advance(GENERATION_KEY, PUBLISHED_KEY, durable)
 
 
 def current_generation(store: Store) -> int:
@@ -81,27 +88,24 @@ def current_generation(store: Store) -> int:
 
 
 def sync_from_database(session: Session, store: Store) -> bool:
-    """Raise the store's generation to the database's if it is behind; True if it moved."""
-    durable = database_generation(session)  # callers use a fresh session per call (see the thread)
-    if durable > current_generation(store):
-        store.set(GENERATION_KEY, str(durable).encode())
-        return True
-    return False
+    """Publish the database's generation (a change the store missed moves it); True if it moved."""
+    before = current_generation(store)
+    return publish(store, database_generation(session)) != before
 
 
-def watch_store(store: Store) -> None:
-    """When Redis comes back after an outage, bump its generation once: bumps made meanwhile went
-    only to the database and to one process's fallback."""
+Generation = Hashable  # what caches are keyed by: an int from the store, ("db", n) from the database
 
-    def _recovered() -> None:
-        if store.redis is not None:
-            bump_shared(store)
 
-    store.on_recover.append(_recovered)
+def read_generation(shared: bytes | None, live: bool, session: Session) -> Generation:
+    """The generation a request works under: the store's (``shared``, read in the request's first
+    round trip) while it is ``live``, else the database's (a private copy could be stale)."""
+    if live:
+        return int(shared or 0)
+    return ("db", database_generation(session))
 
 
 def start_sync_thread(session_factory: sessionmaker[Session], store: Store) -> threading.Thread:
-    """Embedded default (no Redis): keep this process's store in step with changes made elsewhere."""
+    """Every process, on the serving path: publish the database generation every SYNC_SECONDS."""
     stop = threading.Event()
 
     def _run() -> None:

@@ -16,7 +16,7 @@ from stamp_service.config import Settings
 from stamp_service.domain.verification import CloneThresholds
 from stamp_service.errors import ConfigurationError
 
-_ZERO_MEANS_OFF = frozenset({"scan_flush_seconds", "repeat_batch_ms"})
+_ZERO_MEANS_OFF = frozenset({"scan_flush_seconds"})
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,6 @@ class VerifyConfig:
     rate_pin_per_client_hour: int = 30
     rate_reports_per_client_hour: int = 5
     view_cache_seconds: int = 300  # the generation in the key makes revocations visible at once anyway
-    # Repeat scans (same client, same stamp, within the dedupe window) are answered without a Redis
-    # round trip and sent to Redis in batches this often (services.repeat_scans); 0 turns that off.
-    repeat_batch_ms: int = 20
 
     @property
     def clone(self) -> CloneThresholds:

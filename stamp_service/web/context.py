@@ -25,6 +25,18 @@ def db() -> Session:
     return g.db_session  # type: ignore[no-any-return]
 
 
+def read_db() -> Session:
+    """The request's read-only session (autocommit on PostgreSQL: a query is one round trip).
+
+    For pages that never write (the verification page); anything that writes uses ``db()``."""
+    reads = runtime().read_session_factory
+    if reads is None:
+        return db()
+    if "read_session" not in g:
+        g.read_session = reads()
+    return g.read_session  # type: ignore[no-any-return]
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _declare_writes() -> None:
@@ -33,6 +45,9 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
+        reads = g.pop("read_session", None)
+        if reads is not None:
+            reads.close()
         session = g.pop("db_session", None)
         if session is None:
             return

@@ -64,16 +64,6 @@ def metrics() -> Response:
         "# TYPE ocop_status_generation gauge",
         f"ocop_status_generation {current_generation(rt.store)}",
     ]
-    repeats = rt.services.get("repeat_scans")
-    if repeats is not None:  # services.repeat_scans: only with Redis
-        lines += [
-            "# HELP ocop_repeat_scans_total Repeat scans answered from memory (no Redis round trip).",
-            "# TYPE ocop_repeat_scans_total counter",
-            f'ocop_repeat_scans_total{{pid="{pid}"}} {repeats.answered}',
-            "# HELP ocop_repeat_scans_dropped_total Repeats dropped while Redis was unreachable.",
-            "# TYPE ocop_repeat_scans_dropped_total counter",
-            f'ocop_repeat_scans_dropped_total{{pid="{pid}"}} {repeats.dropped}',
-        ]
     return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
 
 

@@ -81,9 +81,8 @@ def finished(
     logged: bool = True,
     request_id: str | None = None,
 ) -> None:
-    """Count a finished request in the metrics and write its access line (Flask and the
-    repeat-page shortcut, web.repeat_page, both end here). ``request_id`` is given when there
-    is no Flask request context to take it from."""
+    """Count a finished request in the metrics and write its access line. ``request_id`` is
+    given when there is no Flask request context to take it from."""
     seconds = time.perf_counter() - started
     metrics.observe(route, status, seconds)
     if logged and access_log.isEnabledFor(logging.INFO):

@@ -16,23 +16,21 @@ import time
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, render_template, request
-from sqlalchemy.orm import Session
 
 from stamp_service.crypto.keyring import KeyRing, for_runtime
 from stamp_service.domain import serials
 from stamp_service.domain.verification import browser_family
 from stamp_service.errors import RateLimited, SerialTypo, ValidationFailed
 from stamp_service.services import public_guard, reports, verification
-from stamp_service.services.repeat_scans import repeat_scans_for
-from stamp_service.services.scan_gate import RateCheck, check_rate
+from stamp_service.services.public_guard import RateCheck, check_rate
 from stamp_service.services.scans import scan_log_for
 from stamp_service.services.verification import ScanInfo, Verification, VerifyEnv
 from stamp_service.services.verify_config import VerifyConfig
-from stamp_service.web.context import db, runtime
+from stamp_service.web.context import db, read_db, runtime
 from stamp_service.web.i18n import format_day, format_moment, pick_language, translations
 from stamp_service.web.verdict_text import scans_line, verdict_text
 
@@ -44,7 +42,7 @@ CSP = (
     f"style-src 'sha256-{CSS_HASH}'; "
     "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-# Every public page carries these (web.repeat_page sends the same list).
+# Every public page carries these.
 PAGE_HEADERS = (
     ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),
@@ -54,7 +52,6 @@ PAGE_HEADERS = (
     ("Vary", "Accept-Encoding"),
     ("Vary", "Accept-Language"),
 )
-ANSWERED_REPEAT = "ocop.answered_repeat"  # WSGI environ key: a repeat the shortcut already counted
 GZIP_MIN_BYTES = 1024
 RENDERED_SECONDS = 60.0  # form tokens in a reused page stay far inside their two hours
 RENDERED_MAX = 2048
@@ -66,7 +63,7 @@ class RenderedPages:
     Keyed by everything the page shows that can change: the status generation (read
     from Redis on every request, so a revocation is never hidden), the code, the
     language, the verdict and the scan counters. Used only when the shared cache is
-    usable (``Verification.generation`` set).
+    known (``Verification.generation`` set).
     """
 
     def __init__(self) -> None:
@@ -88,16 +85,6 @@ class RenderedPages:
                 self._items.popitem(last=False)
 
 
-class _LazySession:
-    """Stands for the request's session and opens it on first use: a repeat scan needs no database."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(db(), name)
-
-
-LAZY_DB = cast(Session, _LazySession())
-
-
 def verify_env() -> VerifyEnv:
     """The app's verification collaborators, built once per runtime (and the scan flusher started)."""
     rt = runtime()
@@ -105,9 +92,7 @@ def verify_env() -> VerifyEnv:
     if env is None:
         config = rt.services.setdefault("verify_config", VerifyConfig.load(rt.settings))
         scan_log = scan_log_for(rt)
-        env = rt.services.setdefault(
-            "verify_env", VerifyEnv(for_runtime(rt), rt.store, config, scan_log, repeats=repeat_scans_for(rt))
-        )
+        env = rt.services.setdefault("verify_env", VerifyEnv(for_runtime(rt), rt.store, config, scan_log))
         if not rt.settings.testing:
             scan_log.start_flusher(rt.session_factory, config.scan_flush_seconds)
     return env  # type: ignore[no-any-return]
@@ -212,14 +197,14 @@ def render_page(
             scans_line=scans_line(t, result.scans, lang),
             pin_token=public_guard.form_token(env.keyring, "pin", serial_compact or ""),
             report_token=public_guard.form_token(env.keyring, "report", serial_compact or ""),
-            provinces=verification.provinces(db(), env.memo) if result.facts else [],
+            provinces=verification.provinces(read_db(), env.memo) if result.facts else [],
         )
     return Response(render_template("verify/page.html", **ctx), status=status, mimetype="text/html")
 
 
 def _scan(env: VerifyEnv, client: bytes, channel: str) -> ScanInfo:
     province = request.args.get("p") or None
-    if province is not None and province not in {c for c, _ in verification.provinces(db(), env.memo)}:
+    if province is not None and province not in {c for c, _ in verification.provinces(read_db(), env.memo)}:
         province = None
     return ScanInfo(client, _browser(request.headers.get("User-Agent", "")), province, channel)
 
@@ -236,19 +221,16 @@ def stamp_page(token: str) -> Response:
     """The page the QR code opens (any letter case, trailing slash tolerated)."""
     env = verify_env()
     lang = pick_language(runtime().settings.default_language, request.args.get("lang"))
-    # A repeat the shortcut (web.repeat_page) already counted, but whose page it did not have.
-    result = request.environ.get(ANSWERED_REPEAT)
-    if result is None:
-        client = client_key(env)
-        result = verification.verify_code(
-            LAZY_DB,
-            env,
-            token,
-            lang=lang,
-            scan=_scan(env, client, "qr"),
-            rate=page_rate(env, client),
-            with_facts=False,
-        )
+    client = client_key(env)
+    result = verification.verify_code(
+        read_db(),
+        env,
+        token,
+        lang=lang,
+        scan=_scan(env, client, "qr"),
+        rate=page_rate(env, client),
+        with_facts=False,
+    )
     key = rendered_key(
         result,
         token,
@@ -263,7 +245,7 @@ def stamp_page(token: str) -> Response:
         if hit[1]:
             response.headers["Content-Encoding"] = hit[1]
         return response
-    result = verification.with_product_facts(db(), env, result, lang)
+    result = verification.with_product_facts(read_db(), env, result, lang)
     response = _compressed(render_page(lang, result=result, here=f"/V/{token.upper()}", switch_args={}))
     if key:
         pages.put(key, response.get_data(), response.headers.get("Content-Encoding"))
@@ -473,7 +455,4 @@ def _compressed(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from stamp_service.web.repeat_page import RepeatPageShortcut
-
     app.register_blueprint(bp)
-    app.wsgi_app = RepeatPageShortcut(app, app.wsgi_app)  # type: ignore[method-assign]

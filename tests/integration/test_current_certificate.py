@@ -7,6 +7,7 @@ the status bundle must agree on which certificate is current (the newest not sup
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -139,3 +140,34 @@ def test_a_certificate_reduced_below_three_stars_is_not_valid(client, session, a
 
 def test_the_minting_module_re_exports_the_one_definition():
     assert minting.current_certificate is current_certificate
+
+
+def test_a_superseding_certificate_changes_the_page_of_a_worker_that_cached_the_old_one(
+    app, session, keyring, batch
+):
+    """create_certificate must move the status generation: a worker that already holds the lot's
+    status facts in its per-process cache would otherwise keep showing the superseded rating."""
+    from stamp_service.domain.access import SYSTEM
+    from stamp_service.schemas.certificates import CertificateIn
+    from stamp_service.services.certificates import create_certificate
+    from stamp_service.services.status_events import current_generation
+
+    client = app.test_client()
+    token = batch.tokens[0]
+    first = client.get(f"/api/v1/verify/{token}").get_json()
+    assert first["verdict"] == "genuine"
+    store = app.extensions["ocop"].store
+    before = current_generation(store)
+    body = certificate_payload(
+        batch.product.id,
+        stars=3,
+        score=60,
+        signed_on="2026-01-15",
+        supersedes_id=batch.certificate.id,
+    )
+    create_certificate(session, SYSTEM, CertificateIn.model_validate_json(json.dumps(body)))
+    assert current_generation(store) == before + 1
+    again = client.get(f"/api/v1/verify/{token}").get_json()
+    assert first["facts"]["certificate"]["stars"] == 4
+    assert again["facts"]["certificate"]["stars"] == 3
+    assert again["facts"]["certificate"]["stars_changed_on"] == "2026-01-15"
