@@ -145,7 +145,9 @@ def _void(session: Session, stamp: Stamp) -> Decision | None:
     )
     if row is None:
         return None
-    return Decision.from_record(row.decision, reason=row.reason, decided_on=row.voided_at.date())
+    return Decision.from_record(
+        row.decision, reason=row.reason, decided_on=row.voided_at.date(), kind=row.reason_code
+    )
 
 
 def _certificate_facts(session: Session, cert: Certificate) -> CertificateFacts:

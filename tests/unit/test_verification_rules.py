@@ -123,8 +123,9 @@ def _msgids() -> set[str | tuple[str, str]]:
     ids: set = set()
     for name in ("web/verdict_text.py", "web/public.py", "web/verify_api.py"):
         ids |= {msg for _l, msg, _c, _x in extract_from_file("python", ROOT / name)}
-    with (ROOT / "templates/verify/page.html").open("rb") as fh:
-        ids |= {msg for _l, _f, msg, _c in babel_extract(fh, ["_", "gettext", "ngettext"], [], {})}
+    for template in sorted((ROOT / "templates/verify").glob("*.html")):
+        with template.open("rb") as fh:
+            ids |= {msg for _l, _f, msg, _c in babel_extract(fh, ["_", "gettext", "ngettext"], [], {})}
     return ids
 
 
