@@ -524,3 +524,16 @@ def _token_for_fuzz(session, keyring) -> str:
         _FUZZ.clear()
         _FUZZ[key] = make_issued_batch(session, keyring, n=1).tokens[0]
     return _FUZZ[key]
+
+
+def test_uploaded_product_image_replaces_the_placeholder(client, session, batch):
+    from stamp_service.domain.access import SYSTEM
+    from stamp_service.services import products
+    from tests.integration.test_products_api import tiny_png
+
+    products.set_product_image(session, SYSTEM, batch.product.id, media_type="image/png", data=tiny_png())
+    vs.status_changed(session)  # what the registry's own change leaves to the cache: the generation moves
+    html = page(client, vs.path_of(batch.urls[0]))
+    img = re.search(r'<img class="pimg" src="(/media/products/\d+\?v=\w+)" alt="([^"]+)"', html)
+    assert img and img.group(2) == batch.product.name and "Chưa có ảnh sản phẩm" not in html
+    assert client.get(img.group(1)).status_code == 200
