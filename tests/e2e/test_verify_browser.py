@@ -169,10 +169,17 @@ def _check_box(page, kind: str, lang_index: int) -> None:
     assert action in page.locator('[role="status"] .act').inner_text(), (kind, lang_index)
 
 
+SMALL_TARGETS = """() => [...document.querySelectorAll("a, button, input, select, textarea, summary")]
+    .filter(e => e.type !== "hidden" && e.getClientRects().length)
+    .filter(e => e.getBoundingClientRect().height < 44)
+    .map(e => e.outerHTML.slice(0, 80))"""
+
+
 def _look(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     assert serious_violations(page) == [], name
+    assert page.evaluate(SMALL_TARGETS) == [], name  # every tap target at least 44 px high
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH, name  # no sideways scroll
 
 
