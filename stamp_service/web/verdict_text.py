@@ -13,7 +13,7 @@ from datetime import datetime
 
 from stamp_service.domain.status import Cause, Decision, Finding, Status, Verdict
 from stamp_service.domain.verification import ScanStats
-from stamp_service.web.i18n import format_day, format_moment
+from stamp_service.web.i18n import format_day, format_moment, format_number
 
 # What the page shows for each situation: (CSS kind, icon). The kind names the cause the
 # shopper must tell apart (a recall is a health matter, withdrawn stars an administrative one).
@@ -132,8 +132,8 @@ def scans_line(t: gettext.NullTranslations, stats: ScanStats | None, lang: str) 
     if stats is None or stats.scans < 1 or stats.first_at is None:
         return None
     return t.ngettext(
-        "Verified %(num)d time, first on %(date)s.", "Verified %(num)d times, first on %(date)s.", stats.scans
-    ) % {"num": stats.scans, "date": format_day(stats.first_at.date(), lang)}
+        "Verified %(num)s time, first on %(date)s.", "Verified %(num)s times, first on %(date)s.", stats.scans
+    ) % {"num": format_number(stats.scans, lang), "date": format_day(stats.first_at.date(), lang)}
 
 
 def verdict_text(
@@ -181,10 +181,10 @@ def verdict_text(
         if stats is not None and stats.first_at is not None:
             lines.append(
                 _(
-                    "This code has already been verified %(num)d times, first on %(date)s, "
+                    "This code has already been verified %(num)s times, first on %(date)s, "
                     "possibly in several places: the stamp may have been copied."
                 )
-                % {"num": stats.scans, "date": format_day(stats.first_at.date(), lang)}
+                % {"num": format_number(stats.scans, lang), "date": format_day(stats.first_at.date(), lang)}
             )
         action = _("If the label has a scratch PIN, check it below; otherwise report the shop.")
     elif kind == "certificate_expired":

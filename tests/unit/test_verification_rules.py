@@ -215,3 +215,15 @@ def test_a_reused_pin_never_hides_a_worse_verdict():
     assert reused.warnings == genuine.warnings
     revoked = Status(Verdict.REVOKED, (Finding(Cause.LOT_RECALLED),))
     assert with_pin_reused(revoked) is revoked
+
+
+def test_scan_counts_are_grouped_the_readers_way():
+    from stamp_service.domain.verification import ScanStats
+    from stamp_service.web.i18n import translations
+    from stamp_service.web.verdict_text import scans_line
+
+    stats = ScanStats(scans=2000, first_at=datetime(2026, 1, 2, tzinfo=UTC))
+    assert (
+        scans_line(translations("vi"), stats, "vi") == "Đã được kiểm tra 2.000 lần, lần đầu ngày 02/01/2026."
+    )
+    assert scans_line(translations("en"), stats, "en") == "Verified 2,000 times, first on 2 Jan 2026."
