@@ -61,14 +61,14 @@ def recall(session: Session, batch: IssuedBatch) -> None:
     status_changed(session)
 
 
-def void(session: Session, batch: IssuedBatch, seq: int = 1) -> None:
+def void(session: Session, batch: IssuedBatch, seq: int = 1, reason_code: str = "lost") -> None:
     session.add(
         StampVoid(
             request_id=batch.request.id,
             seq_from=seq,
             seq_to=seq,
-            reason_code="lost",
-            reason="cuộn tem bị mất",
+            reason_code=reason_code,
+            reason="cuộn tem bị mất" if reason_code == "lost" else "tem bị sao chép",
             decision={"number": "05/BB"},
         )
     )
@@ -77,13 +77,18 @@ def void(session: Session, batch: IssuedBatch, seq: int = 1) -> None:
 
 
 def reduce_below_three(session: Session, batch: IssuedBatch) -> None:
+    reduce_stars(session, batch, 2)
+
+
+def reduce_stars(session: Session, batch: IssuedBatch, stars: int) -> None:
+    """A reduction decision: a new certificate with fewer stars supersedes the current one."""
     old = batch.certificate
     old.state = "superseded"
     session.flush()
     session.add(
         Certificate(
             product_id=old.product_id,
-            stars=2,
+            stars=stars,
             criteria_version=old.criteria_version,
             authority_name=old.authority_name,
             authority_level=old.authority_level,

@@ -41,6 +41,7 @@ class Cause(StrEnum):
     CERTIFICATE_EXPIRED = "certificate_expired"
     STAMP_EXPIRED = "stamp_expired"
     MANY_SCANS = "many_scans"
+    PIN_REUSED = "pin_reused"  # a scratch PIN entered again after its first use
     KEY_COMPROMISED = "key_compromised"
 
 
@@ -66,6 +67,7 @@ class Decision:
     decided_on: date | None = None
     authority: str | None = None
     reason: str | None = None
+    kind: str | None = None  # a void's reason code (lost, spoiled, copied, other): the page words it
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None, **defaults: Any) -> Decision:
@@ -76,15 +78,19 @@ class Decision:
             decided_on=date.fromisoformat(day) if isinstance(day, str) else day,
             authority=data.get("authority"),
             reason=data.get("reason"),
+            kind=data.get("kind"),
         )
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        record = {
             "number": self.number,
             "decided_on": self.decided_on.isoformat() if self.decided_on else None,
             "authority": self.authority,
             "reason": self.reason,
         }
+        if self.kind is not None:  # only voids have one; stored decisions keep their four keys
+            record["kind"] = self.kind
+        return record
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,16 @@ def with_clone_signal(status: Status, suspected: bool) -> Status:
     return Status(Verdict.SUSPICIOUS, (Finding(Cause.MANY_SCANS),), status.warnings)
 
 
+def with_pin_reused(status: Status) -> Status:
+    """A scratch PIN entered again after its first use: a genuine verdict becomes suspicious.
+
+    Like the clone signal it never hides a worse verdict (a revoked or expired stamp stays so).
+    """
+    if status.verdict is not Verdict.GENUINE:
+        return status
+    return Status(Verdict.SUSPICIOUS, (Finding(Cause.PIN_REUSED),), status.warnings)
+
+
 _BROWSERS = (  # order matters: in-app and vendor browsers also say "Chrome" and "Safari"
     ("zalo", "zalo"),
     ("samsungbrowser", "samsung"),

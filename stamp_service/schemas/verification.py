@@ -20,6 +20,7 @@ class DecisionOut(BaseModel):
     decided_on: date | None = None
     authority: str | None = None
     reason: str | None = None
+    kind: str | None = Field(None, description="voids only: lost | spoiled | copied | other")
 
 
 class FindingOut(BaseModel):
@@ -61,6 +62,7 @@ class ReportProblem(StrEnum):
     FAKE_GOODS = "fake_goods"
     EXPIRED_SOLD = "expired_sold"
     NO_STAMP = "no_stamp"
+    RECALLED_SOLD = "recalled_sold"  # recalled goods still on sale (hàng bị thu hồi vẫn bán)
     OTHER = "other"
 
 

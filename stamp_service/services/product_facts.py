@@ -63,10 +63,14 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
             "standards": list(product.standards or []),
             "self_declaration": product.self_declaration_ref,
             "image": f"/media/products/{product.id}?v={image[:12]}" if image else None,
+            "group_code": product.subgroup_code or product.group_code,
+            "raw_material_area": _raw_material_area(session, product),
         },
         "producer": {
             "name": producer.name,
             "legal_type": producer.legal_type,
+            "registration_number": producer.registration_number,
+            "phone": producer.phone,
             "address": snap.get("text"),
             "commune": snap.get("commune_name"),
             "province": snap.get("province_name"),
@@ -89,7 +93,11 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
                     "note": e.note,
                     "corrects": e.corrects_seq,
                     "documents": [
-                        {"name": d.get("name"), "fingerprint": str(d.get("sha256", ""))[:12]}
+                        {
+                            "name": d.get("name"),
+                            "fingerprint": str(d.get("sha256", ""))[:12],
+                            "sha256": d.get("sha256"),
+                        }
                         for d in e.documents or []
                     ],
                 }
@@ -98,6 +106,32 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
         },
         "certificate": _certificate(session, cert),
     }
+
+
+def _raw_material_area(session: Session, product: Product) -> list[str]:
+    """The registered raw-material communes as "commune, province" (Circular 02/2024: where it comes from)."""
+    codes = list(product.raw_material_communes or [])
+    if not codes:
+        return []
+    units = {
+        u.code: u
+        for u in session.scalars(select(AdministrativeUnit).where(AdministrativeUnit.code.in_(codes)))
+    }
+    provinces = {
+        u.code: u.name
+        for u in session.scalars(
+            select(AdministrativeUnit).where(
+                AdministrativeUnit.code.in_({u.province_code for u in units.values()})
+            )
+        )
+    }
+    out = []
+    for code in codes:
+        unit = units.get(code)
+        if unit is not None:
+            province = provinces.get(unit.province_code)
+            out.append(f"{unit.name}, {province}" if province else unit.name)
+    return out
 
 
 def _inputs(session: Session, lot: Lot) -> list[dict[str, Any]]:

@@ -211,7 +211,14 @@ def load_lot_status(session: Session, lot_id: int, product_id: int) -> LotStatus
         Decision.from_record(lot.recall) if lot is not None and lot.recall else None,
         _certificate_facts(session, cert) if cert else None,
         tuple(
-            (req, a, b, Decision.from_record(v.decision, reason=v.reason, decided_on=v.voided_at.date()))
+            (
+                req,
+                a,
+                b,
+                Decision.from_record(
+                    v.decision, reason=v.reason, decided_on=v.voided_at.date(), kind=v.reason_code
+                ),
+            )
             for req, a, b, v in voids
         ),
     )

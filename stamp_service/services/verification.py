@@ -320,6 +320,12 @@ def cached_facts(
     )
 
 
+def stars_now(result: Verification) -> int | None:
+    """The product's current rating, when the facts are loaded and it has a certificate."""
+    cert = (result.facts or {}).get("certificate")
+    return int(cert["stars"]) if cert else None
+
+
 def check_pin(session: Session, env: VerifyEnv, serial_text: str, pin: str, client: bytes) -> PinOutcome:
     """Scratch-PIN check, rate-limited per stamp and per client; every attempt counts.
 

@@ -29,7 +29,7 @@ class VerifyConfig:
     scan_flush_seconds: int = 5  # the background flusher's period (0: only on demand / CLI)
     scan_flush_batch: int = 500  # flush at once when this many scans wait
     scan_ttl_days: int = 400  # live counters in the store expire this long after the last scan
-    rate_page_per_minute: int = 120  # per client address (a market's phones may share one NAT address)
+    rate_page_per_minute: int = 1200  # per client address: a fair's phones share carrier NAT addresses (docs)
     rate_api_per_minute: int = 300
     rate_pin_per_stamp_hour: int = 10
     rate_pin_per_client_hour: int = 30

@@ -69,15 +69,28 @@ def problem_response(status: int, kind: str, title: str, detail: str | None = No
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     if not wants_json():
-        html = render_template_string(_HTML, status=status, title=title, detail=detail or "")
-        headers["Content-Security-Policy"] = HTML_CSP
-        return Response(html, status=status, mimetype="text/html", headers=headers)
+        return _page(status, title, detail, headers)
     return Response(
         json.dumps(body, ensure_ascii=False),
         status=status,
         mimetype="application/problem+json",
         headers=headers,
     )
+
+
+def _page(status: int, title: str, detail: str | None, headers: dict[str, str]) -> Response:
+    """The public pages' error page (Vietnamese first); the plain fallback if even that fails."""
+    try:
+        from stamp_service.web.public import error_page
+
+        response = error_page(status, title, detail)
+    except Exception:  # an error while answering an error: never a second traceback
+        log.exception("error page failed", extra={"path": request.path})
+        html = render_template_string(_HTML, status=status, title=title, detail=detail or "")
+        response = Response(html, status=status, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = HTML_CSP
+    response.headers.update(headers)
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -17,6 +17,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from flask import request
 
 from stamp_service.config import LANGUAGES
@@ -69,3 +70,10 @@ def format_moment(value: datetime | str | None, lang: str) -> str:
         return "—"
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return format_datetime(moment, DATETIME_FORMAT[lang], tzinfo=VN_TZ, locale=_locale(lang))
+
+
+def format_number(value: int | float | None, lang: str) -> str:
+    """Grouped the reader's way: 2.000 in Vietnamese, 2,000 in English."""
+    if value is None:
+        return "—"
+    return format_decimal(value, locale=_locale(lang))

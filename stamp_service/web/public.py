@@ -14,6 +14,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from flask import Blueprint, Flask, Response, render_template, request
 
 from stamp_service.crypto.keyring import KeyRing, for_runtime
 from stamp_service.domain import serials
-from stamp_service.domain.verification import browser_family
+from stamp_service.domain.verification import browser_family, with_pin_reused
 from stamp_service.errors import RateLimited, SerialTypo, ValidationFailed
 from stamp_service.services import public_guard, reports, verification
 from stamp_service.services.public_guard import RateCheck, check_rate
@@ -31,10 +32,11 @@ from stamp_service.services.scans import scan_log_for
 from stamp_service.services.verification import ScanInfo, Verification, VerifyEnv
 from stamp_service.services.verify_config import VerifyConfig
 from stamp_service.web.context import db, read_db, runtime
-from stamp_service.web.i18n import format_day, format_moment, pick_language, translations
+from stamp_service.web.i18n import format_day, format_moment, format_number, pick_language, translations
 from stamp_service.web.verdict_text import scans_line, verdict_text
 
 bp = Blueprint("public", __name__)
+STATIC = Path(__file__).resolve().parent.parent / "static"
 CSS = (Path(__file__).resolve().parent.parent / "templates" / "verify" / "page.css").read_text().strip()
 CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
 CSP = (
@@ -122,8 +124,7 @@ def limit_page(env: VerifyEnv) -> bytes:
 def _labels(t: Any) -> dict[str, Any]:
     _ = t.gettext
     return {
-        "event_types": {
-            "sourcing": _("Sourcing / harvest"),
+        "event_types": {  # "sourcing" is worded by product group (sourcing_label)
             "processing": _("Processing"),
             "testing": _("Testing"),
             "packing": _("Packing"),
@@ -141,9 +142,53 @@ def _labels(t: Any) -> dict[str, Any]:
             ("fake_goods", _("The goods look fake or different")),
             ("expired_sold", _("Expired product sold as OCOP")),
             ("no_stamp", _("OCOP mark without a stamp")),
+            ("recalled_sold", _("Recalled goods still on sale")),
             ("other", _("Something else")),
         ],
     }
+
+
+# The first stage of an origin record, worded by product group (decision 148/QĐ-TTg codes): fruit is
+# picked, fish caught, honey taken from hives; crafts and drinks start from raw materials.
+_SOURCING_BY_GROUP = (
+    (("1.1.2", "1.3.5", "1.4.1"), "catch"),
+    (("1.3.6",), "honey"),
+    (("1.1.1", "1.2", "1.5", "1.6", "3.1"), "harvest"),
+    (("5",), "growing"),
+)
+
+
+def sourcing_label(t: Any, group_code: str | None) -> str:
+    """The name of the ``sourcing`` stage for a product of this group ("raw materials" by default)."""
+    _ = t.gettext
+    kind = next(
+        (k for prefixes, k in _SOURCING_BY_GROUP for p in prefixes if (group_code or "").startswith(p)), ""
+    )
+    if kind == "catch":
+        return _("Catch / aquaculture")  # type: ignore[no-any-return]
+    if kind == "honey":
+        return _("Honey harvest")  # type: ignore[no-any-return]
+    if kind == "harvest":
+        return _("Harvest / raw materials")  # type: ignore[no-any-return]
+    if kind == "growing":
+        return _("Growing / breeding")  # type: ignore[no-any-return]
+    return _("Raw materials")  # type: ignore[no-any-return]
+
+
+# The report form opens on pages that ask the shopper to report, with the problem that fits.
+_REPORT_PROBLEM = {
+    "not_genuine": "fake_stamp",
+    "suspicious_scans": "fake_stamp",
+    "suspicious_pin": "fake_goods",
+    "voided_copied": "fake_stamp",
+    "voided": "fake_stamp",
+    "recalled": "recalled_sold",
+    "stars_withdrawn": "expired_sold",
+    "stars_below_three": "expired_sold",
+    "no_certificate": "expired_sold",
+    "certificate_expired": "expired_sold",
+    "stamp_expired": "expired_sold",
+}
 
 
 def render_page(
@@ -157,6 +202,8 @@ def render_page(
     notice_error: bool = False,
     typed: str | None = None,
     status: int = 200,
+    pin_first_used_at: Any = None,
+    template: str = "verify/page.html",
 ) -> Response:
     env = verify_env()
     t = translations(lang)
@@ -170,6 +217,7 @@ def render_page(
         "ngettext": t.ngettext,
         "fd": lambda d: format_day(d, lang),
         "fdt": lambda d: format_moment(d, lang),
+        "fn": lambda n: format_number(n, lang),
         "here": here,
         "channel": channel,
         "notice": notice,
@@ -177,20 +225,38 @@ def render_page(
         "typed": typed,
         "verdict": None,
         "page_title": t.gettext("OCOP stamp check"),
-        "report_token": public_guard.form_token(env.keyring, "report", ""),
         **_labels(t),
     }
     if result is not None:
-        text = verdict_text(t, result.status, lang, result.scans)
+        text = verdict_text(
+            t,
+            result.status,
+            lang,
+            result.scans,
+            stars_now=verification.stars_now(result),
+            stars_printed=result.stamp.stars_at_issue,
+            pin_first_used_at=pin_first_used_at,
+        )
         serial_compact = serials.compact(result.stamp.serial) if result.stamp.serial else None
+        facts = result.facts
+        if facts:
+            ctx["event_types"] = {
+                **ctx["event_types"],
+                "sourcing": sourcing_label(t, facts["product"].get("group_code")),
+            }
         ctx.update(
             verdict=result.status.verdict.value,
+            kind=text.kind,
             title=text.title,
+            action=text.action,
             lines=text.lines,
             warnings=text.warnings,
             icon=text.icon,
             page_title=text.title,
-            facts=result.facts,
+            # A stamp voided as copied names a product the item in hand may not be: no product sheet.
+            facts=None if text.kind == "voided_copied" else facts,
+            facts_hidden=bool(facts) and text.kind == "voided_copied",
+            report_problem=_REPORT_PROBLEM.get(text.kind),
             part=result.stamp,
             serial_text=result.serial_text,
             serial_compact=serial_compact,
@@ -199,7 +265,7 @@ def render_page(
             report_token=public_guard.form_token(env.keyring, "report", serial_compact or ""),
             provinces=verification.provinces(read_db(), env.memo) if result.facts else [],
         )
-    return Response(render_template("verify/page.html", **ctx), status=status, mimetype="text/html")
+    return Response(render_template(template, **ctx), status=status, mimetype="text/html")
 
 
 def _scan(env: VerifyEnv, client: bytes, channel: str) -> ScanInfo:
@@ -272,6 +338,30 @@ def rendered_key(
     )
 
 
+@bp.get("/")
+def home() -> Response:
+    """The service's host is printed on every stamp: what an OCOP stamp is, how to check one."""
+    env = verify_env()
+    check_rate(env.store, page_rate(env, client_key(env)))
+    lang = pick_language(runtime().settings.default_language, request.args.get("lang"))
+    return render_page(lang, here="/", switch_args={}, template="verify/home.html")
+
+
+@bp.get("/favicon.svg")
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """A small local icon (SVG; browsers that ask for /favicon.ico accept it too): no 404 per visit."""
+    response = Response(_favicon(), mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 7 * 86400
+    return response
+
+
+@lru_cache(maxsize=1)
+def _favicon() -> bytes:
+    return (STATIC / "favicon.svg").read_bytes()
+
+
 @bp.route("/verify", methods=["GET", "POST"])
 def verify_form() -> Response:
     """Type the printed serial: the check character catches typos before any lookup."""
@@ -335,6 +425,9 @@ def pin() -> Response:
         )
     except SerialTypo:
         outcome = verification.PinOutcome("wrong")
+    result = _form_result(env, lang, serial_text)
+    used_at = None
+    notice: str | None
     if outcome.result == "first":
         notice, error = t.gettext("First verification of this PIN: the item is genuine."), False
     elif outcome.result == "used":
@@ -343,16 +436,21 @@ def pin() -> Response:
             "If you did not enter it yourself, this item may be a copy."
         ) % {"date": format_moment(outcome.first_used_at, lang)}
         error = True
+        if result is not None and result.status.verdict is not with_pin_reused(result.status).verdict:
+            # The verdict itself turns "suspicious" and says why; no second, contradicting note.
+            result = replace(result, status=with_pin_reused(result.status))
+            notice, used_at = None, outcome.first_used_at
     else:
         notice, error = t.gettext("Wrong PIN. Check the digits and try again."), True
     return render_page(
         lang,
-        result=_form_result(env, lang, serial_text),
+        result=result,
         here="/verify",
         switch_args=args,
         channel="serial",
         notice=notice,
         notice_error=error,
+        pin_first_used_at=used_at,
     )
 
 
@@ -428,16 +526,53 @@ def _too_many(exc: RateLimited) -> Response:
     return response
 
 
+def error_page(status: int, title: str, detail: str | None) -> Response:
+    """An error answered to a person (web.errors decides when): the public pages' look, Vietnamese first.
+
+    A 404 gets its own words and the ways on (home, type a serial); other errors show their
+    title and detail. No database and no rate limit here: this must work while things fail.
+    """
+    lang = pick_language(runtime().settings.default_language, request.args.get("lang"))
+    t = translations(lang)
+    other = "en" if lang == "vi" else "vi"
+    if status == 404:
+        title = t.gettext("Page not found")
+        detail = t.gettext(
+            "This address is not a page of the OCOP stamp check. To check a stamp, scan its QR code "
+            "again or type the serial printed next to it."
+        )
+    ctx = {
+        "lang": lang,
+        "other_lang": other,
+        "switch_url": f"{request.path}?{urlencode({'lang': other})}",
+        "css": CSS,
+        "_": t.gettext,
+        "ngettext": t.ngettext,
+        "page_title": title,
+        "title": title,
+        "detail": detail or "",
+        "status": status,
+    }
+    response = Response(render_template("verify/error.html", **ctx), status=status, mimetype="text/html")
+    return _with_page_headers(response)
+
+
 @bp.after_request
 def _headers(response: Response) -> Response:
     """Security headers on every public page, and gzip: the 30 KB budget is for the transferred bytes."""
+    if request.endpoint == "public.favicon":
+        return response
+    return _compressed(_with_page_headers(response))
+
+
+def _with_page_headers(response: Response) -> Response:
     h = response.headers
     for name, value in PAGE_HEADERS:
         if name == "Vary":
             h.add(name, value)
         else:
             h[name] = value
-    return _compressed(response)
+    return response
 
 
 def _compressed(response: Response) -> Response:

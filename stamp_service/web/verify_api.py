@@ -39,7 +39,14 @@ def _limit() -> None:
 
 
 def _out(result: Verification, lang: str) -> VerifyOut:
-    text = verdict_text(translations(lang), result.status, lang, result.scans)
+    text = verdict_text(
+        translations(lang),
+        result.status,
+        lang,
+        result.scans,
+        stars_now=verification.stars_now(result),
+        stars_printed=result.stamp.stars_at_issue,
+    )
     status_json = verification.status_json(result.status)
     findings = [
         FindingOut(
@@ -52,7 +59,7 @@ def _out(result: Verification, lang: str) -> VerifyOut:
     warnings = [FindingOut(cause=f["cause"], since=f["since"]) for f in status_json["warnings"]]
     out = VerifyOut(
         verdict=result.status.verdict.value,
-        message=" ".join([text.title + ".", *text.lines]),
+        message=" ".join([text.title + ".", *text.lines, text.action]),
         lang=lang,
         findings=findings,
         warnings=warnings,

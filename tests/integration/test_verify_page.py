@@ -21,7 +21,6 @@ TITLES = {
     "genuine": ("Tem OCOP chính hãng", "Genuine OCOP stamp"),
     "suspicious": ("Mã thật nhưng có dấu hiệu nghi vấn", "Genuine code, but suspicious"),
     "expired": ("Giấy chứng nhận đã hết hạn", "Certificate expired"),
-    "revoked": ("Đã bị thu hồi", "Revoked"),
     "not_genuine": ("Không phải tem thật", "Not a genuine stamp"),
 }
 
@@ -65,6 +64,12 @@ def test_genuine_page_shows_every_circular_item_in_vietnamese(client, batch):
         batch.producer.name,
         "Xã Phúc Trạch",
         "Tỉnh Hà Tĩnh",
+        "Hãy đối chiếu sản phẩm trên tay với thông tin bên dưới.",  # the action line
+        "Vùng nguyên liệu",
+        "Mã số đăng ký kinh doanh",
+        batch.producer.registration_number,
+        f'href="tel:{batch.producer.phone.replace(" ", "")}"',
+        "Chưa có ảnh sản phẩm",  # the placeholder: no photo uploaded
         batch.lot.lot_code,
         "01/10/2025",
         "01/12/2025",
@@ -72,21 +77,24 @@ def test_genuine_page_shows_every_circular_item_in_vietnamese(client, batch):
         batch.certificate.decision_number,
         "UBND tỉnh Hà Tĩnh",
         "15/09/2028",
-        "Thu hái / nguyên liệu",
+        "Thu hoạch / nguyên liệu",  # fresh produce (group 1.1.1) is harvested
         "Kiểm nghiệm",
-        "000000000000",
+        "00" * 32,  # the document's whole SHA-256, under its name
+        "Phản ánh nghi ngờ hàng giả",
         serials.format_serial(serials.from_db(batch.stamps[0].serial)),
         'aria-label="4 sao"',
         "Đã được kiểm tra 1 lần",
         "Mã PIN cào",
     ):
         assert item in html, item
+    assert html.count(batch.producer.address_snapshot["text"]) == 1  # the address once
+    assert "Thu hái" not in html and "<details open" not in html  # a genuine page asks for no report
 
 
 def test_english_by_header_and_by_switch_link_that_keeps_the_token(client, batch):
     path = vs.path_of(batch.urls[0])
     html = page(client, path, lang="en")
-    assert '<html lang="en">' in html and "Genuine OCOP stamp" in html and "Sourcing / harvest" in html
+    assert '<html lang="en">' in html and "Genuine OCOP stamp" in html and "Harvest / raw materials" in html
     link = re.search(r'<a href="([^"]+)" lang="vi"', html).group(1)
     assert link.startswith(path) and link.endswith("lang=vi")
     vi = page(client, path)
@@ -100,22 +108,107 @@ def test_any_case_and_trailing_slash(client, batch):
         assert verdict_of(page(client, variant)) == "genuine", variant
 
 
+REVOKED = {  # cause: (kind, Vietnamese title, English title, Vietnamese action, details)
+    "withdrawn": (
+        "stars_withdrawn",
+        "Không còn được công nhận OCOP",
+        "No longer OCOP-certified",
+        "có thể vẫn là hàng thật",
+        ("thu hồi sao OCOP ngày 18/11/2026", "3763/QĐ-UBND"),
+    ),
+    "recalled": (
+        "recalled",
+        "Lô hàng bị thu hồi: không sử dụng",
+        "Lot recalled: do not use",
+        "Không sử dụng sản phẩm này.",
+        ("Lô sản xuất này đã bị thu hồi ngày 20/11/2026", "12/QĐ-CCATTP"),
+    ),
+    "voided": (
+        "voided",
+        "Tem đã bị hủy",
+        "Stamp cancelled",
+        "Tem này không có giá trị trên hàng hóa",
+        ("Tem này đã bị hủy ngày", "05/BB"),
+    ),
+    "below_three": (
+        "stars_below_three",
+        "Hạng sao bị hạ xuống dưới 3 sao",
+        "Rating reduced below 3 stars",
+        "có thể vẫn là hàng thật",
+        ("dưới 3 sao", "88/QĐ-UBND"),
+    ),
+}
+
+
 @pytest.mark.parametrize("cause", vs.REVOKE_CAUSES)
-def test_revoked_for_each_cause_says_why_in_both_languages(client, session, batch, cause):
+def test_revoked_for_each_cause_says_why_and_what_to_do_in_both_languages(client, session, batch, cause):
     path = vs.path_of(batch.urls[0])
     assert verdict_of(page(client, path)) == "genuine"  # cached now: the revocation must still show at once
     vs.revoke(session, batch, cause)
     vi, en = page(client, path), page(client, path, lang="en")
+    kind, title_vi, title_en, action_vi, details = REVOKED[cause]
     assert verdict_of(vi) == verdict_of(en) == "revoked"
-    assert TITLES["revoked"][0] in vi and TITLES["revoked"][1] in en
-    expected = {
-        "withdrawn": ("thu hồi sao OCOP ngày 18/11/2026", "3763/QĐ-UBND"),
-        "recalled": ("Lô sản xuất này đã bị thu hồi ngày 20/11/2026", "12/QĐ-CCATTP"),
-        "voided": ("Tem này đã bị hủy ngày", "05/BB"),
-        "below_three": ("dưới 3 sao", "88/QĐ-UBND"),
-    }[cause]
-    for text in expected:
+    assert f'data-k="{kind}"' in vi and title_vi in vi and title_en in en and action_vi in vi
+    assert "Đã bị thu hồi<" not in vi  # the old title shared by four causes
+    for text in details:
         assert text in vi, text
+    assert "<details open>" in vi  # the report form is offered open
+
+
+def test_recalled_lot_offers_the_recalled_goods_report(client, session, batch):
+    vs.recall(session, batch)
+    html = page(client, vs.path_of(batch.urls[0]))
+    assert '<option value="recalled_sold" selected>Hàng bị thu hồi vẫn bán</option>' in html
+    fields = _form(html, "/verify/report")
+    r = client.post("/verify/report", data={**fields, "problem": "recalled_sold", "shop_name": "Chợ Hà Tĩnh"})
+    assert r.status_code == 200
+    report = session.query(ConsumerReport).one()
+    assert report.problem == "recalled_sold" and report.verdict == "revoked"
+
+
+def test_stamp_voided_as_copied_shows_no_product_sheet(client, session, batch):
+    vs.void(session, batch, seq=1, reason_code="copied")
+    vi = page(client, vs.path_of(batch.urls[0]))
+    en = page(client, vs.path_of(batch.urls[0]), lang="en")
+    assert verdict_of(vi) == "revoked" and 'data-k="voided_copied"' in vi
+    assert "Tem đã bị hủy do bị sao chép" in vi and "Stamp cancelled: it was copied" in en
+    assert "đừng mua" in vi and "Không hiển thị thông tin sản phẩm" in vi
+    assert batch.product.name not in vi and batch.lot.lot_code not in vi and "<h2>Sản phẩm</h2>" not in vi
+    assert '<option value="fake_stamp" selected>' in vi and "<details open>" in vi
+    other = page(client, vs.path_of(batch.urls[1]))  # a stamp of the same lot that was not copied
+    assert verdict_of(other) == "genuine" and batch.product.name in other
+
+
+def test_stars_changed_since_printing_is_named_in_the_verdict_box(client, session, batch):
+    vs.reduce_stars(session, batch, 3)
+    vi = page(client, vs.path_of(batch.urls[0]))
+    en = page(client, vs.path_of(batch.urls[0]), lang="en")
+    box = re.search(r'<section class="v genuine".*?</section>', vi, re.S).group(0)
+    assert 'data-k="stars_changed"' in box and "hạng sao đã thay đổi" in box
+    assert "Sản phẩm hiện đạt 3 sao; tem được in khi sản phẩm đạt 4 sao." in box
+    assert "the stamp was printed with 4 stars" in en
+
+
+def test_quantity_grouped_the_vietnamese_way(client, session, keyring):
+    b = make_issued_batch(session, keyring, n=1, lot_overrides={"quantity": 2000})
+    assert "2.000 quả" in page(client, vs.path_of(b.urls[0]))
+    assert "2,000 quả" in page(client, vs.path_of(b.urls[0]), lang="en")
+
+
+def test_sourcing_stage_is_worded_by_product_group(client, session, keyring):
+    from stamp_service.web.i18n import translations
+    from stamp_service.web.public import sourcing_label
+
+    vi = translations("vi")
+    assert sourcing_label(vi, "1.4.1") == "Đánh bắt / nuôi trồng"  # fish sauce
+    assert sourcing_label(vi, "1.3.6") == "Khai thác mật"
+    assert sourcing_label(vi, "4.1") == "Nguyên liệu"  # crafts are not picked
+    b = make_issued_batch(
+        session, keyring, n=1, product_overrides={"group_code": "4.1", "subgroup_code": None}
+    )
+    vs.add_events(session, b, 1)
+    html = page(client, vs.path_of(b.urls[0]))
+    assert "<strong>Nguyên liệu</strong>" in html and "Thu hoạch" not in html
 
 
 def test_reduction_shows_stars_at_issue_and_date_of_change(client, session, batch):
@@ -194,7 +287,7 @@ def test_weight_under_30_kb_gzip_and_no_external_urls(client, session, batch):
     html = gzip.decompress(r.data).decode()
     assert len(html.encode()) < 30 * 1024  # even uncompressed
     for attr, value in re.findall(r'\b(src|href|action)="([^"]*)"', html):
-        assert value.startswith(("/", "?")) and not value.startswith("//"), (attr, value)
+        assert value.startswith(("/", "?", "tel:")) and not value.startswith("//"), (attr, value)
     assert "@import" not in html and "url(" not in html
 
 
@@ -210,6 +303,47 @@ def test_typed_serial_form_and_typo_message(client, batch):
     assert "có một ký tự bị sai" in html and 'role="status"' not in html
     unknown = serials.format_serial(serials.generate())
     assert verdict_of(page(client, f"/verify?serial={unknown}")) == "not_genuine"
+
+
+def test_landing_page_in_vietnamese_with_the_serial_form_and_an_english_switch(client, batch):
+    r = client.get("/")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and '<html lang="vi">' in html
+    assert "Tem OCOP là gì?" in html and "Cách kiểm tra tem" in html
+    assert 'action="/verify"' in html and 'name="serial"' in html
+    assert re.search(r'<a href="/\?lang=en" lang="en"', html)
+    assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+    en = page(client, "/?lang=en")
+    assert '<html lang="en">' in en and "What is an OCOP stamp?" in en
+    good = serials.format_serial(serials.from_db(batch.stamps[0].serial))
+    assert verdict_of(page(client, f"/verify?serial={good}")) == "genuine"  # what the landing form sends
+
+
+def test_not_found_is_a_vietnamese_page_for_people_and_a_problem_for_the_api(client, keyring):
+    r = client.get("/khong-co-trang-nay")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 404 and r.mimetype == "text/html" and '<html lang="vi">' in html
+    assert "Không tìm thấy trang" in html and 'href="/?lang=vi"' in html and 'href="/verify?lang=vi"' in html
+    assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+    en = client.get("/nope?lang=en").get_data(as_text=True)
+    assert "Page not found" in en
+    api = client.get("/api/v1/nothing-here")
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"
+    assert api.get_json()["type"] == "/problems/not-found"
+
+
+def test_favicon_is_a_small_local_svg(client, keyring):
+    for path in ("/favicon.svg", "/favicon.ico"):
+        r = client.get(path)
+        assert r.status_code == 200 and r.mimetype == "image/svg+xml" and len(r.data) < 1024
+        assert r.data.startswith(b"<svg") and "max-age" in r.headers["Cache-Control"]
+    assert 'rel="icon" href="/favicon.svg"' in page(client, "/")
+
+
+def test_verify_page_heading_says_where_the_serial_is_printed(client, keyring):
+    html = page(client, "/verify")
+    assert "<h1>Kiểm tra tem OCOP</h1>" in html
+    assert "in cạnh mã QR" in html and "bên phải mã" in html and "ngay dưới mã" in html
 
 
 def _form(html: str, action: str) -> dict[str, str]:
@@ -228,8 +362,15 @@ def test_scratch_pin_first_then_already_used_then_wrong(client, session, keyring
     assert "First verification of this PIN" in first
     session.expire_all()
     assert session.get(Stamp, batch.stamps[0].serial).pin_first_used_at is not None
+    assert verdict_of(first) == "genuine"
     again = client.post("/verify/pin", data={**fields, "pin": pin[:4] + " " + pin[4:]}).get_data(as_text=True)
-    assert "This PIN was already used on" in again
+    # The verdict itself turns suspicious and says why (no green box above a pink note).
+    assert verdict_of(again) == "suspicious" and 'data-k="suspicious_pin"' in again
+    box = re.search(r'<section class="v suspicious".*?</section>', again, re.S).group(0)
+    assert "PIN already used: possible copy" in box and "This PIN was already used on" in box
+    assert 'class="msg' not in again and "<details open>" in again
+    vi = client.post("/verify/pin", data={**fields, "lang": "vi", "pin": pin}).get_data(as_text=True)
+    assert "Mã PIN đã được dùng: có thể là hàng sao chép" in vi
     wrong = client.post("/verify/pin", data={**fields, "pin": "00000000" if pin != "00000000" else "1" * 8})
     assert "Wrong PIN" in wrong.get_data(as_text=True)
 
@@ -304,15 +445,25 @@ def test_reports_from_a_not_genuine_page_and_rate_limit(client, session, keyring
     assert session.query(ConsumerReport).filter_by(verdict="not_genuine").count() == 5
 
 
-def test_page_rate_limit_per_client(app, client, batch):
-    from stamp_service.web.public import verify_env
+def test_page_rate_limit_fits_a_fair_behind_one_carrier_address():
+    from stamp_service.services.verify_config import VerifyConfig
 
-    with app.app_context():
-        limit = verify_env().config.rate_page_per_minute
+    c = VerifyConfig()
+    assert c.rate_page_per_minute >= 1000  # hundreds of phones behind one carrier NAT address
+    assert c.rate_pin_per_client_hour <= 30 and c.rate_reports_per_client_hour <= 5  # forms stay tight
+
+
+def test_page_rate_limit_per_client(session_factory, settings, batch):
+    app = create_app(vs.verify_settings(settings, rate_page_per_minute=30))
+    app.extensions["ocop"].session_factory = session_factory
+    session_factory.configure(info={"store": app.extensions["ocop"].store})
+    client = app.test_client()
+    limit = 30
     path = vs.path_of(batch.urls[0])
     codes = [client.get(path).status_code for _ in range(limit + 1)]
     assert codes[-1] == 429 and codes[:-1] == [200] * limit
     assert client.get(path, environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 200
+    app.extensions["ocop"].close()
 
 
 def test_withdrawal_reaches_another_instance_at_once(app, client, session, session_factory, settings, batch):
@@ -373,3 +524,16 @@ def _token_for_fuzz(session, keyring) -> str:
         _FUZZ.clear()
         _FUZZ[key] = make_issued_batch(session, keyring, n=1).tokens[0]
     return _FUZZ[key]
+
+
+def test_uploaded_product_image_replaces_the_placeholder(client, session, batch):
+    from stamp_service.domain.access import SYSTEM
+    from stamp_service.services import products
+    from tests.integration.test_products_api import tiny_png
+
+    products.set_product_image(session, SYSTEM, batch.product.id, media_type="image/png", data=tiny_png())
+    vs.status_changed(session)  # what the registry's own change leaves to the cache: the generation moves
+    html = page(client, vs.path_of(batch.urls[0]))
+    img = re.search(r'<img class="pimg" src="(/media/products/\d+\?v=\w+)" alt="([^"]+)"', html)
+    assert img and img.group(2) == batch.product.name and "Chưa có ảnh sản phẩm" not in html
+    assert client.get(img.group(1)).status_code == 200

@@ -123,8 +123,9 @@ def _msgids() -> set[str | tuple[str, str]]:
     ids: set = set()
     for name in ("web/verdict_text.py", "web/public.py", "web/verify_api.py"):
         ids |= {msg for _l, msg, _c, _x in extract_from_file("python", ROOT / name)}
-    with (ROOT / "templates/verify/page.html").open("rb") as fh:
-        ids |= {msg for _l, _f, msg, _c in babel_extract(fh, ["_", "gettext", "ngettext"], [], {})}
+    for template in sorted((ROOT / "templates/verify").glob("*.html")):
+        with template.open("rb") as fh:
+            ids |= {msg for _l, _f, msg, _c in babel_extract(fh, ["_", "gettext", "ngettext"], [], {})}
     return ids
 
 
@@ -144,3 +145,85 @@ def test_vietnamese_catalogue_translates_every_message_with_the_same_placeholder
         assert sorted(re.findall(r"%\(\w+\)[sd]", source)) == sorted(re.findall(r"%\(\w+\)[sd]", target)), (
             msgid
         )
+
+
+def _decision(kind: str | None = None):
+    from stamp_service.domain.status import Decision
+
+    return Decision(number="1/QĐ", kind=kind)
+
+
+@pytest.mark.parametrize(
+    ("findings", "verdict", "kind"),
+    [
+        ((Cause.STAMP_EXPIRED,), Verdict.EXPIRED, "stamp_expired"),
+        ((Cause.CERTIFICATE_EXPIRED, Cause.STAMP_EXPIRED), Verdict.EXPIRED, "certificate_expired"),
+        ((Cause.NO_CERTIFICATE,), Verdict.REVOKED, "no_certificate"),
+        ((Cause.STARS_BELOW_THREE,), Verdict.REVOKED, "stars_below_three"),
+        ((Cause.STAMP_VOIDED, Cause.STARS_WITHDRAWN), Verdict.REVOKED, "voided"),
+        ((Cause.STAMP_VOIDED, Cause.LOT_RECALLED), Verdict.REVOKED, "recalled"),  # a health risk first
+        ((Cause.MANY_SCANS,), Verdict.SUSPICIOUS, "suspicious_scans"),
+        ((Cause.PIN_REUSED,), Verdict.SUSPICIOUS, "suspicious_pin"),
+        ((Cause.BAD_CODE,), Verdict.NOT_GENUINE, "not_genuine"),
+    ],
+)
+def test_each_situation_has_its_own_title_and_action_in_both_languages(findings, verdict, kind):
+    from stamp_service.web.i18n import translations
+    from stamp_service.web.verdict_text import verdict_kind, verdict_text
+
+    status = Status(verdict, tuple(Finding(c, datetime(2026, 1, 1).date()) for c in findings))
+    assert verdict_kind(status) == kind
+    vi, en = verdict_text(translations("vi"), status, "vi"), verdict_text(translations("en"), status, "en")
+    assert vi.kind == en.kind == kind and vi.title != en.title and vi.action and vi.action != en.action
+
+
+def test_titles_tell_the_situations_apart():
+    from stamp_service.web.i18n import translations
+    from stamp_service.web.verdict_text import ICON_FOR_KIND, verdict_text
+
+    t = translations("vi")
+    statuses = {
+        "genuine": Status(Verdict.GENUINE),
+        "recalled": Status(Verdict.REVOKED, (Finding(Cause.LOT_RECALLED),)),
+        "voided": Status(Verdict.REVOKED, (Finding(Cause.STAMP_VOIDED, None, _decision("lost")),)),
+        "voided_copied": Status(Verdict.REVOKED, (Finding(Cause.STAMP_VOIDED, None, _decision("copied")),)),
+        "stars_withdrawn": Status(Verdict.REVOKED, (Finding(Cause.STARS_WITHDRAWN),)),
+        "stars_below_three": Status(Verdict.REVOKED, (Finding(Cause.STARS_BELOW_THREE),)),
+        "certificate_expired": Status(Verdict.EXPIRED, (Finding(Cause.CERTIFICATE_EXPIRED),)),
+        "stamp_expired": Status(Verdict.EXPIRED, (Finding(Cause.STAMP_EXPIRED),)),
+        "suspicious_scans": Status(Verdict.SUSPICIOUS, (Finding(Cause.MANY_SCANS),)),
+        "suspicious_pin": Status(Verdict.SUSPICIOUS, (Finding(Cause.PIN_REUSED),)),
+        "not_genuine": Status(Verdict.NOT_GENUINE, (Finding(Cause.BAD_CODE),)),
+    }
+    texts = {k: verdict_text(t, s, "vi") for k, s in statuses.items()}
+    changed = verdict_text(t, Status(Verdict.GENUINE), "vi", stars_now=3, stars_printed=4)
+    assert changed.kind == "stars_changed" and "4 sao" in changed.lines[0]
+    assert {k: v.kind for k, v in texts.items()} == {k: k for k in statuses}
+    titles = [v.title for v in texts.values()] + [changed.title]
+    assert len(set(titles)) == len(titles) and set(ICON_FOR_KIND) >= {*statuses, "stars_changed"}
+    assert not any(
+        "thu hồi" in v.title for k, v in texts.items() if k != "recalled"
+    )  # "recall" = recall only
+
+
+def test_a_reused_pin_never_hides_a_worse_verdict():
+    from stamp_service.domain.verification import with_pin_reused
+
+    genuine = Status(Verdict.GENUINE, (), (Finding(Cause.KEY_COMPROMISED),))
+    reused = with_pin_reused(genuine)
+    assert reused.verdict is Verdict.SUSPICIOUS and reused.primary == Finding(Cause.PIN_REUSED)
+    assert reused.warnings == genuine.warnings
+    revoked = Status(Verdict.REVOKED, (Finding(Cause.LOT_RECALLED),))
+    assert with_pin_reused(revoked) is revoked
+
+
+def test_scan_counts_are_grouped_the_readers_way():
+    from stamp_service.domain.verification import ScanStats
+    from stamp_service.web.i18n import translations
+    from stamp_service.web.verdict_text import scans_line
+
+    stats = ScanStats(scans=2000, first_at=datetime(2026, 1, 2, tzinfo=UTC))
+    assert (
+        scans_line(translations("vi"), stats, "vi") == "Đã được kiểm tra 2.000 lần, lần đầu ngày 02/01/2026."
+    )
+    assert scans_line(translations("en"), stats, "en") == "Verified 2,000 times, first on 2 Jan 2026."

@@ -53,7 +53,8 @@ class ConsumerReport(Base):
     __table_args__ = (
         CheckConstraint("state IN ('open','closed')", name="state_known"),
         CheckConstraint(
-            "problem IN ('fake_stamp','fake_goods','expired_sold','no_stamp','other')", name="problem_known"
+            "problem IN ('fake_stamp','fake_goods','expired_sold','no_stamp','recalled_sold','other')",
+            name="problem_known",
         ),
         Index("ix_consumer_reports_state_created_at", "state", "created_at"),
     )
