@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from stamp_service.render.fonts import FONT_PATH
 from stamp_service.render.labels import LabelData, row_runs, star_points
-from stamp_service.render.layout import plan_label
+from stamp_service.render.layout import DEFAULT_PADDING, plan_label
 from stamp_service.render.qr import QrMatrix, encode
 
 DEFAULT_SIZE_MM = (50.0, 30.0)
@@ -28,12 +28,13 @@ def render_image(
     height_mm: float = DEFAULT_SIZE_MM[1],
     dpi: int = 600,
     qr: QrMatrix | None = None,
+    padding: float = DEFAULT_PADDING,
 ) -> Image.Image:
     """The stamp as a greyscale Pillow image at `dpi`. Raises ValueError for a bad URL or dpi."""
     if not 72 <= dpi <= 2400:
         raise ValueError("dpi must be between 72 and 2400")
     qr = qr or encode(label.url)
-    plan = plan_label(label, width_mm, height_mm, qr.size)
+    plan = plan_label(label, width_mm, height_mm, qr.size, padding=padding)
     px = dpi / 25.4
     img = Image.new("L", (round(width_mm * px), round(height_mm * px)), 255)
     draw = ImageDraw.Draw(img)
@@ -57,8 +58,11 @@ def render_image(
         draw.rectangle(
             (bx * px, by * px, (bx + bw) * px, (by + bh) * px), outline=0, width=max(1, round(0.1 * px))
         )
+    wx, wy, ww, wh = plan.wordmark_box
+    draw.rectangle((wx * px, wy * px, (wx + ww) * px, (wy + wh) * px), fill=0)
     for t in plan.texts:
-        draw.text((t.x * px, t.baseline * px), t.text, fill=0, font=_font(round(t.size * px)), anchor="ls")
+        fill = 255 if t.reverse else 0
+        draw.text((t.x * px, t.baseline * px), t.text, fill=fill, font=_font(round(t.size * px)), anchor="ls")
     return img
 
 
@@ -68,10 +72,11 @@ def render_png(
     width_mm: float = DEFAULT_SIZE_MM[0],
     height_mm: float = DEFAULT_SIZE_MM[1],
     dpi: int = 600,
+    padding: float = DEFAULT_PADDING,
 ) -> bytes:
     """PNG bytes of one stamp, with its dpi recorded so it prints at the intended size."""
     buf = io.BytesIO()
-    render_image(label, width_mm=width_mm, height_mm=height_mm, dpi=dpi).save(
+    render_image(label, width_mm=width_mm, height_mm=height_mm, dpi=dpi, padding=padding).save(
         buf, format="PNG", dpi=(dpi, dpi), optimize=False
     )
     return buf.getvalue()
