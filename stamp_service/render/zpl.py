@@ -25,8 +25,8 @@ LABELS_PER_CHUNK = 500
 @dataclass(frozen=True)
 class ZplOptions:
     dpi: int = 203
-    width_mm: float = 50.0
-    height_mm: float = 30.0
+    width_mm: float = 60.0  # 60 x 40 mm holds every part at 6 pt, PIN included (50 x 30: no PIN)
+    height_mm: float = 40.0
     ascii_text: bool = True
 
     def validate(self) -> None:

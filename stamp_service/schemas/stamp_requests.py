@@ -122,8 +122,8 @@ class PdfQuery(QueryModel):
 
 class ZplQuery(QueryModel):
     dpi: int = Field(203, description="203, 300 or 600")
-    width_mm: float = Field(50.0, ge=15, le=120)
-    height_mm: float = Field(30.0, ge=15, le=200)
+    width_mm: float = Field(60.0, ge=15, le=120, description="60 x 40 holds everything; 50 x 30 no PIN")
+    height_mm: float = Field(40.0, ge=15, le=200)
     ascii_text: bool = Field(True, description="Fold Vietnamese to ASCII for printer-resident fonts")
 
 
