@@ -66,7 +66,12 @@ class LabelSource:
     expiry: date | None = None
 
     def host(self) -> str:
-        return self.base_url.split("://", 1)[1].lower()  # printed for people: lower case reads better
+        return print_host(self.base_url)
+
+
+def print_host(base_url: str) -> str:
+    """The host printed on labels (lower case reads better for people)."""
+    return base_url.split("://", 1)[1].lower()
 
 
 @dataclass(frozen=True)
