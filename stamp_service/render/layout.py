@@ -438,30 +438,32 @@ def _side(font: Font, w: float, h: float, pad: float, n: int, c: _Content) -> _T
         raise LabelTooSmall(w, h, c.has_pin)
     top, bottom = pad, h - pad
     steps = 8
-    for i in range(steps + 1):
-        m = m_max - (m_max - m_min) * i / steps
-        size, q = m * n, QUIET * m
-        qr_x = max(pad, q)
-        qr_y = max(pad, q)
-        seq_under = qr_y + size + q + LINE * MIN_TEXT <= bottom + 1e-9
-        if not seq_under:
-            qr_y = (h - size) / 2
-        x0, x1 = qr_x + size + q, w - pad
-        if x1 - x0 < 5:
-            continue
-        req = _required(font, c, x1 - x0, seq_in_column=not seq_under, stacked=False)
-        if req is None:
-            continue
-        room = bottom - top - _height(_ordered(req, _SIDE_ORDER))
-        if room < -1e-9:
-            continue
-        blocks = _ordered(_add_optional(font, c, x1 - x0, room, req), _SIDE_ORDER)
-        placer = _Placer(font, c, x0, x1, centre=False)
-        placer.place(blocks, top, _gap(bottom - top - _height(blocks), len(blocks)))
-        if seq_under:
-            base = qr_y + size + q + MIN_TEXT * 0.93
-            placer.seq = _Slot(qr_x - q, qr_x + size + q, base, MIN_TEXT, "c")
-        return _template(placer, qr_x, qr_y, m)
+    # largest code first; a serial on one line (easier to type) beats a slightly larger code
+    for serial_wraps in (False, True):
+        for i in range(steps + 1):
+            m = m_max - (m_max - m_min) * i / steps
+            size, q = m * n, QUIET * m
+            qr_x = max(pad, q)
+            qr_y = max(pad, q)
+            seq_under = qr_y + size + q + LINE * MIN_TEXT <= bottom + 1e-9
+            if not seq_under:
+                qr_y = (h - size) / 2
+            x0, x1 = qr_x + size + q, w - pad
+            if x1 - x0 < 5:
+                continue
+            req = _required(font, c, x1 - x0, seq_in_column=not seq_under, stacked=False)
+            if req is None or (not serial_wraps and len(req["serial"][0].lines) > 1):
+                continue
+            room = bottom - top - _height(_ordered(req, _SIDE_ORDER))
+            if room < -1e-9:
+                continue
+            blocks = _ordered(_add_optional(font, c, x1 - x0, room, req), _SIDE_ORDER)
+            placer = _Placer(font, c, x0, x1, centre=False)
+            placer.place(blocks, top, _gap(bottom - top - _height(blocks), len(blocks)))
+            if seq_under:
+                base = qr_y + size + q + MIN_TEXT * 0.93
+                placer.seq = _Slot(qr_x - q, qr_x + size + q, base, MIN_TEXT, "c")
+            return _template(placer, qr_x, qr_y, m)
     raise LabelTooSmall(w, h, c.has_pin)
 
 
