@@ -120,8 +120,10 @@ class _Slot:
     align: str
 
     def run(self, font: Font, text: str) -> TextRun:
-        text = font.fit(text, self.right - self.left, self.size)
-        width = font.width(text, self.size)
+        width = font.measure(text) * self.size  # per-label texts never repeat: no cache to fill
+        if width > self.right - self.left:
+            text = font.fit(text, self.right - self.left, self.size)
+            width = font.measure(text) * self.size
         if self.align == "c":
             x = self.left + (self.right - self.left - width) / 2
         elif self.align == "r":
@@ -177,10 +179,9 @@ def _serial_key(font: Font, serial: str) -> tuple[float, float]:
     Serials are unique, so keying the cached geometry on the text itself would never hit.
     """
     a, b = _split_serial(serial)
-    return (
-        math.ceil(font.unit_width(serial) * 4) / 4,
-        math.ceil(max(font.unit_width(a), font.unit_width(b)) * 4) / 4,
-    )
+    wa, wb = font.measure(a), font.measure(b)
+    one = wa + wb if a + b == serial else font.measure(serial)
+    return math.ceil(one * 4) / 4, math.ceil(max(wa, wb) * 4) / 4
 
 
 def _wrap(font: Font, text: str, avail: float, size: float, max_lines: int) -> list[str] | None:
@@ -533,13 +534,28 @@ def _cached_template(w: float, h: float, pad: float, qr_modules: int, content: _
     return _stacked(font, w, h, pad, qr_modules, content)
 
 
+@lru_cache(maxsize=256)
+def _request_texts(
+    name: str, lot_code: str | None, expiry: date | None, host: str
+) -> tuple[str, str, str, str]:
+    """Normalized texts that repeat on every label of a request (normalizing per label is slow)."""
+    font = default_font()
+    return (
+        font.normalize(" ".join(name.split())),
+        font.normalize(lot_text(lot_code)) if lot_code else "",
+        expiry_text(expiry) if expiry else "",
+        font.normalize(host),
+    )
+
+
 def _content(font: Font, label: LabelData) -> _Content:
+    name, lot, expiry, host = _request_texts(label.product_name, label.lot_code, label.expiry, label.host)
     return _Content(
-        name=font.normalize(" ".join(label.product_name.split())),
-        lot=font.normalize(lot_text(label.lot_code)) if label.lot_code else "",
-        expiry=expiry_text(label.expiry) if label.expiry else "",
+        name=name,
+        lot=lot,
+        expiry=expiry,
         stars=max(0, min(MAX_STARS, label.stars)),
-        host=font.normalize(label.host),
+        host=host,
         serial=_serial_key(font, font.normalize(label.serial_display)),
         has_pin=label.pin is not None,
     )
