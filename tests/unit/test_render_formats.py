@@ -64,6 +64,11 @@ def test_svg_is_valid_xml_and_its_qr_path_decodes() -> None:
     texts = [t.text for t in root.iter(f"{SVG_NS}text")]
     assert "Kẹo cu đơ Hà Tĩnh" in " ".join(t or "" for t in texts)  # may wrap onto two lines
     assert "verify-ocop.gov.vn12" in texts
+    assert "Tem truy xuất nguồn gốc" in " ".join(t or "" for t in texts)
+    assert "Quét mã để kiểm tra" in " ".join(t or "" for t in texts)
+    wordmark = next(t for t in root.iter(f"{SVG_NS}text") if t.text == "OCOP")
+    assert wordmark.get("fill") == "#fff"  # white on the black wordmark box
+    assert any(r.get("fill") == "#000" for r in root.iter(f"{SVG_NS}rect"))
     assert len(list(root.iter(f"{SVG_NS}polygon"))) == 5
     path = next(p for p in root.iter(f"{SVG_NS}path") if p.get("id") == "qr")
     # rasterize the path geometry itself (one rectangle per run) and decode it
