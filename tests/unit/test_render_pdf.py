@@ -215,10 +215,12 @@ def test_ink_keeps_5_mm_clear_of_every_page_edge(preset: str) -> None:
     shutil.which("pdftoppm") is None and not os.environ.get("CI"),
     reason="poppler-utils not installed (CI installs it and runs this test)",
 )
-def test_poppler_renders_the_sheet(tmp_path: Path) -> None:
-    labels = make_labels(24, pin=True)
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_poppler_renders_the_sheet_and_both_decoders_read_every_code(tmp_path: Path, preset: str) -> None:
+    layout = PRESETS[preset]
+    labels = make_labels(label_count_per_page(layout), host="VERIFY-OCOP.GOV.VN12", pin=True)
     path = tmp_path / "sheet.pdf"
-    path.write_bytes(pdf_bytes(labels, PRESETS["a4-square-42mm"]))
+    path.write_bytes(pdf_bytes(labels, layout))
     result = subprocess.run(
         ["pdftoppm", "-r", "300", "-gray", "-f", "1", "-l", "1", str(path)],
         capture_output=True,
@@ -226,13 +228,11 @@ def test_poppler_renders_the_sheet(tmp_path: Path) -> None:
         timeout=60,
     )
     assert b"Error" not in result.stderr
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(result.stdout))
+    image = Image.open(io.BytesIO(result.stdout)).convert("L")
     decoded = [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
     assert sorted(decoded) == sorted(lab.url for lab in labels)
-    cells = label_cells(PRESETS["a4-square-42mm"], 300)
-    assert [opencv_decode(image.convert("L").crop(box)) for box in cells] == [lab.url for lab in labels]
+    cells = label_cells(layout, 300)
+    assert [opencv_decode(image.crop(box)) for box in cells] == [lab.url for lab in labels]
 
 
 def test_presets_resolve_and_codes_are_at_least_18_mm() -> None:
