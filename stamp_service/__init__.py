@@ -29,6 +29,7 @@ WEB_MODULES = (
     "stamp_service.web.revocation_api",
     "stamp_service.web.bundle_public",
     "stamp_service.web.stamps_api",
+    "stamp_service.web.print_presets_api",
     "stamp_service.web.findings_api",
     "stamp_service.web.scanner",
 )

@@ -34,6 +34,11 @@ class Font:
     _glyph_cache: dict[str, tuple[bytes, int]] = field(default_factory=dict, repr=False)
     _width_cache: dict[str, float] = field(default_factory=dict, repr=False)
     _fit_cache: dict[tuple[str, float, float], str] = field(default_factory=dict, repr=False)
+    _hex_cache: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _ascii: frozenset[str] = field(default=frozenset(), repr=False)
+
+    def __post_init__(self) -> None:
+        self._ascii = frozenset(chr(cp) for cp in range(128) if cp in self.cmap)
 
     def _glyph(self, ch: str) -> tuple[bytes, int]:
         hit = self._glyph_cache.get(ch)
@@ -47,6 +52,8 @@ class Font:
 
     def normalize(self, text: str) -> str:
         """NFC, and for a character the font lacks, its decomposition when the font has the parts."""
+        if text.isascii() and self._ascii.issuperset(text):  # serials, hosts, PINs: the common case
+            return text
         text = unicodedata.normalize("NFC", text)
         if all(ord(ch) in self.cmap for ch in text):
             return text
@@ -76,9 +83,24 @@ class Font:
         return self.unit_width(text) * size
 
     def hex_glyphs(self, text: str) -> bytes:
-        """`text` as 2-byte glyph ids in hex, for a PDF `<...> Tj` with Identity-H encoding."""
+        """`text` as 2-byte glyph ids in hex, for a PDF `<...> Tj` with Identity-H encoding.
+
+        Cached: most of a label's lines (tagline, name, host, lot) repeat on every label.
+        """
+        cache = self._hex_cache
+        hit = cache.get(text)
+        if hit is None:
+            glyph = self._glyph
+            hit = b"".join([glyph(ch)[0] for ch in text])
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            cache[text] = hit
+        return hit
+
+    def measure(self, text: str) -> float:
+        """`unit_width` without caching, for texts that never repeat (serials)."""
         glyph = self._glyph
-        return b"".join([glyph(ch)[0] for ch in text])
+        return sum(glyph(ch)[1] for ch in text) / self.units_per_em
 
     def fit(self, text: str, max_width: float, size: float) -> str:
         """`text` cut with an ellipsis so that it fits `max_width` at `size`."""

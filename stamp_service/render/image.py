@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import math
 from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
 from stamp_service.render.fonts import FONT_PATH
 from stamp_service.render.labels import LabelData, row_runs, star_points
-from stamp_service.render.layout import plan_label
+from stamp_service.render.layout import DEFAULT_PADDING, plan_label
 from stamp_service.render.qr import QrMatrix, encode
 
 DEFAULT_SIZE_MM = (50.0, 30.0)
@@ -28,23 +27,24 @@ def render_image(
     height_mm: float = DEFAULT_SIZE_MM[1],
     dpi: int = 600,
     qr: QrMatrix | None = None,
+    padding: float = DEFAULT_PADDING,
 ) -> Image.Image:
     """The stamp as a greyscale Pillow image at `dpi`. Raises ValueError for a bad URL or dpi."""
     if not 72 <= dpi <= 2400:
         raise ValueError("dpi must be between 72 and 2400")
     qr = qr or encode(label.url)
-    plan = plan_label(label, width_mm, height_mm, qr.size)
+    plan = plan_label(label, width_mm, height_mm, qr.size, padding=padding)
     px = dpi / 25.4
     img = Image.new("L", (round(width_mm * px), round(height_mm * px)), 255)
     draw = ImageDraw.Draw(img)
-    module = max(1, math.floor(plan.module * px))
-    # keep the symbol centred in its box after snapping the module size down
-    slack = (plan.module * px - module) * qr.size / 2
-    x0 = round(plan.qr_x * px + slack)
-    y0 = round(plan.qr_y * px + slack)
+    # module edges rounded to whole pixels (modules differ by at most one pixel), so the symbol keeps
+    # its planned size at any dpi; flooring the module instead shrank an 18 mm code to 15 mm at 300 dpi
+    m = plan.module * px
+    x0, y0 = plan.qr_x * px, plan.qr_y * px
     for r, c, ln in row_runs(qr.modules):
         draw.rectangle(
-            (x0 + c * module, y0 + r * module, x0 + (c + ln) * module - 1, y0 + (r + 1) * module - 1), fill=0
+            (round(x0 + c * m), round(y0 + r * m), round(x0 + (c + ln) * m) - 1, round(y0 + (r + 1) * m) - 1),
+            fill=0,
         )
     for st in plan.stars:
         pts = [(x * px, y * px) for x, y in star_points(st.x + st.size / 2, st.y + st.size / 2, st.size / 2)]
@@ -57,8 +57,11 @@ def render_image(
         draw.rectangle(
             (bx * px, by * px, (bx + bw) * px, (by + bh) * px), outline=0, width=max(1, round(0.1 * px))
         )
+    wx, wy, ww, wh = plan.wordmark_box
+    draw.rectangle((wx * px, wy * px, (wx + ww) * px, (wy + wh) * px), fill=0)
     for t in plan.texts:
-        draw.text((t.x * px, t.baseline * px), t.text, fill=0, font=_font(round(t.size * px)), anchor="ls")
+        fill = 255 if t.reverse else 0
+        draw.text((t.x * px, t.baseline * px), t.text, fill=fill, font=_font(round(t.size * px)), anchor="ls")
     return img
 
 
@@ -68,10 +71,11 @@ def render_png(
     width_mm: float = DEFAULT_SIZE_MM[0],
     height_mm: float = DEFAULT_SIZE_MM[1],
     dpi: int = 600,
+    padding: float = DEFAULT_PADDING,
 ) -> bytes:
     """PNG bytes of one stamp, with its dpi recorded so it prints at the intended size."""
     buf = io.BytesIO()
-    render_image(label, width_mm=width_mm, height_mm=height_mm, dpi=dpi).save(
+    render_image(label, width_mm=width_mm, height_mm=height_mm, dpi=dpi, padding=padding).save(
         buf, format="PNG", dpi=(dpi, dpi), optimize=False
     )
     return buf.getvalue()

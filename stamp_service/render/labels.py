@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from itertools import islice
 
 import numpy as np
@@ -17,7 +18,11 @@ QR_BATCH = 32
 
 @dataclass(frozen=True, slots=True)
 class LabelData:
-    """One stamp to print. `url` is the upper-case alphanumeric-mode QR content."""
+    """One stamp to print. `url` is the upper-case alphanumeric-mode QR content.
+
+    `seq` is the stamp's number within its request (printed so that a spoiled range can be voided);
+    `lot_code` and `expiry` are printed where the label has room.
+    """
 
     url: str
     serial_display: str
@@ -25,6 +30,9 @@ class LabelData:
     product_name: str
     host: str
     pin: str | None = None
+    seq: int | None = None
+    lot_code: str | None = None
+    expiry: date | None = None
 
 
 def with_matrices(

@@ -20,7 +20,7 @@ import numpy as np
 from stamp_service.errors import ValidationFailed
 from stamp_service.render.fonts import Font, default_font
 from stamp_service.render.labels import LabelData, star_points, with_matrices
-from stamp_service.render.layout import LabelPlan, plan_label
+from stamp_service.render.layout import DEFAULT_PADDING, LabelPlan, plan_label
 
 PT_PER_MM = 72 / 25.4
 A4 = (210.0, 297.0)
@@ -42,6 +42,16 @@ class SheetLayout:
     page_height: float = A4[1]
     crop_marks: bool = True
     min_margin: float = 5.0
+    padding: float = DEFAULT_PADDING  # kept free of ink inside every label
+
+    def clearance(self) -> float:
+        """The smallest distance from ink to a page edge, in mm (office printers need 5)."""
+        grid = self.resolve()
+        grid_w = grid.columns * self.label_width + (grid.columns - 1) * self.h_gap
+        grid_h = grid.rows * self.label_height + (grid.rows - 1) * self.v_gap
+        right = self.page_width - grid.left - grid_w
+        bottom = self.page_height - grid.top - grid_h
+        return min(grid.left, grid.top, right, bottom) + self.padding
 
     def resolve(self) -> Grid:
         """Columns, rows and the grid's top-left corner; raises ValidationFailed if it cannot fit."""
@@ -90,20 +100,36 @@ class Grid:
         return self.columns * self.rows
 
 
-#: Common label stock. Names say the geometry; "-like" ones follow that product's published layout.
+PAGE_CLEARANCE = 5.0  # mm: office printers leave about 4 mm unprinted at each edge
+
+#: Label stock. "-diecut" presets match pre-cut label sheets (no crop marks; the stock's own
+#: geometry); the others print on plain paper with crop marks to cut along. Every preset keeps
+#: ink at least PAGE_CLEARANCE from the page edge (docs/print-files.md has the table).
 PRESETS: dict[str, SheetLayout] = {
-    "a4-3x8-70x37": SheetLayout(70.0, 37.0, 3, 8, margin_left=0.0, margin_top=0.5, crop_marks=False),
-    "avery-l7160-like": SheetLayout(63.5, 38.1, 3, 7, h_gap=2.54, margin_left=7.21, margin_top=15.15),
-    "a4-4x10-48.5x25.4": SheetLayout(48.5, 25.4, 4, 10),
-    "avery-l7651-like": SheetLayout(38.1, 21.2, 5, 13, h_gap=2.5, margin_left=4.75, margin_top=10.7),
-    "a4-square-25mm": SheetLayout(25.0, 25.0, h_gap=3.0, v_gap=3.0, min_margin=8.0),
+    "a4-3x8-70x37-diecut": SheetLayout(
+        70.0, 37.0, 3, 8, margin_left=0.0, margin_top=0.5, crop_marks=False, padding=5.2
+    ),
+    "a4-3x7-63.5x38.1-diecut": SheetLayout(
+        63.5, 38.1, 3, 7, h_gap=2.54, margin_left=7.21, margin_top=15.15, crop_marks=False
+    ),
+    "a4-4x10-48.5x25.4-diecut": SheetLayout(48.5, 25.4, 4, 10, crop_marks=False),
+    "a4-square-42mm": SheetLayout(42.0, 42.0, h_gap=3.0, v_gap=3.0),
 }
-DEFAULT_PRESET = "a4-3x8-70x37"
+#: Old preset names still accepted (the stock is the same; the 25 mm square became 42 mm so that
+#: its code is at least 18 mm and its text at least 6 pt).
+PRESET_ALIASES: dict[str, str] = {
+    "a4-3x8-70x37": "a4-3x8-70x37-diecut",
+    "avery-l7160-like": "a4-3x7-63.5x38.1-diecut",
+    "a4-4x10-48.5x25.4": "a4-4x10-48.5x25.4-diecut",
+    "a4-square-25mm": "a4-square-42mm",
+}
+DEFAULT_PRESET = "a4-3x8-70x37-diecut"
 
 
 def layout_for(preset: str | None = None, **overrides: object) -> SheetLayout:
     """A preset with some fields changed; raises ValidationFailed for an unknown preset."""
     name = preset or DEFAULT_PRESET
+    name = PRESET_ALIASES.get(name, name)
     if name not in PRESETS:
         raise ValidationFailed([{"field": "preset", "message": f"unknown preset; one of {sorted(PRESETS)}"}])
     return replace(PRESETS[name], **overrides)  # type: ignore[arg-type]
@@ -181,18 +207,21 @@ def _crop_marks(layout: SheetLayout, grid: Grid) -> bytes:
             b"%s %s m %s %s l S\n" % (_n(x1 * k), _n((page_h - y1) * k), _n(x2 * k), _n((page_h - y2) * k))
         )
 
-    top_room, bottom_room = grid.top - 1.0, layout.page_height - grid_bottom - 1.0
-    left_room, right_room = grid.left - 1.0, layout.page_width - grid_right - 1.0
+    # marks stop PAGE_CLEARANCE short of the page edge (office printers clip there)
+    top_room = grid.top - 1.0 - PAGE_CLEARANCE
+    bottom_room = layout.page_height - grid_bottom - 1.0 - PAGE_CLEARANCE
+    left_room = grid.left - 1.0 - PAGE_CLEARANCE
+    right_room = layout.page_width - grid_right - 1.0 - PAGE_CLEARANCE
     for x in sorted(xs):
         if top_room >= 2:
-            seg(x, grid.top - 1.0 - min(5.0, top_room - 0.5), x, grid.top - 1.0)
+            seg(x, grid.top - 1.0 - min(5.0, top_room), x, grid.top - 1.0)
         if bottom_room >= 2:
-            seg(x, grid_bottom + 1.0, x, grid_bottom + 1.0 + min(5.0, bottom_room - 0.5))
+            seg(x, grid_bottom + 1.0, x, grid_bottom + 1.0 + min(5.0, bottom_room))
     for y in sorted(ys):
         if left_room >= 2:
-            seg(grid.left - 1.0 - min(5.0, left_room - 0.5), y, grid.left - 1.0, y)
+            seg(grid.left - 1.0 - min(5.0, left_room), y, grid.left - 1.0, y)
         if right_room >= 2:
-            seg(grid_right + 1.0, y, grid_right + 1.0 + min(5.0, right_room - 0.5), y)
+            seg(grid_right + 1.0, y, grid_right + 1.0 + min(5.0, right_room), y)
     return b"".join(out)
 
 
@@ -228,6 +257,14 @@ def _pin_box_ops(box: tuple[float, float, float, float], height: float) -> bytes
 
 
 @lru_cache(maxsize=4096)
+def _wordmark_box_ops(box: tuple[float, float, float, float], height: float) -> bytes:
+    """The black box behind the white "OCOP" wordmark (filled, corners slightly rounded by the join)."""
+    k = PT_PER_MM
+    bx, by, bw, bh = box
+    return b"%s %s %s %s re f\n" % (_n(bx * k), _n((height - by - bh) * k), _n(bw * k), _n(bh * k))
+
+
+@lru_cache(maxsize=4096)
 def _text_prefix(x: float, baseline: float, size: float, height: float) -> bytes:
     k = PT_PER_MM
     return b"/F1 %s Tf 1 0 0 1 %s %s Tm <" % (_n(size * k), _n(x * k), _n((height - baseline) * k))
@@ -246,11 +283,14 @@ def _label_ops(
     ]
     if plan.pin_box is not None:
         parts.append(_pin_box_ops(plan.pin_box, height))
+    parts.append(_wordmark_box_ops(plan.wordmark_box, height))
     parts.append(b"BT\n")
     for t in plan.texts:
+        if t.reverse:
+            parts.append(b"1 g ")
         parts.append(_text_prefix(t.x, t.baseline, t.size, height))
         parts.append(font.hex_glyphs(t.text))
-        parts.append(b"> Tj\n")
+        parts.append(b"> Tj\n0 g\n" if t.reverse else b"> Tj\n")
     parts.append(b"ET Q\n")
     return b"".join(parts)
 
@@ -403,7 +443,7 @@ def render_pdf(
         )
 
     for label, qr in with_matrices(labels):
-        plan = plan_label(label, layout.label_width, layout.label_height, qr.size)
+        plan = plan_label(label, layout.label_width, layout.label_height, qr.size, padding=layout.padding)
         col, row = slot % grid.columns, slot // grid.columns
         parts.append(
             _label_ops(

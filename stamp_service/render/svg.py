@@ -9,7 +9,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from stamp_service.render.labels import LabelData, row_runs, star_points
-from stamp_service.render.layout import plan_label
+from stamp_service.render.layout import DEFAULT_PADDING, plan_label
 from stamp_service.render.qr import QrMatrix, encode
 
 DEFAULT_SIZE_MM = (50.0, 30.0)
@@ -30,10 +30,11 @@ def render_svg(
     width_mm: float = DEFAULT_SIZE_MM[0],
     height_mm: float = DEFAULT_SIZE_MM[1],
     qr: QrMatrix | None = None,
+    padding: float = DEFAULT_PADDING,
 ) -> bytes:
     """The stamp as a standalone SVG document (UTF-8 bytes). Raises ValueError for a bad URL."""
     qr = qr or encode(label.url)
-    plan = plan_label(label, width_mm, height_mm, qr.size)
+    plan = plan_label(label, width_mm, height_mm, qr.size, padding=padding)
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_f(width_mm)}mm" height="{_f(height_mm)}mm" '
@@ -55,9 +56,12 @@ def render_svg(
             f'<rect x="{_f(bx)}" y="{_f(by)}" width="{_f(bw)}" height="{_f(bh)}" fill="none" '
             f'stroke="#000" stroke-width="0.1"/>\n'
         )
+    wx, wy, ww, wh = plan.wordmark_box
+    out.append(f'<rect x="{_f(wx)}" y="{_f(wy)}" width="{_f(ww)}" height="{_f(wh)}" fill="#000"/>\n')
     for t in plan.texts:
+        fill = "#fff" if t.reverse else "#000"
         out.append(
-            f'<text x="{_f(t.x)}" y="{_f(t.baseline)}" font-size="{_f(t.size)}" '
+            f'<text x="{_f(t.x)}" y="{_f(t.baseline)}" font-size="{_f(t.size)}" fill="{fill}" '
             f'font-family="DejaVu Sans, Verdana, Arial, sans-serif">{escape(t.text)}</text>\n'
         )
     out.append("</svg>\n")

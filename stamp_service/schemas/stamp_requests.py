@@ -122,8 +122,8 @@ class PdfQuery(QueryModel):
 
 class ZplQuery(QueryModel):
     dpi: int = Field(203, description="203, 300 or 600")
-    width_mm: float = Field(50.0, ge=15, le=120)
-    height_mm: float = Field(30.0, ge=15, le=200)
+    width_mm: float = Field(60.0, ge=15, le=120, description="60 x 40 holds everything; 50 x 30 no PIN")
+    height_mm: float = Field(40.0, ge=15, le=200)
     ascii_text: bool = Field(True, description="Fold Vietnamese to ASCII for printer-resident fonts")
 
 
@@ -131,3 +131,29 @@ class StampImageQuery(QueryModel):
     width_mm: float = Field(50.0, ge=15, le=120)
     height_mm: float = Field(30.0, ge=15, le=200)
     dpi: int = Field(600, ge=72, le=1200, description="PNG only")
+
+
+class PrintPresetOut(Out):
+    """A label-stock preset, described for the request form (sizes in mm)."""
+
+    name: str
+    label_width: float
+    label_height: float
+    columns: int
+    rows: int
+    per_sheet: int
+    die_cut: bool = Field(
+        description="Pre-cut label stock (no crop marks); otherwise plain paper cut by hand"
+    )
+    crop_marks: bool
+    page_clearance: float = Field(description="Smallest distance from ink to the page edge")
+    code_mm: float = Field(description="Printed QR symbol side without a PIN")
+    code_mm_with_pin: float | None = Field(description="With a scratch PIN; null: this stock cannot hold one")
+    default: bool
+    purpose: str
+    preview_url: str = Field(description="PNG of one label as it will print (300 dpi)")
+    preview_with_pin_url: str | None
+
+
+class PreviewQuery(QueryModel):
+    pin: bool = Field(False, description="The label of a request with scratch PINs")

@@ -30,11 +30,13 @@ from stamp_service.domain.certification import local_today
 from stamp_service.domain.stamp_format import stamp_url
 from stamp_service.errors import Conflict, NotFound
 from stamp_service.render.labels import LabelData
+from stamp_service.render.layout import DEFAULT_PADDING, plan_label, sample_label
 from stamp_service.render.pdf import SheetLayout, layout_for
-from stamp_service.render.zpl import ZplOptions
+from stamp_service.render.qr import version_for_length
+from stamp_service.render.zpl import ZplOptions, label_zpl
 from stamp_service.services import audit, minting
 from stamp_service.services.lookup import by_id
-from stamp_service.storage.models.registry import Product
+from stamp_service.storage.models.registry import Lot, Product
 from stamp_service.storage.models.stamps import Stamp, StampRequest, StampVoid
 
 BATCH = 1000
@@ -60,9 +62,16 @@ class LabelSource:
     product_name: str
     base_url: str
     with_pin: bool
+    lot_code: str | None = None
+    expiry: date | None = None
 
     def host(self) -> str:
-        return self.base_url.split("://", 1)[1].lower()  # printed for people: lower case reads better
+        return print_host(self.base_url)
+
+
+def print_host(base_url: str) -> str:
+    """The host printed on labels (lower case reads better for people)."""
+    return base_url.split("://", 1)[1].lower()
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,7 @@ def _label_source(session: Session, request: StampRequest, base_url: str) -> Lab
     )
     voided = sum(min(b, request.issued_count) - a + 1 for a, b in voids if a <= request.issued_count)
     product = session.get(Product, request.product_id)
+    lot = session.get(Lot, request.lot_id) if request.lot_id is not None else None
     cert = minting.current_certificate(session, request.product_id)
     assert product is not None and cert is not None  # _printable checked the certificate
     return LabelSource(
@@ -101,6 +111,8 @@ def _label_source(session: Session, request: StampRequest, base_url: str) -> Lab
         product_name=product.short_name or product.name,
         base_url=base_url,
         with_pin=request.with_pin,
+        lot_code=lot.lot_code if lot is not None else None,
+        expiry=lot.expiry_date if lot is not None else None,
     )
 
 
@@ -112,10 +124,13 @@ def open_download(
     fmt: str,
     base_url: str,
     options: dict[str, Any] | None = None,
+    fits: Callable[[LabelData], object] | None = None,
     today: date | None = None,
 ) -> Download:
     """Check access and printability, audit the download and commit; the caller then streams.
 
+    `fits` renders a sample label of this request (its host, with or without PIN) and raises
+    ValidationFailed when the chosen label size cannot hold it, so that nothing fails mid-stream.
     Raises Forbidden (inspector), NotFound, Conflict (not fully issued), RuleViolation.
     """
     require_role(actor, Role.ADMIN, Role.PRODUCER)
@@ -124,6 +139,8 @@ def open_download(
         raise NotFound("no such stamp request")
     _printable(session, actor, request, today)
     source = _label_source(session, request, base_url)
+    if fits is not None:
+        fits(sample_label(source.host(), pin=source.with_pin))
     audit.record(
         session,
         actor,
@@ -173,7 +190,25 @@ def _label(row: Any, source: LabelSource, host: str, keyring: KeyRing) -> LabelD
         product_name=source.product_name,
         host=host,
         pin=pins.derive_pin(keyring, serial) if source.with_pin else None,
+        seq=row.seq,
+        lot_code=source.lot_code,
+        expiry=source.expiry,
     )
+
+
+def sheet_fits(layout: SheetLayout) -> Callable[[LabelData], object]:
+    """For ``open_download``: raises LabelTooSmall if `layout`'s labels cannot hold the label."""
+
+    def check(label: LabelData) -> object:
+        modules = version_for_length(len(label.url)) * 4 + 17
+        return plan_label(label, layout.label_width, layout.label_height, modules, padding=layout.padding)
+
+    return check
+
+
+def zpl_fits(options: ZplOptions) -> Callable[[LabelData], object]:
+    """For ``open_download``: raises ValidationFailed if the ZPL label cannot hold the label."""
+    return lambda label: label_zpl(label, options)
 
 
 def sheet_layout(preset: str | None, overrides: dict[str, Any]) -> SheetLayout:
@@ -200,9 +235,13 @@ def one_stamp(
     fmt: str,
     base_url: str,
     keyring: KeyRing,
+    size_mm: tuple[float, float] | None = None,
     today: date | None = None,
 ) -> LabelData:
-    """The label of one stamp (SVG/PNG download), audited. Raises as ``open_download`` and SerialTypo."""
+    """The label of one stamp (SVG/PNG download), audited.
+
+    Raises as ``open_download``, SerialTypo, and LabelTooSmall when `size_mm` cannot hold it.
+    """
     require_role(actor, Role.ADMIN, Role.PRODUCER)
     serial = serials.parse_serial(serial_text)
     stamp = session.get(Stamp, serials.to_db(serial))
@@ -215,6 +254,9 @@ def one_stamp(
     if any(a <= stamp.seq <= b for a, b in source.voids):
         raise Conflict("this stamp is voided and must not be printed again")
     label = _label(stamp, source, source.host(), keyring)
+    if size_mm is not None:
+        modules = version_for_length(len(label.url)) * 4 + 17
+        plan_label(label, size_mm[0], size_mm[1], modules, padding=DEFAULT_PADDING)  # raises LabelTooSmall
     audit.record(
         session,
         actor,

@@ -7,7 +7,7 @@ service before the first byte, and the stream reads its rows in short sessions o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Flask, Response, request
 
@@ -193,9 +193,21 @@ def _attachment(chunks: Iterator[bytes], mimetype: str, filename: str) -> Respon
     return response
 
 
-def _open(principal: Principal, request_id: int, fmt: str, options: dict) -> print_files.Download:
+def _open(
+    principal: Principal,
+    request_id: int,
+    fmt: str,
+    options: dict,
+    fits: Callable[[LabelData], object] | None = None,
+) -> print_files.Download:
     return print_files.open_download(
-        db(), principal, request_id, fmt=fmt, base_url=runtime().settings.public_base_url, options=options
+        db(),
+        principal,
+        request_id,
+        fmt=fmt,
+        base_url=runtime().settings.public_base_url,
+        options=options,
+        fits=fits,
     )
 
 
@@ -217,7 +229,9 @@ def _labels(download: print_files.Download) -> Iterator[LabelData]:
 def labels_pdf(*, principal: Principal, request_id: int, query: PdfQuery) -> Response:
     overrides = query.model_dump(exclude={"preset"}, exclude_none=True)
     layout = print_files.sheet_layout(query.preset, overrides)
-    download = _open(principal, request_id, "pdf", query.model_dump(exclude_none=True))
+    download = _open(
+        principal, request_id, "pdf", query.model_dump(exclude_none=True), print_files.sheet_fits(layout)
+    )
     chunks = render_pdf(_labels(download), layout, title=f"OCOP stamps, request {request_id}")
     return _attachment(chunks, "application/pdf", f"ocop-stamps-{request_id}.pdf")
 
@@ -249,7 +263,7 @@ def labels_csv(*, principal: Principal, request_id: int) -> Response:
 )
 def labels_zpl(*, principal: Principal, request_id: int, query: ZplQuery) -> Response:
     options = print_files.zpl_options(**query.model_dump())
-    download = _open(principal, request_id, "zpl", query.model_dump())
+    download = _open(principal, request_id, "zpl", query.model_dump(), print_files.zpl_fits(options))
     chunks = render_zpl(_labels(download), options)
     return _attachment(chunks, "text/plain", f"ocop-stamps-{request_id}.zpl")
 
@@ -258,7 +272,7 @@ def _compact(label: LabelData) -> str:
     return label.serial_display.replace("-", "")
 
 
-def _one(principal: Principal, serial: str, fmt: str) -> LabelData:
+def _one(principal: Principal, serial: str, fmt: str, query: StampImageQuery) -> LabelData:
     return print_files.one_stamp(
         db(),
         principal,
@@ -266,6 +280,7 @@ def _one(principal: Principal, serial: str, fmt: str) -> LabelData:
         fmt=fmt,
         base_url=runtime().settings.public_base_url,
         keyring=for_runtime(runtime()),
+        size_mm=(query.width_mm, query.height_mm),
     )
 
 
@@ -280,7 +295,7 @@ def _one(principal: Principal, serial: str, fmt: str) -> LabelData:
     errors=(404, 409, 422),
 )
 def stamp_svg(*, principal: Principal, serial: str, query: StampImageQuery) -> Response:
-    label = _one(principal, serial, "svg")
+    label = _one(principal, serial, "svg", query)
     body = render_svg(label, width_mm=query.width_mm, height_mm=query.height_mm)
     return _attachment(iter([body]), "image/svg+xml", f"stamp-{_compact(label)}.svg")
 
@@ -296,7 +311,7 @@ def stamp_svg(*, principal: Principal, serial: str, query: StampImageQuery) -> R
     errors=(404, 409, 422),
 )
 def stamp_png(*, principal: Principal, serial: str, query: StampImageQuery) -> Response:
-    label = _one(principal, serial, "png")
+    label = _one(principal, serial, "png", query)
     body = render_png(label, width_mm=query.width_mm, height_mm=query.height_mm, dpi=query.dpi)
     return _attachment(iter([body]), "image/png", f"stamp-{_compact(label)}.png")
 

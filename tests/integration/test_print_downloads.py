@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pypdfium2 as pdfium
 import pytest
@@ -69,17 +70,34 @@ def test_every_qr_in_the_pdf_decodes_and_verifies_against_the_served_jwks(client
     assert audit_count(session, "stamps.download") == 1
 
 
+def test_each_label_on_the_sheet_shows_its_sequence_number_lot_and_expiry(client, issued):
+    setup, rid, stamps = issued
+    r = client.get(
+        f"/api/v1/stamp-requests/{rid}/labels.pdf?preset=a4-3x7-63.5x38.1-diecut",
+        headers=setup.caller.headers,
+    )
+    assert r.status_code == 200
+    doc = pdfium.PdfDocument(r.get_data())
+    text = "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    assert sorted(int(n) for n in re.findall(r"STT (\d+)", text)) == [s.seq for s in stamps]
+    assert text.count("OCOP") == 30 and text.count("Quét mã để kiểm tra") == 30
+    assert text.count(f"Lô {setup.lot.lot_code}") == 30
+    if setup.lot.expiry_date is not None:
+        assert text.count(f"HSD {setup.lot.expiry_date:%d/%m/%Y}") == 30
+
+
 def test_csv_manifest_carries_serial_url_and_pin(client, session, issued, keyring):
     setup, rid, stamps = issued
     r = client.get(f"/api/v1/stamp-requests/{rid}/labels.csv", headers=setup.caller.headers)
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert r.headers["Content-Type"] == "text/csv; charset=utf-8"  # the charset once
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
-    assert len(rows) == 30 and list(rows[0]) == ["serial", "url", "pin"]
+    assert len(rows) == 30 and list(rows[0]) == ["seq", "serial", "url", "pin"]
     by_serial = {s.serial: s for s in stamps}
     for row in rows:
         serial = serials.parse_serial(row["serial"])
         stamp = by_serial[serials.to_db(serial)]
+        assert int(row["seq"]) == stamp.seq  # the number printed on the label ("STT 12")
         assert pins.pin_matches(keyring, serial, row["pin"], stamp.pin_hash)
         assert verify(row["url"], public_key_lookup=keyring.lookup(session)).serial == serial
 
@@ -91,7 +109,7 @@ def test_request_without_pins_has_no_pin_column(client, session, admin, keyring)
     text = client.get(f"/api/v1/stamp-requests/{rid}/labels.csv", headers=admin.headers).get_data(
         as_text=True
     )
-    assert text.splitlines()[0] == "serial,url" and len(text.splitlines()) == 4
+    assert text.splitlines()[0] == "seq,serial,url" and len(text.splitlines()) == 4
 
 
 def test_zpl_has_one_format_per_stamp(client, issued):
@@ -101,6 +119,8 @@ def test_zpl_has_one_format_per_stamp(client, issued):
     assert r.headers["Content-Type"] == "text/plain; charset=utf-8"  # the charset once
     text = r.get_data(as_text=True)
     assert text.count("^XA") == 30 and text.count("^XZ") == 30 and "^FDMM,AHTTPS://TEM.OCOP.LOCAL/V/" in text
+    assert sorted(int(n) for n in re.findall(r"\^FDSTT (\d+)\^FS", text)) == list(range(1, 31))
+    assert text.count("^FR^FDOCOP^FS") == 30
 
 
 def test_one_stamp_as_png_decodes_and_as_svg(client, session, issued):
@@ -152,6 +172,10 @@ def test_bad_parameters_are_refused_before_anything_is_audited(client, session, 
         f"/api/v1/stamp-requests/{rid}/labels.zpl?dpi=999",
         f"/api/v1/stamp-requests/{rid}/labels.zpl?width_mm=5",
         f"/api/v1/stamps/{serials.format_serial(serials.from_db(stamps[0].serial))}/stamp.png?dpi=5",
+        # labels too small for 6 pt text and an 18 mm code with a PIN: refused, not shrunk
+        f"/api/v1/stamp-requests/{rid}/labels.pdf?label_width=38.1&label_height=21.2",
+        f"/api/v1/stamp-requests/{rid}/labels.zpl?width_mm=50&height_mm=30",
+        f"/api/v1/stamps/{serials.format_serial(serials.from_db(stamps[0].serial))}/stamp.svg?width_mm=30&height_mm=20",
     ):
         r = client.get(path, headers=h)
         assert r.status_code == 422 and r.mimetype == "application/problem+json", path
@@ -183,6 +207,7 @@ def test_only_issued_and_still_valid_requests_print_and_voided_slots_are_left_ou
         as_text=True
     )
     assert len(rows.splitlines()) == 1 + 25
+    assert [int(line.split(",")[0]) for line in rows.splitlines()[1:]] == [*range(1, 3), *range(8, 31)]
     voided = serials.format_serial(serials.from_db(stamps[4].serial))
     assert voided not in rows
     assert client.get(f"/api/v1/stamps/{voided}/stamp.svg", headers=admin.headers).status_code == 409

@@ -28,7 +28,9 @@ B32 = string.ascii_uppercase + "234567"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-def make_label(seed: int = 1, *, host: str = "VERIFY-OCOP.GOV.VN12", pin: str | None = None) -> LabelData:
+def make_label(
+    seed: int = 1, *, host: str = "VERIFY-OCOP.GOV.VN12", pin: str | None = None, seq: int | None = None
+) -> LabelData:
     rng = random.Random(seed)
     return LabelData(
         url=f"HTTPS://{host}/V/" + "".join(rng.choice(B32) for _ in range(140)),
@@ -37,6 +39,7 @@ def make_label(seed: int = 1, *, host: str = "VERIFY-OCOP.GOV.VN12", pin: str | 
         product_name="Kẹo cu đơ Hà Tĩnh",
         host=host.lower(),
         pin=pin,
+        seq=seq,
     )
 
 
@@ -61,6 +64,11 @@ def test_svg_is_valid_xml_and_its_qr_path_decodes() -> None:
     texts = [t.text for t in root.iter(f"{SVG_NS}text")]
     assert "Kẹo cu đơ Hà Tĩnh" in " ".join(t or "" for t in texts)  # may wrap onto two lines
     assert "verify-ocop.gov.vn12" in texts
+    assert "Tem truy xuất nguồn gốc" in " ".join(t or "" for t in texts)
+    assert "Quét mã để kiểm tra" in " ".join(t or "" for t in texts)
+    wordmark = next(t for t in root.iter(f"{SVG_NS}text") if t.text == "OCOP")
+    assert wordmark.get("fill") == "#fff"  # white on the black wordmark box
+    assert any(r.get("fill") == "#000" for r in root.iter(f"{SVG_NS}rect"))
     assert len(list(root.iter(f"{SVG_NS}polygon"))) == 5
     path = next(p for p in root.iter(f"{SVG_NS}path") if p.get("id") == "qr")
     # rasterize the path geometry itself (one rectangle per run) and decode it
@@ -76,10 +84,13 @@ def test_svg_is_valid_xml_and_its_qr_path_decodes() -> None:
     assert decode(image) == [label.url]
 
 
-def test_phone_photo_of_a_20_mm_stamp_decodes() -> None:
+def test_phone_photo_of_an_18_mm_stamp_decodes() -> None:
+    """The smallest code any label prints (18 mm), blurred, turned and JPEG-compressed."""
     label = make_label(3)
-    width, height = 45.0, 25.2
-    assert qr_printed_size(width, height, encode(label.url).size) == pytest.approx(20.0, abs=0.3)
+    width, height = 48.5, 25.4
+    size = qr_printed_size(width, height, encode(label.url).size, has_pin=True, host=label.host)
+    assert size == pytest.approx(18.0, abs=0.01)
+    label = make_label(3, pin="1234-5678", seq=12)
     pdf = b"".join(
         render_pdf(
             [label],
@@ -98,15 +109,16 @@ def test_phone_photo_of_a_20_mm_stamp_decodes() -> None:
 
 
 def test_manifest_csv_parses_with_and_without_pins() -> None:
-    labels = [make_label(i, pin=f"{i:08d}" if i % 2 else None) for i in range(5)]
+    labels = [make_label(i, pin=f"{i:08d}" if i % 2 else None, seq=i + 7) for i in range(5)]
     rows = list(csv.reader(io.StringIO(b"".join(render_manifest(labels)).decode("utf-8"))))
-    assert rows[0] == ["serial", "url"]
-    assert rows[1:] == [[lab.serial_display, lab.url] for lab in labels]
+    assert rows[0] == ["seq", "serial", "url"]
+    assert rows[1:] == [[str(lab.seq), lab.serial_display, lab.url] for lab in labels]
     text = b"".join(render_manifest(labels, include_pin=True, excel_bom=True)).decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0] == ["serial", "url", "pin"]
-    assert [r[2] for r in rows[1:]] == ["", "00000001", "", "00000003", ""]
+    assert rows[0] == ["seq", "serial", "url", "pin"]
+    assert [r[0] for r in rows[1:]] == ["7", "8", "9", "10", "11"]  # the number printed as "STT 7"
+    assert [r[3] for r in rows[1:]] == ["", "00000001", "", "00000003", ""]
 
 
 def test_manifest_streams_in_chunks() -> None:
@@ -118,22 +130,34 @@ def test_manifest_streams_in_chunks() -> None:
 
 @pytest.mark.parametrize(("dpi", "dots"), [(203, 8), (300, 12)])
 def test_zpl_structure_and_qr_data(dpi: int, dots: int) -> None:
-    labels = [make_label(i, pin="12345678" if i == 0 else None) for i in range(3)]
-    text = b"".join(render_zpl(labels, ZplOptions(dpi=dpi, width_mm=50, height_mm=30))).decode("utf-8")
+    labels = [make_label(i, pin="12345678" if i == 0 else None, seq=i + 1) for i in range(3)]
+    text = b"".join(render_zpl(labels, ZplOptions(dpi=dpi, width_mm=60, height_mm=40))).decode("utf-8")
     formats = re.findall(r"\^XA(.*?)\^XZ", text, flags=re.S)
     assert len(formats) == 3
     for label, body in zip(labels, formats, strict=True):
-        assert f"^PW{50 * dots}" in body and f"^LL{30 * dots}" in body
+        assert f"^PW{60 * dots}" in body and f"^LL{40 * dots}" in body
         bq = re.search(r"\^FO(\d+),(\d+)\^BQN,2,(\d+)\^FDMM,A([^\^]*)\^FS", body)
         assert bq is not None
         assert bq.group(4) == label.url
         magnification = int(bq.group(3))
-        assert (45 + 8) * magnification <= 30 * dots  # symbol and quiet zone fit the label
+        assert (45 + 8) * magnification <= 40 * dots  # symbol and quiet zone fit the label
         assert int(bq.group(1)) >= 4 * magnification  # quiet zone on the left
+        assert 45 * magnification >= 18 * dots  # the code is at least 18 mm
         assert f"^FD{label.serial_display}^FS" in body
-        assert "^FDOCOP **** (4/5)^FS" in body
-        assert "^FDKeo cu do Ha Tinh^FS" in body
+        assert "^FR^FDOCOP^FS" in body  # the wordmark, white on a black box
+        assert "^FD**** (4/5)^FS" in body
+        assert "^FDTem truy xuat nguon goc^FS" in body and "^FDQuet ma de kiem tra^FS" in body
+        assert f"^FDSTT {label.seq}^FS" in body
         assert ("^FD12345678^FS" in body) == (label.pin is not None)
+        if label.pin is None:
+            assert "^FDKeo cu do Ha Tinh^FS" in body  # the name where there is room
+
+
+def test_zpl_refuses_a_label_too_small_for_the_pin_at_6_pt() -> None:
+    text = b"".join(render_zpl([make_label(seq=1)], ZplOptions(width_mm=50, height_mm=30))).decode()
+    assert "^FDSTT 1^FS" in text
+    with pytest.raises(ValidationFailed):
+        list(render_zpl([make_label(pin="12345678", seq=1)], ZplOptions(width_mm=50, height_mm=30)))
 
 
 def test_zpl_escapes_control_characters_and_validates_options() -> None:
