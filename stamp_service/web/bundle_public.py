@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, json, request
 
 from stamp_service.crypto.keyring import for_runtime
-from stamp_service.services.bundle import BundleCache, Served
+from stamp_service.services.bundle import VALIDITY, BundleCache, Served
 from stamp_service.web.context import db, runtime
 
 bp = Blueprint("bundle_public", __name__)
@@ -52,6 +52,7 @@ def bundle_json() -> Response:
         "seq": served.seq,
         "issued_at": served.issued_at.isoformat().replace("+00:00", "Z"),
         "refresh_after": served.refresh_after.isoformat().replace("+00:00", "Z"),
+        "valid_until": (served.issued_at + VALIDITY).isoformat().replace("+00:00", "Z"),
         "kid": served.kid,
         "sha256": served.sha256,
         "size": served.size,
