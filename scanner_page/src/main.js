@@ -94,20 +94,21 @@ function showResult(r) {
       : "";
   const facts = $("facts");
   facts.replaceChildren();
-  const add = (k, val, id) => {
+  const add = (k, val, id, mono = false) => {
     const dt = document.createElement("dt");
     dt.textContent = k;
     const dd = document.createElement("dd");
     dd.textContent = val;
     if (id) dd.id = id;
+    if (mono) dd.className = "mono";
     facts.append(dt, dd);
   };
   if (r.product) add(t("product_label"), r.product, "fact-product");
   else if (r.serialText && r.productIndex !== undefined) add(t("product_label"), t("product_unnamed"), "fact-product");
   if (r.producer) add(t("producer_label"), r.producer, "fact-producer");
-  if (r.lot) add(t("lot_label"), r.lot, "fact-lot");
+  if (r.lot) add(t("lot_label"), r.lot, "fact-lot", true);
   else if (r.lotIndex !== undefined && r.serialText) add(t("lot_label"), t("lot_number", { n: r.lotIndex }), "fact-lot");
-  if (r.serialText) add(t("serial"), r.serialText);
+  if (r.serialText) add(t("serial"), r.serialText, "fact-serial", true);
   if (r.stars) add(t("stars_label"), t("stars", { n: r.stars }));
   if (r.expiryDay !== undefined) add(t("expiry_label"), formatDate(r.expiryDay * 86400));
   if (r.seenAgain) add(t("seen_label"), t("seen_again", { n: state.seen.get(r.serialText) || 2 }));
