@@ -97,6 +97,7 @@ export const STRINGS = {
     typo_zero: "sê-ri không thể bằng 0",
     token_placeholder: "Mã API",
     result: "Kết quả",
+    cause_online: "Theo kiểm tra trực tuyến của máy chủ (xem giải thích bên dưới)",
   },
   en: {
     title: "OCOP stamp check",
@@ -193,6 +194,7 @@ export const STRINGS = {
     typo_zero: "no serial is zero",
     token_placeholder: "API token",
     result: "Result",
+    cause_online: "From the server's live check (see the explanation below)",
   },
 };
 

@@ -82,16 +82,28 @@ function renderBundleAge() {
   el.dataset.expired = bundleExpired(bundle, now) ? "1" : "";
 }
 
+/**
+ * The verdict to show: the live check's when it answered and differs (the server is the
+ * reference, its data is newer), except a copy the inspector marked, which only they know.
+ */
+function shownVerdict(r) {
+  return r.online && r.online !== r.verdict && !r.possibleCopy ? r.online : r.verdict;
+}
+
 function showResult(r) {
   const v = $("verdict");
-  v.dataset.verdict = r.verdict;
-  v.textContent = t(`verdict_${r.verdict}`);
+  const shown = shownVerdict(r);
+  v.dataset.verdict = shown;
+  v.dataset.offline = r.verdict;
+  v.textContent = t(`verdict_${shown}`);
   const bundle = state.verifier && state.verifier.bundle;
-  $("cause").textContent = r.cause
-    ? t(`cause_${r.cause}`)
-    : r.verdict === "genuine" && bundle && !r.online
-      ? t("checked_offline", { date: formatDateTime(bundle.issuedAt) })
-      : "";
+  $("cause").textContent = shown !== r.verdict
+    ? t("cause_online")
+    : r.cause
+      ? t(`cause_${r.cause}`)
+      : r.verdict === "genuine" && bundle && !r.online
+        ? t("checked_offline", { date: formatDateTime(bundle.issuedAt) })
+        : "";
   const facts = $("facts");
   facts.replaceChildren();
   const add = (k, val, id, mono = false) => {
@@ -146,12 +158,13 @@ function renderSession() {
   const list = $("results");
   list.replaceChildren();
   for (const r of state.session) {
-    counts[r.verdict] = (counts[r.verdict] || 0) + 1;
+    const shown = shownVerdict(r);
+    counts[shown] = (counts[shown] || 0) + 1;
     if (r.possibleCopy) copies++;
     const li = document.createElement("li");
-    li.dataset.verdict = r.verdict;
-    li.className = `v-${r.verdict}`;
-    li.textContent = `${t(`verdict_${r.verdict}`)} · ${r.product ? `${r.product} · ` : ""}${r.serialText || "—"}`;
+    li.dataset.verdict = shown;
+    li.className = `v-${shown}`;
+    li.textContent = `${t(`verdict_${shown}`)} · ${r.product ? `${r.product} · ` : ""}${r.serialText || "—"}`;
     if (r.seenAgain && !r.possibleCopy) {
       const seen = document.createElement("span");
       seen.className = "seen";
@@ -228,6 +241,7 @@ async function crossCheck(r) {
     r.onlineMessage = typeof body.message === "string" ? body.message : null;
     fillFromServer(r, body);
     if (state.last === r) showResult(r);
+    renderSession();
   } catch {
     /* offline or not there: the offline verdict stands */
   }
@@ -389,8 +403,8 @@ async function recordFinding() {
   const finding = newFinding({
     serial: r.serialText,
     code: r.serialText ? null : r.code,
-    verdict: r.verdict,
-    possibleCopy: r.possibleCopy,
+    verdict: shownVerdict(r),
+    possibleCopy: Boolean(r.possibleCopy),
     shop,
     note: $("note").value.trim(),
     position: $("gps").checked ? await position() : null,

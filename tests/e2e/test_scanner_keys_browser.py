@@ -139,3 +139,30 @@ def test_a_bundle_past_its_validity_says_confirm_online_and_shows_it(service: An
         assert "hết hạn dùng" in status and page.get_attribute("#bundle-age", "data-expired") == "1", status
         page.screenshot(path=str(_shot("bundle-expired-vi")), full_page=True)
         context.close()
+
+
+def test_an_online_verdict_that_differs_is_explained(service: Any) -> None:
+    """Issue 12: "Khác với kết quả ngoại tuyến!" read like a fault; the page now says what differs."""
+    from stamp_service.schemas.revocation import RecallIn
+    from stamp_service.services import revocation
+
+    live, data = service
+    with chromium() as browser:
+        context, page = _open(browser, live)  # its bundle predates the recall below
+        with live.session() as session:
+            revocation.recall_lot(session, SYSTEM, data["ids"][3], RecallIn(reason="Histamin vượt ngưỡng"))
+        result = page.evaluate("url => window.ocopScanner.handleText(url, 'test')", data["urls"][0])
+        assert result["verdict"] == "genuine"  # offline, from the older bundle
+        page.wait_for_selector("#online-check.differs", timeout=30_000)
+        text = page.inner_text("#online-check")
+        assert (
+            text.startswith("Máy chủ báo «Đã thu hồi»") and "khác kết quả ngoại tuyến «Tem thật»" in text
+        ), text
+        assert "máy chủ có thông tin mới hơn" in text and "hãy theo kết quả trực tuyến" in text, text
+        assert "!" not in text
+        # The live check is the reference: the headline follows it, the offline verdict is explained.
+        page.wait_for_selector("#verdict[data-verdict='revoked'][data-offline='genuine']")
+        assert page.inner_text("#verdict") == "Đã thu hồi"
+        assert page.get_attribute("#results li", "data-verdict") == "revoked"
+        page.screenshot(path=str(_shot("online-differs-vi")), full_page=True)
+        context.close()
