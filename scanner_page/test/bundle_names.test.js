@@ -72,3 +72,18 @@ test("a key unknown to an out-of-date bundle is 'confirm online', not 'not genui
   const stale = await verifier.check(token, { today: day("2026-11-30"), now: META.decoded.valid_until + 1 });
   assert.deepEqual([stale.verdict, stale.cause], ["confirm_online", "bundle_expired"]);
 });
+
+test("a pending key verifies stamps like an active one; a compromised one still asks online", async () => {
+  const b = await load();
+  const verifier = new OfflineVerifier({ jwksKeys: JWKS, bundle: b });
+  const pendingKid = Object.entries(META.decoded.keys).find(([, s]) => s === "pending")[0];
+  assert.equal(verifier.key(pendingKid).state, "pending");
+  const r = await verifier.check(META.pending_stamp, { today: day("2026-11-23"), now: META.decoded.issued_at });
+  assert.deepEqual([r.verdict, r.kid], ["genuine", pendingKid]);
+  // The JWKS may be newer: a key it calls compromised is compromised whatever the bundle says.
+  const jwks = new Map(JWKS);
+  jwks.set(pendingKid, { ...b.keys.get(pendingKid), state: "compromised" });
+  const stricter = new OfflineVerifier({ jwksKeys: jwks, bundle: b });
+  const c = await stricter.check(META.pending_stamp, { today: day("2026-11-23"), now: META.decoded.issued_at });
+  assert.deepEqual([c.verdict, c.cause], ["confirm_online", "key_compromised"]);
+});
