@@ -39,7 +39,8 @@ def bundle_bin() -> Response:
     response = Response(served.data, mimetype="application/octet-stream")
     response.set_etag(served.sha256[:32])
     response.last_modified = served.issued_at
-    return _headers(response, served).make_conditional(request)
+    _headers(response, served).make_conditional(request)  # in place: 304 when the ETag matches
+    return response
 
 
 @bp.get("/status/bundle.json")
@@ -61,7 +62,8 @@ def bundle_json() -> Response:
     }
     response = Response(json.dumps(meta, sort_keys=True), mimetype="application/json")
     response.set_etag(f"{served.sha256[:32]}-meta")
-    return _headers(response, served).make_conditional(request)
+    _headers(response, served).make_conditional(request)  # in place: 304 when the ETag matches
+    return response
 
 
 def init_app(app: Flask) -> None:

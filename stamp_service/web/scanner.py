@@ -87,7 +87,8 @@ def _compressed(dist: Path, name: str) -> Response | None:
     response = Response(data)
     response.headers["Content-Encoding"] = "gzip"
     response.set_etag(etag)
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place: 304 when the ETag matches
+    return response
 
 
 @bp.get("/scanner")
