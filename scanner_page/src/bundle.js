@@ -261,14 +261,15 @@ export async function verifyBundle(data, verifierFor) {
 
 /**
  * The key a bundle signed by `kid` may be checked with (docs/status-bundle.md "Trust"): a JWKS
- * key that is active or retired, or a key of a bundle accepted before that is not compromised;
- * never one the JWKS calls compromised. Null when the bundle must be refused.
+ * key that is active or retired, or a key of a bundle accepted before that is not compromised
+ * (nor pending); never one the JWKS calls compromised. Null when the bundle must be refused.
  */
 export function trustedBundleKey(kid, jwksKeys, previousKeys = new Map()) {
+  const signs = (key) => key.state !== "compromised" && key.state !== "pending"; // pending signs nothing yet
   const fromJwks = jwksKeys.get(kid);
-  if (fromJwks) return fromJwks.state === "compromised" ? null : fromJwks;
+  if (fromJwks) return signs(fromJwks) ? fromJwks : null;
   const fromBundle = previousKeys.get(kid);
-  return fromBundle && fromBundle.state !== "compromised" ? fromBundle : null;
+  return fromBundle && signs(fromBundle) ? fromBundle : null;
 }
 
 /** The product's name and producer, or null when the bundle does not name it. */

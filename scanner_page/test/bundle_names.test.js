@@ -87,3 +87,9 @@ test("a pending key verifies stamps like an active one; a compromised one still 
   const c = await stricter.check(META.pending_stamp, { today: day("2026-11-23"), now: META.decoded.issued_at });
   assert.deepEqual([c.verdict, c.cause], ["confirm_online", "key_compromised"]);
 });
+
+test("a pending key never signs a bundle", () => {
+  const key = { kid: "01020304", publicKey: new Uint8Array(32), state: "pending" };
+  assert.equal(trustedBundleKey(key.kid, new Map([[key.kid, key]])), null);
+  assert.equal(trustedBundleKey(key.kid, new Map(), new Map([[key.kid, key]])), null);
+});
