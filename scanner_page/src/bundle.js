@@ -138,28 +138,48 @@ function parseProducts(data) {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** `count` NUL-terminated UTF-8 strings from `start` that fill the rest of `data` exactly. */
-function parseStrings(data, start, count) {
-  const out = [];
-  let pos = start;
-  for (let i = 0; i < count; i++) {
-    const end = data.indexOf(0, pos);
-    if (end < 0) throw new InvalidBundle("a name table's length does not match its count");
+/**
+ * `count` NUL-terminated UTF-8 strings that fill `data` from `start` exactly. Checked as UTF-8
+ * once, decoded one by one on lookup: a national bundle carries ~400,000 lot codes, and
+ * decoding them all at load cost most of a second on a phone-class CPU.
+ */
+export class StringTable {
+  constructor(data, start, count) {
+    this.data = data;
+    this.offsets = new Uint32Array(count + 1);
+    let pos = start;
+    for (let i = 0; i < count; i++) {
+      this.offsets[i] = pos;
+      const end = data.indexOf(0, pos);
+      if (end < 0) throw new InvalidBundle("a name table's length does not match its count");
+      pos = end + 1;
+    }
+    this.offsets[count] = pos;
+    if (pos !== data.length) throw new InvalidBundle("a name table's length does not match its count");
     try {
-      out.push(utf8.decode(data.subarray(pos, end)));
+      utf8.decode(data.subarray(start));
     } catch {
       throw new InvalidBundle("a name table is not UTF-8");
     }
-    pos = end + 1;
+    this.length = count;
   }
-  if (pos !== data.length) throw new InvalidBundle("a name table's length does not match its count");
-  return out;
+
+  get(i) {
+    if (!(i >= 0 && i < this.length)) return undefined;
+    return utf8.decode(this.data.subarray(this.offsets[i], this.offsets[i + 1] - 1));
+  }
+
+  all() {
+    return Array.from({ length: this.length }, (_, i) => this.get(i));
+  }
 }
 
+const EMPTY = new StringTable(new Uint8Array(0), 0, 0);
+
 function parseNames(producersData, namesData, lotsData) {
-  const producers = producersData ? parseStrings(producersData, 4, view(producersData, 4).getUint32(0)) : [];
+  const producers = producersData ? new StringTable(producersData, 4, view(producersData, 4).getUint32(0)) : EMPTY;
   let productProducer = new Uint32Array(0);
-  let productNames = [];
+  let productNames = EMPTY;
   if (namesData) {
     const n = view(namesData, 4).getUint32(0);
     if (namesData.length < 4 + 4 * n) throw new InvalidBundle("a section is shorter than its contents say");
@@ -171,14 +191,14 @@ function parseNames(producersData, namesData, lotsData) {
         throw new InvalidBundle("a product names a producer that is not in the table");
       }
     }
-    productNames = parseStrings(namesData, 4 + 4 * n, n);
+    productNames = new StringTable(namesData, 4 + 4 * n, n);
   }
   let lotFirst = 0;
-  let lotCodes = [];
+  let lotCodes = EMPTY;
   if (lotsData) {
     const v = view(lotsData, 8);
     lotFirst = v.getUint32(0);
-    lotCodes = parseStrings(lotsData, 8, v.getUint32(4));
+    lotCodes = new StringTable(lotsData, 8, v.getUint32(4));
   }
   return { producers, productProducer, productNames, lotFirst, lotCodes };
 }
@@ -275,16 +295,17 @@ export function trustedBundleKey(kid, jwksKeys, previousKeys = new Map()) {
 /** The product's name and producer, or null when the bundle does not name it. */
 export function productName(bundle, index) {
   const n = bundle && bundle.names;
-  if (!n || index < 0 || index >= n.productNames.length || !n.productNames[index]) return null;
+  const name = n && n.productNames.get(index);
+  if (!name) return null;
   const producer = n.productProducer[index];
-  return { name: n.productNames[index], producer: producer ? n.producers[producer - 1] : "" };
+  return { name, producer: producer ? n.producers.get(producer - 1) : "" };
 }
 
 /** The lot's code, or null when the bundle does not carry it (older lots: see docs). */
 export function lotCode(bundle, index) {
   const n = bundle && bundle.names;
   const i = index - (n ? n.lotFirst : 0);
-  return n && i >= 0 && i < n.lotCodes.length && n.lotCodes[i] ? n.lotCodes[i] : null;
+  return (n && n.lotCodes.get(i)) || null;
 }
 
 /** True once the bundle's own validity has passed (it then gives no verdict). */

@@ -39,7 +39,7 @@ test("validity, the pending key and the name tables decode as documented", async
   assert.equal(b.seq, BigInt(d.seq));
   assert.equal(b.validUntil, d.valid_until);
   assert.deepEqual(Object.fromEntries([...b.keys].map(([kid, k]) => [kid, k.state])), d.keys);
-  assert.deepEqual(b.names.producers, d.producers);
+  assert.deepEqual(b.names.producers.all(), d.producers);
   for (const [index, [name, producer]] of Object.entries(d.names)) {
     assert.deepEqual(productName(b, Number(index)), { name, producer });
   }
@@ -92,4 +92,14 @@ test("a pending key never signs a bundle", () => {
   const key = { kid: "01020304", publicKey: new Uint8Array(32), state: "pending" };
   assert.equal(trustedBundleKey(key.kid, new Map([[key.kid, key]])), null);
   assert.equal(trustedBundleKey(key.kid, new Map(), new Map([[key.kid, key]])), null);
+});
+
+test("a name table must be UTF-8 and fill its section exactly", async () => {
+  const { StringTable, InvalidBundle } = await import("../src/bundle.js");
+  const t = new StringTable(new TextEncoder().encode("xxLô 1\u0000\u0000B\u0000"), 2, 3);
+  assert.deepEqual(t.all(), ["Lô 1", "", "B"]);
+  assert.equal(t.get(3), undefined);
+  assert.throws(() => new StringTable(new Uint8Array([0x61, 0]), 0, 2), InvalidBundle);
+  assert.throws(() => new StringTable(new Uint8Array([0x61, 0, 0x62]), 0, 1), InvalidBundle);
+  assert.throws(() => new StringTable(new Uint8Array([0xff, 0]), 0, 1), InvalidBundle);
 });
