@@ -141,10 +141,10 @@ def create(session: Session, actor: Principal, *, keyring: KeyRing, note: str = 
     return row
 
 
-def pending_keys(session: Session) -> list[SigningKey]:
-    """Published keys waiting to sign, oldest first."""
+def pending_keys(session: Session, *, lock: bool = False) -> list[SigningKey]:
+    """Published keys waiting to sign, oldest first (locked ``FOR UPDATE`` with ``lock``)."""
     stmt = select(SigningKey).where(SigningKey.state == "pending").order_by(SigningKey.created_at)
-    return list(session.scalars(stmt))
+    return list(session.scalars(stmt.with_for_update() if lock else stmt))
 
 
 def activatable_at(row: SigningKey, publish_period: timedelta = DEFAULT_PUBLISH_PERIOD) -> datetime:
@@ -180,7 +180,7 @@ def rotate(
     """
     require_role(actor, Role.ADMIN)
     now = now or _now()
-    waiting = pending_keys(session)
+    waiting = pending_keys(session, lock=True)  # a concurrent rotation waits, then sees it active
     if waiting and not force and now < activatable_at(waiting[0], publish_period):
         when = activatable_at(waiting[0], publish_period).strftime("%Y-%m-%d %H:%M UTC")
         raise Conflict(
