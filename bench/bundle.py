@@ -2,7 +2,10 @@
 
 1. National scale, pure encoding (synthetic): 20,000 products, 1,000,000 lots with 1% recalled,
    100,000 voided serials. Prints the file size with and without the voided serials, per part,
-   and the encode and decode times. Goal: < 150 KB without voided serials, < 1.2 MB in all.
+   and the encode and decode times. Goal (issue 5): < 150 KB without voided serials and names,
+   < 1.2 MB in all. Then the same with the name tables (issue 12): every product's and
+   producer's name and the codes of the newest lots within ``LOT_CODE_BUDGET``; goal: what a
+   scanner downloads < 2 MB (the file is already gzip: HTTP gzip cannot shrink it further).
 2. Database-backed build (a temporary SQLite file): a smaller registry inserted in bulk, then
    ``services.bundle.build`` (gather + encode + sign + store) timed.
 
@@ -46,6 +49,103 @@ def synthetic(
         lot_count=lots + 1,
         voided_serials=[rng.getrandbits(64) | 1 for _ in range(voided)],
     )
+
+
+_WORDS = [
+    "Mật ong hoa nhãn",
+    "Nước mắm cốt cá cơm",
+    "Bưởi da xanh",
+    "Chè Shan tuyết",
+    "Gạo ST25",
+    "Cà phê Robusta rang xay",
+    "Tỏi cô đơn",
+    "Miến dong",
+    "Bánh đa nem",
+    "Rượu nếp cái hoa vàng",
+    "Mắm tôm",
+    "Hạt điều rang muối",
+    "Trà hoa vàng",
+    "Nấm linh chi",
+    "Cao dược liệu",
+    "Tinh dầu sả chanh",
+    "Bánh pía",
+    "Kẹo dừa",
+    "Khô cá lóc",
+    "Hồng treo gió",
+]
+_PLACES = [
+    "Hưng Yên",
+    "Phú Quốc",
+    "Bến Tre",
+    "Hà Giang",
+    "Sóc Trăng",
+    "Đắk Lắk",
+    "Lý Sơn",
+    "Bắc Kạn",
+    "Thái Bình",
+    "Hải Dương",
+    "Bình Phước",
+    "Quảng Ninh",
+    "Kon Tum",
+    "Tiền Giang",
+    "Cà Mau",
+    "Đà Lạt",
+    "Yên Bái",
+    "Nghệ An",
+    "Thanh Hóa",
+    "Cao Bằng",
+]
+_KINDS = ("Hợp tác xã", "Công ty TNHH", "Hộ kinh doanh", "Tổ hợp tác", "Công ty cổ phần")
+
+
+def synthetic_names(products: int, lots: int, rng: random.Random) -> tuple[dict, dict]:
+    """Product and producer names (Vietnamese, ~30 bytes) and lot codes in styles producers use.
+
+    Lots are registered over two years in time order, products interleaved at random (so a
+    lot's index says nothing about its product): the hardest case for compression.
+    """
+    producers = [
+        f"{rng.choice(_KINDS)} {rng.choice(_WORDS).split()[0]} {rng.choice(_PLACES)} {i}"
+        for i in range(products // 3 + 1)
+    ]
+    names = {
+        i: fmt.ProductName(
+            f"{rng.choice(_WORDS)} {rng.choice(_PLACES)} {rng.choice(('', 'loại 1 ', 'hộp '))}{i % 97}",
+            rng.choice(producers),
+        )
+        for i in range(1, products + 1)
+    }
+    style = [
+        (rng.randrange(5), "".join(rng.choice("ABCDEGHKLMNPQRSTVX") for _ in range(rng.randrange(2, 4))))
+        for _ in range(products + 1)
+    ]
+    counter = [0] * (products + 1)
+    codes = {}
+    first_day = date(2025, 1, 1)
+    for i in range(1, lots + 1):
+        p = rng.randrange(1, products + 1)
+        counter[p] += 1
+        n, (kind, prefix) = counter[p], style[p]
+        d = first_day + timedelta(days=i * 730 // lots)
+        codes[i] = (
+            f"L{n:03d}",
+            d.strftime("%y%m%d"),
+            f"{prefix}-{d:%y}{n:03d}",
+            f"LO{d:%m%y}/{n}",
+            f"{prefix}{d:%Y%m%d}",
+        )[kind]
+    return names, codes
+
+
+def within_budget(codes: dict[int, str], budget: int) -> dict[int, str]:
+    """As services.bundle.newest_lot_codes: the newest codes whose bytes (+1 each) fit the budget."""
+    out, used = {}, 0
+    for i in sorted(codes, reverse=True):
+        used += len(codes[i].encode()) + 1
+        if used > budget:
+            break
+        out[i] = codes[i]
+    return out
 
 
 def encode(content: fmt.BundleContent, key: Ed25519PrivateKey) -> bytes:
@@ -101,6 +201,45 @@ def national(args: argparse.Namespace) -> None:
     print(f"  encode+sign: {t_encode * 1000:,.0f} ms   verify+decode: {t_decode * 1000:,.0f} ms")
     ok = len(data) < 1_200_000 and len(small) < 150_000
     print(f"  size goal {'MET' if ok else 'MISSED'}")
+    names(args, content, key, rng)
+
+
+def names(
+    args: argparse.Namespace, content: fmt.BundleContent, key: Ed25519PrivateKey, rng: random.Random
+) -> None:
+    from stamp_service.services.bundle import LOT_CODE_BUDGET
+
+    content.voided_serials = [rng.getrandbits(64) | 1 for _ in range(args.voided)]
+    base = len(encode(content, key))
+    product_names, lot_codes = synthetic_names(args.products, args.lots, rng)
+    content.names = product_names
+    t0 = time.perf_counter()
+    with_products = len(encode(content, key))
+    content.lot_codes = lot_codes
+    every_lot = len(encode(content, key))
+    content.lot_codes = within_budget(lot_codes, LOT_CODE_BUDGET)
+    data = encode(content, key)
+    t_encode = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    decoded = fmt.decode(data, public_key_lookup=lambda kid: key.public_key())
+    t_decode = time.perf_counter() - t0
+    assert decoded.name_of(1) == product_names[1] and decoded.lot_code(args.lots) == lot_codes[args.lots]
+    print("names (issue 12): baseline = the bundle above with voided serials, no names")
+    print(f"  baseline:                                {base:>10,} bytes")
+    print(
+        f"  + product and producer names ({args.products:,}): {with_products:>10,} bytes "
+        f"(+{with_products - base:,})"
+    )
+    print(
+        f"  + every lot's code ({args.lots:,}):          {every_lot:>10,} bytes "
+        f"(+{every_lot - with_products:,}; {(every_lot - with_products) / args.lots:.2f} bytes a lot)"
+    )
+    print(
+        f"  + newest lots within {LOT_CODE_BUDGET:,} bytes ({len(content.lot_codes):,} lots): "
+        f"{len(data):>10,} bytes  <- what a scanner downloads"
+    )
+    print(f"  encode (3 files): {t_encode * 1000:,.0f} ms   verify+decode: {t_decode * 1000:,.0f} ms")
+    print(f"  download goal < 2 MB (2,000,000 bytes): {'MET' if len(data) < 2_000_000 else 'MISSED'}")
 
 
 def database_build(products: int, lots: int, stamps: int) -> None:

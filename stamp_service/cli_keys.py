@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
 from stamp_service.cli import Context, handles_errors, pass_ctx
@@ -14,10 +16,14 @@ def _ring(ctx: Context):  # type: ignore[no-untyped-def]
     return for_runtime(ctx.runtime)
 
 
+def _period(ctx: Context) -> timedelta:
+    return timedelta(hours=ctx.settings.key_publish_hours)
+
+
 def register(main: click.Group) -> None:
     @main.group()
     def keys() -> None:
-        """Ed25519 signing keys: create, list, rotate, retire, compromise."""
+        """Ed25519 signing keys: create, publish, list, rotate, retire, compromise."""
 
     @keys.command("create")
     @click.option("--note", default="", help="free text kept with the key")
@@ -31,6 +37,22 @@ def register(main: click.Group) -> None:
             row = svc.create(session, SYSTEM, keyring=_ring(ctx), note=note)
         click.echo(f"key {row.kid} created and active (private key: {ctx.settings.keys_dir}/{row.kid}.pem)")
 
+    @keys.command("publish")
+    @click.option("--note", default="", help="free text kept with the key")
+    @pass_ctx
+    @handles_errors
+    def keys_publish(ctx: Context, note: str) -> None:
+        """Add a pending key: published to scanners now, signing only after `rotate`."""
+        from stamp_service.services import keys as svc
+
+        with ctx.session() as session:
+            row = svc.publish(session, SYSTEM, keyring=_ring(ctx), note=note)
+            when = svc.activatable_at(row, _period(ctx))
+        click.echo(
+            f"key {row.kid} published (pending); `stamp-service keys rotate` can activate it from "
+            f"{when:%Y-%m-%d %H:%M} UTC, when every offline scanner with a valid bundle knows it"
+        )
+
     @keys.command("list")
     @pass_ctx
     @handles_errors
@@ -40,6 +62,7 @@ def register(main: click.Group) -> None:
 
         with ctx.session() as session:
             rows = svc.list_keys(session, SYSTEM)
+        period = _period(ctx)
         if not rows:
             click.echo("no signing keys yet: run `stamp-service keys create`")
         for r in rows:
@@ -47,6 +70,8 @@ def register(main: click.Group) -> None:
                 f"{name}={value:%Y-%m-%d %H:%M}"
                 for name, value in (
                     ("created", r.created_at),
+                    ("activatable", svc.activatable_at(r, period) if r.state == "pending" else None),
+                    ("activated", r.activated_at),
                     ("retired", r.retired_at),
                     ("compromised", r.compromised_at),
                 )
@@ -56,14 +81,22 @@ def register(main: click.Group) -> None:
 
     @keys.command("rotate")
     @click.option("--note", default="", help="free text kept with the new key")
+    @click.option(
+        "--force",
+        is_flag=True,
+        help="activate a key published too recently, or with none pending create one and activate it "
+        "at once (offline scanners call its stamps not genuine until their next bundle)",
+    )
     @pass_ctx
     @handles_errors
-    def keys_rotate(ctx: Context, note: str) -> None:
-        """Make a new key active; the previous active key is retired (its stamps still verify)."""
+    def keys_rotate(ctx: Context, note: str, force: bool) -> None:
+        """Activate the pending key (published long enough); the previous active key is retired."""
         from stamp_service.services import keys as svc
 
         with ctx.session() as session:
-            row = svc.rotate(session, SYSTEM, keyring=_ring(ctx), note=note)
+            row = svc.rotate(
+                session, SYSTEM, keyring=_ring(ctx), note=note, force=force, publish_period=_period(ctx)
+            )
         click.echo(f"key {row.kid} is now active; the previous key (if any) is retired")
 
     @keys.command("retire")

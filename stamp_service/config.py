@@ -31,6 +31,9 @@ class Settings:
     # How many reverse proxies (load balancers) stand in front and set X-Forwarded-For;
     # 0 = none. Per-client rate limits and clone signals need the real client address.
     trusted_proxies: int = 0
+    # How long a new signing key is published (pending) before `keys rotate` activates it:
+    # the status bundle's validity (7 days) + its rebuild interval (1 hour). docs/operations.md.
+    key_publish_hours: int = 169
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -96,5 +99,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stamp_spare_percent=_int(env, "OCOP_STAMP_SPARE_PERCENT", 2),
         log_json=env.get("OCOP_LOG_FORMAT", "json") == "json",
         trusted_proxies=_int(env, "OCOP_TRUSTED_PROXIES", 0),
+        key_publish_hours=_int(env, "OCOP_KEY_PUBLISH_HOURS", 169),
         extra={"scanner_dist": env["OCOP_SCANNER_DIST"]} if env.get("OCOP_SCANNER_DIST") else {},
     )

@@ -5,6 +5,9 @@
 // message = "OCOP-STATUS-V1" 0x00 || header || body   (the exact file bytes before the signature)
 // body    = gzip of sections: type u8 | length u32 | data   (unknown types are skipped)
 //
+// Later additions (VALIDITY, PENDING_KEYS, the name tables) are sections a version 1 reader
+// skips, so older scanners keep reading newer bundles.
+//
 // The signature is checked with a key from the JWKS before anything is decompressed, and the
 // decompressed size is capped, so a hostile file costs one signature check.
 
@@ -19,11 +22,17 @@ const KEY_LEN = 49;
 export const SECTION = {
   KEYS: 0x01,
   PRODUCTS: 0x02,
+  VALIDITY: 0x03,
+  PENDING_KEYS: 0x04,
   PRODUCT_WITHDRAWN: 0x10,
   PRODUCT_BELOW_THREE: 0x11,
   LOT_RECALLED: 0x20,
   VOIDED_SERIALS: 0x30,
+  PRODUCERS: 0x40,
+  PRODUCT_NAMES: 0x41,
+  LOT_CODES: 0x42,
 };
+const PENDING = 4;
 const BITSETS = [SECTION.PRODUCT_WITHDRAWN, SECTION.PRODUCT_BELOW_THREE, SECTION.LOT_RECALLED];
 const KEY_STATES = { 1: "active", 2: "retired", 3: "compromised" };
 
@@ -93,7 +102,7 @@ function parseBitset(data) {
   return { size, data: data.subarray(4) };
 }
 
-function parseKeys(data) {
+function parseKeys(data, pending = false) {
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (data.length < 2) throw new InvalidBundle("a section is shorter than its contents say");
   const count = v.getUint16(0);
@@ -101,7 +110,8 @@ function parseKeys(data) {
   const keys = new Map();
   for (let i = 0; i < count; i++) {
     const at = 2 + i * KEY_LEN;
-    const state = KEY_STATES[data[at + 36]];
+    const code = data[at + 36];
+    const state = pending ? (code === PENDING ? "pending" : undefined) : KEY_STATES[code];
     if (!state) throw new InvalidBundle(`unknown key state ${data[at + 36]}`);
     const kid = toHex(data.subarray(at, at + 4));
     keys.set(kid, {
@@ -124,6 +134,84 @@ function parseProducts(data) {
   const validUntil = new Uint16Array(n);
   for (let i = 0; i < n; i++) validUntil[i] = v.getUint16(4 + 2 * i);
   return { validUntil, stars: data.slice(4 + 2 * n) };
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * `count` NUL-terminated UTF-8 strings that fill `data` from `start` exactly. Checked as UTF-8
+ * once, decoded one by one on lookup: a national bundle carries ~400,000 lot codes, and
+ * decoding them all at load cost most of a second on a phone-class CPU.
+ */
+export class StringTable {
+  constructor(data, start, count) {
+    this.data = data;
+    this.offsets = new Uint32Array(count + 1);
+    let pos = start;
+    for (let i = 0; i < count; i++) {
+      this.offsets[i] = pos;
+      const end = data.indexOf(0, pos);
+      if (end < 0) throw new InvalidBundle("a name table's length does not match its count");
+      pos = end + 1;
+    }
+    this.offsets[count] = pos;
+    if (pos !== data.length) throw new InvalidBundle("a name table's length does not match its count");
+    try {
+      utf8.decode(data.subarray(start));
+    } catch {
+      throw new InvalidBundle("a name table is not UTF-8");
+    }
+    this.length = count;
+  }
+
+  get(i) {
+    if (!(i >= 0 && i < this.length)) return undefined;
+    return utf8.decode(this.data.subarray(this.offsets[i], this.offsets[i + 1] - 1));
+  }
+
+  all() {
+    return Array.from({ length: this.length }, (_, i) => this.get(i));
+  }
+}
+
+const EMPTY = new StringTable(new Uint8Array(0), 0, 0);
+
+function parseNames(producersData, namesData, lotsData) {
+  const producers = producersData ? new StringTable(producersData, 4, view(producersData, 4).getUint32(0)) : EMPTY;
+  let productProducer = new Uint32Array(0);
+  let productNames = EMPTY;
+  if (namesData) {
+    const n = view(namesData, 4).getUint32(0);
+    if (namesData.length < 4 + 4 * n) throw new InvalidBundle("a section is shorter than its contents say");
+    const v = view(namesData, 4 + 4 * n);
+    productProducer = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      productProducer[i] = v.getUint32(4 + 4 * i);
+      if (productProducer[i] > producers.length) {
+        throw new InvalidBundle("a product names a producer that is not in the table");
+      }
+    }
+    productNames = new StringTable(namesData, 4 + 4 * n, n);
+  }
+  let lotFirst = 0;
+  let lotCodes = EMPTY;
+  if (lotsData) {
+    const v = view(lotsData, 8);
+    lotFirst = v.getUint32(0);
+    lotCodes = new StringTable(lotsData, 8, v.getUint32(4));
+  }
+  return { producers, productProducer, productNames, lotFirst, lotCodes };
+}
+
+function view(data, atLeast) {
+  if (data.length < atLeast) throw new InvalidBundle("a section is shorter than its contents say");
+  return new DataView(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function parseValidity(data) {
+  if (data === undefined) return 0;
+  if (data.length !== 4) throw new InvalidBundle("the validity section is not 4 bytes");
+  return view(data, 4).getUint32(0);
 }
 
 function parseVoided(data) {
@@ -157,10 +245,20 @@ function parseBody(body) {
   }
   const bitsets = new Map();
   for (const kind of BITSETS) if (sections.has(kind)) bitsets.set(kind, parseBitset(sections.get(kind)));
+  const keys = parseKeys(sections.get(SECTION.KEYS) ?? new Uint8Array(2));
+  for (const [kid, key] of parseKeys(sections.get(SECTION.PENDING_KEYS) ?? new Uint8Array(2), true)) {
+    if (!keys.has(kid)) keys.set(kid, key); // a key listed in both is decided by KEYS
+  }
   return {
-    keys: parseKeys(sections.get(SECTION.KEYS) ?? new Uint8Array(2)),
+    keys,
     products: parseProducts(sections.get(SECTION.PRODUCTS) ?? new Uint8Array(4)),
     voided: parseVoided(sections.get(SECTION.VOIDED_SERIALS) ?? new Uint8Array(4)),
+    validUntil: parseValidity(sections.get(SECTION.VALIDITY)),
+    names: parseNames(
+      sections.get(SECTION.PRODUCERS),
+      sections.get(SECTION.PRODUCT_NAMES),
+      sections.get(SECTION.LOT_CODES),
+    ),
     bitsets,
   };
 }
@@ -183,14 +281,36 @@ export async function verifyBundle(data, verifierFor) {
 
 /**
  * The key a bundle signed by `kid` may be checked with (docs/status-bundle.md "Trust"): a JWKS
- * key that is active or retired, or a key of a bundle accepted before that is not compromised;
- * never one the JWKS calls compromised. Null when the bundle must be refused.
+ * key that is active or retired, or a key of a bundle accepted before that is not compromised
+ * (nor pending); never one the JWKS calls compromised. Null when the bundle must be refused.
  */
 export function trustedBundleKey(kid, jwksKeys, previousKeys = new Map()) {
+  const signs = (key) => key.state !== "compromised" && key.state !== "pending"; // pending signs nothing yet
   const fromJwks = jwksKeys.get(kid);
-  if (fromJwks) return fromJwks.state === "compromised" ? null : fromJwks;
+  if (fromJwks) return signs(fromJwks) ? fromJwks : null;
   const fromBundle = previousKeys.get(kid);
-  return fromBundle && fromBundle.state !== "compromised" ? fromBundle : null;
+  return fromBundle && signs(fromBundle) ? fromBundle : null;
+}
+
+/** The product's name and producer, or null when the bundle does not name it. */
+export function productName(bundle, index) {
+  const n = bundle && bundle.names;
+  const name = n && n.productNames.get(index);
+  if (!name) return null;
+  const producer = n.productProducer[index];
+  return { name, producer: producer ? n.producers.get(producer - 1) : "" };
+}
+
+/** The lot's code, or null when the bundle does not carry it (older lots: see docs). */
+export function lotCode(bundle, index) {
+  const n = bundle && bundle.names;
+  const i = index - (n ? n.lotFirst : 0);
+  return (n && n.lotCodes.get(i)) || null;
+}
+
+/** True once the bundle's own validity has passed (it then gives no verdict). */
+export function bundleExpired(bundle, nowSeconds) {
+  return Boolean(bundle && bundle.validUntil) && nowSeconds > bundle.validUntil;
 }
 
 /** Binary search in the sorted voided serials. */

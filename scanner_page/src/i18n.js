@@ -7,9 +7,9 @@ export const STRINGS = {
     lang_switch: "English",
     online: "Đang trực tuyến",
     offline: "Ngoại tuyến",
-    bundle_age: "Dữ liệu trạng thái: cập nhật {age} trước (số {seq})",
+    bundle_age: "Dữ liệu trạng thái lúc {date} ({age} trước, số {seq})",
     bundle_stale: "Dữ liệu đã cũ, nên cập nhật khi có mạng",
-    bundle_none: "Chưa có dữ liệu trạng thái: chỉ kiểm tra được chữ ký",
+    bundle_none: "Chưa có dữ liệu trạng thái: chỉ kiểm tra được chữ ký, cần kết nối mạng một lần",
     bundle_error: "Không tải được dữ liệu trạng thái: {error}",
     ready: "Sẵn sàng quét",
     start_camera: "Bật camera",
@@ -21,8 +21,6 @@ export const STRINGS = {
     serial_check: "Kiểm tra sê-ri",
     serial_typo: "Số sê-ri có vẻ gõ nhầm: {error}",
     serial_offline: "Sê-ri hợp lệ. Cần có mạng để kiểm tra sê-ri đã nhập.",
-    decoder: "Bộ giải mã: {name}",
-    took: "{ms} ms",
     verdict_genuine: "Tem thật",
     verdict_suspicious: "Mã thật nhưng đáng ngờ",
     verdict_expired: "Hết hiệu lực",
@@ -43,7 +41,7 @@ export const STRINGS = {
     cause_stars_below_three: "Hạng sao đã hạ dưới 3 sao",
     cause_certificate_expired: "Giấy chứng nhận đã hết hạn",
     cause_stamp_expired: "Tem đã quá hạn",
-    cause_possible_copy: "Sê-ri này đã quét trong phiên: có thể là tem sao chép",
+    cause_possible_copy: "Hai sản phẩm khác nhau mang cùng sê-ri này: có thể là tem sao chép",
     cause_needs_online: "Cần mạng để kiểm tra",
     checked_offline: "Đã kiểm tra ngoại tuyến theo dữ liệu lúc {date}",
     serial: "Sê-ri",
@@ -51,9 +49,7 @@ export const STRINGS = {
     stars_label: "Hạng",
     expiry_label: "Hạn tem",
     warning_label: "Cảnh báo",
-    time_label: "Thời gian kiểm tra",
     online_says: "Máy chủ: {verdict}",
-    online_differs: "Khác với kết quả ngoại tuyến!",
     online_same: "Máy chủ xác nhận cùng kết quả",
     session: "Phiên quét",
     clear_session: "Xóa phiên",
@@ -80,15 +76,37 @@ export const STRINGS = {
     ago_m: "{n} phút",
     ago_h: "{n} giờ",
     ago_d: "{n} ngày",
+    bundle_valid_until: "dùng được đến {date}",
+    bundle_expired: "Dữ liệu đã hết hạn dùng từ {date}: mọi kết quả cần xác nhận trực tuyến, hãy cập nhật khi có mạng",
+    cause_bundle_expired: "Dữ liệu trạng thái trên máy đã quá hạn dùng: cần kiểm tra trực tuyến",
+    product_label: "Sản phẩm",
+    producer_label: "Cơ sở sản xuất",
+    lot_label: "Lô",
+    lot_number: "số {n} (mã lô xem được khi có mạng)",
+    product_unnamed: "Chưa có tên trong dữ liệu trên máy (xem khi có mạng)",
+    seen_label: "Quét lại",
+    seen_flag: "Đã quét trước đó",
+    seen_again: "Sê-ri này đã quét {n} lần trong phiên (có thể là cùng một sản phẩm)",
+    mark_copy: "Hai sản phẩm khác nhau mang sê-ri này",
+    differs_newer: "Máy chủ báo «{live}»{reason}, khác kết quả ngoại tuyến «{offline}». Dữ liệu trên máy là của {date}, máy chủ có thông tin mới hơn: hãy theo kết quả trực tuyến.",
+    differs_copy: "Máy chủ báo «{live}»: máy chủ không biết bạn đã thấy sê-ri này trên hai sản phẩm khác nhau. Kết quả ngoại tuyến giữ cảnh báo sao chép.",
+    typo_length: "sê-ri có {want} ký tự, bạn đã nhập {got}",
+    typo_char: "ký tự «{char}» không dùng trong sê-ri",
+    typo_check: "ký tự kiểm tra không khớp, có thể gõ nhầm một ký tự",
+    typo_first: "không có sê-ri nào bắt đầu bằng ký tự này",
+    typo_zero: "sê-ri không thể bằng 0",
+    token_placeholder: "Mã API",
+    result: "Kết quả",
+    cause_online: "Theo kiểm tra trực tuyến của máy chủ (xem giải thích bên dưới)",
   },
   en: {
     title: "OCOP stamp check",
     lang_switch: "Tiếng Việt",
     online: "Online",
     offline: "Offline",
-    bundle_age: "Status data: updated {age} ago (no. {seq})",
+    bundle_age: "Status data of {date} ({age} ago, no. {seq})",
     bundle_stale: "Status data is old: refresh when online",
-    bundle_none: "No status data yet: signatures only",
+    bundle_none: "No status data yet: signatures only; connect once",
     bundle_error: "Could not load the status data: {error}",
     ready: "Ready to scan",
     start_camera: "Start camera",
@@ -100,8 +118,6 @@ export const STRINGS = {
     serial_check: "Check serial",
     serial_typo: "The serial looks mistyped: {error}",
     serial_offline: "The serial is well-formed. A typed serial needs a connection to be checked.",
-    decoder: "Decoder: {name}",
-    took: "{ms} ms",
     verdict_genuine: "Genuine",
     verdict_suspicious: "Genuine code, but suspicious",
     verdict_expired: "Expired",
@@ -122,7 +138,7 @@ export const STRINGS = {
     cause_stars_below_three: "The rating was reduced below 3 stars",
     cause_certificate_expired: "The certificate has expired",
     cause_stamp_expired: "The stamp is past its expiry day",
-    cause_possible_copy: "This serial was already scanned in this session: possible copy",
+    cause_possible_copy: "Two different items carry this serial: possible copy",
     cause_needs_online: "Needs a connection",
     checked_offline: "Checked offline against the status data of {date}",
     serial: "Serial",
@@ -130,9 +146,7 @@ export const STRINGS = {
     stars_label: "Rating",
     expiry_label: "Valid until",
     warning_label: "Warning",
-    time_label: "Check time",
     online_says: "Server: {verdict}",
-    online_differs: "Differs from the offline verdict!",
     online_same: "The server confirms the same verdict",
     session: "Session",
     clear_session: "Clear session",
@@ -159,6 +173,28 @@ export const STRINGS = {
     ago_m: "{n} min",
     ago_h: "{n} h",
     ago_d: "{n} days",
+    bundle_valid_until: "usable until {date}",
+    bundle_expired: "The status data ran out on {date}: every verdict needs an online check; refresh when online",
+    cause_bundle_expired: "The status data on this device is out of date: check online",
+    product_label: "Product",
+    producer_label: "Producer",
+    lot_label: "Lot",
+    lot_number: "no. {n} (the lot code shows when online)",
+    product_unnamed: "Not named in the data on this device (shows when online)",
+    seen_label: "Scanned again",
+    seen_flag: "Seen before",
+    seen_again: "This serial was scanned {n} times in this session (maybe the same item)",
+    mark_copy: "Two different items carry this serial",
+    differs_newer: "The server says “{live}”{reason}, unlike the offline verdict “{offline}”. The data on this device is of {date}; the server knows more recent changes: follow the online verdict.",
+    differs_copy: "The server says “{live}”: it does not know that you saw this serial on two different items. The offline verdict keeps the copy warning.",
+    typo_length: "a serial has {want} characters, you typed {got}",
+    typo_char: "the character “{char}” is not used in serials",
+    typo_check: "the check character does not match: a character is probably mistyped",
+    typo_first: "no serial starts with this character",
+    typo_zero: "no serial is zero",
+    token_placeholder: "API token",
+    result: "Result",
+    cause_online: "From the server's live check (see the explanation below)",
   },
 };
 
@@ -183,4 +219,19 @@ export function age(seconds) {
   if (seconds < 5400) return t("ago_m", { n: Math.round(seconds / 60) });
   if (seconds < 172800) return t("ago_h", { n: Math.round(seconds / 3600) });
   return t("ago_d", { n: Math.round(seconds / 86400) });
+}
+
+const VN_OFFSET = 7 * 3600; // Vietnam time, no daylight saving
+const pad = (n) => String(n).padStart(2, "0");
+
+/** dd/mm/yyyy of a UTC midnight (a day number times 86400), as Vietnamese documents write dates. */
+export function formatDate(seconds) {
+  const d = new Date(seconds * 1000);
+  return `${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${d.getUTCFullYear()}`;
+}
+
+/** dd/mm/yyyy HH:MM in Vietnam time (UTC+7), whatever the phone's time zone. */
+export function formatDateTime(seconds) {
+  const d = new Date((seconds + VN_OFFSET) * 1000);
+  return `${formatDate(seconds + VN_OFFSET)} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }

@@ -1,12 +1,13 @@
 // The scanner page: wires the camera / photo / typed serial inputs to the offline verifier,
-// keeps the session list (copies flagged), shows the bundle's age, cross-checks online, and
-// queues findings. `window.ocopScanner` exposes the same functions to the browser tests.
+// shows the product, producer and lot the stamp names (so a stamp moved onto other goods shows),
+// keeps the session list (a serial seen again is noted; the inspector marks a copy), shows the
+// bundle's age and validity, explains an online verdict that differs, and queues findings. `window.ocopScanner` exposes the same functions to the browser tests.
 
 import { createDecoder } from "./decoder.js";
 import { listFindings, newFinding, queueFinding, syncFindings } from "./findings.js";
-import { age, getLang, setLang, t } from "./i18n.js";
+import { age, formatDate, formatDateTime, getLang, setLang, t } from "./i18n.js";
 import { parseSerial, SerialTypo, compactSerial, formatSerial } from "./serial.js";
-import { dayToIso } from "./stamp.js";
+import { bundleExpired } from "./bundle.js";
 import { kv } from "./store.js";
 import { loadTrust } from "./trust.js";
 import { VERDICTS } from "./verdict.js";
@@ -21,6 +22,7 @@ const state = {
   last: null,
   session: [],
   seen: new Map(),
+  copies: new Set(),
   token: null,
   stream: null,
   lastText: null,
@@ -29,6 +31,8 @@ const state = {
 
 function applyI18n() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
   document.title = t("title");
   $("lang").textContent = t("lang_switch");
   $("lang").lang = getLang() === "vi" ? "en" : "vi";
@@ -50,56 +54,102 @@ function renderNet() {
 function renderBundleAge() {
   const el = $("bundle-age");
   const bundle = state.verifier && state.verifier.bundle;
+  el.className = "";
   if (!bundle) {
-    el.textContent = state.trust && state.trust.errors.length
-      ? `${t("bundle_none")} (${state.trust.errors.join("; ")})`
-      : t("bundle_none");
+    // The reasons (network, signature) are for support, not for the inspector's screen.
+    el.textContent = t("bundle_none");
     el.dataset.bundleSeq = "";
+    el.dataset.errors = state.trust ? state.trust.errors.join("; ") : "";
     return;
   }
   const now = Date.now() / 1000;
-  let text = t("bundle_age", { age: age(now - bundle.issuedAt), seq: String(bundle.seq) });
-  if (now > bundle.refreshAfter && !navigator.onLine) text += ` · ${t("bundle_stale")}`;
+  let text = t("bundle_age", {
+    date: formatDateTime(bundle.issuedAt),
+    age: age(now - bundle.issuedAt),
+    seq: String(bundle.seq),
+  });
+  if (bundleExpired(bundle, now)) {
+    text += ` · ${t("bundle_expired", { date: formatDateTime(bundle.validUntil) })}`;
+    el.className = "expired";
+  } else {
+    if (bundle.validUntil) text += ` · ${t("bundle_valid_until", { date: formatDateTime(bundle.validUntil) })}`;
+    if (now > bundle.refreshAfter && !navigator.onLine) text += ` · ${t("bundle_stale")}`;
+  }
   el.textContent = text;
   el.dataset.bundleSeq = String(bundle.seq);
   el.dataset.bundleIssuedAt = String(bundle.issuedAt);
+  el.dataset.bundleValidUntil = String(bundle.validUntil || 0);
+  el.dataset.expired = bundleExpired(bundle, now) ? "1" : "";
+}
+
+/**
+ * The verdict to show: the live check's when it answered and differs (the server is the
+ * reference, its data is newer), except a copy the inspector marked, which only they know.
+ */
+function shownVerdict(r) {
+  return r.online && r.online !== r.verdict && !r.possibleCopy ? r.online : r.verdict;
 }
 
 function showResult(r) {
   const v = $("verdict");
-  v.dataset.verdict = r.verdict;
-  v.textContent = t(`verdict_${r.verdict}`);
+  const shown = shownVerdict(r);
+  v.dataset.verdict = shown;
+  v.dataset.offline = r.verdict;
+  v.textContent = t(`verdict_${shown}`);
   const bundle = state.verifier && state.verifier.bundle;
-  $("cause").textContent = r.cause
-    ? t(`cause_${r.cause}`)
-    : r.verdict === "genuine" && bundle
-      ? t("checked_offline", { date: new Date(bundle.issuedAt * 1000).toLocaleString(getLang() === "vi" ? "vi-VN" : "en-GB") })
-      : "";
+  $("cause").textContent = shown !== r.verdict
+    ? t("cause_online")
+    : r.cause
+      ? t(`cause_${r.cause}`)
+      : r.verdict === "genuine" && bundle && !r.online
+        ? t("checked_offline", { date: formatDateTime(bundle.issuedAt) })
+        : "";
   const facts = $("facts");
   facts.replaceChildren();
-  const add = (k, val) => {
+  const add = (k, val, id, mono = false) => {
     const dt = document.createElement("dt");
     dt.textContent = k;
     const dd = document.createElement("dd");
     dd.textContent = val;
+    if (id) dd.id = id;
+    if (mono) dd.className = "mono";
     facts.append(dt, dd);
   };
-  if (r.serialText) add(t("serial"), r.serialText);
+  if (r.product) add(t("product_label"), r.product, "fact-product");
+  else if (r.serialText && r.productIndex !== undefined) add(t("product_label"), t("product_unnamed"), "fact-product");
+  if (r.producer) add(t("producer_label"), r.producer, "fact-producer");
+  if (r.lot) add(t("lot_label"), r.lot, "fact-lot", true);
+  else if (r.lotIndex !== undefined && r.serialText) add(t("lot_label"), t("lot_number", { n: r.lotIndex }), "fact-lot");
+  if (r.serialText) add(t("serial"), r.serialText, "fact-serial", true);
   if (r.stars) add(t("stars_label"), t("stars", { n: r.stars }));
-  if (r.expiryDay !== undefined) add(t("expiry_label"), dayToIso(r.expiryDay));
+  if (r.expiryDay !== undefined) add(t("expiry_label"), formatDate(r.expiryDay * 86400));
+  if (r.seenAgain) add(t("seen_label"), t("seen_again", { n: state.seen.get(r.serialText) || 2 }));
   if (r.possibleCopy) add(t("warning_label"), t("copy_flag"));
-  if (r.ms !== undefined) add(t("time_label"), t("took", { ms: r.ms.toFixed(1) }));
+  $("mark-copy").hidden = !(r.seenAgain && !r.possibleCopy);
   const online = $("online-check");
   online.className = "";
   online.textContent = "";
+  delete online.dataset.online;
   if (r.online) {
-    online.textContent = `${t("online_says", { verdict: t(`verdict_${r.online}`) })} · ${
-      r.online === r.verdict ? t("online_same") : t("online_differs")
-    }`;
-    if (r.online !== r.verdict) online.className = "differs";
     online.dataset.online = r.online;
+    if (r.online === r.verdict) {
+      online.textContent = t("online_same");
+    } else {
+      online.className = "differs";
+      online.textContent = explainDifference(r, bundle);
+    }
   }
   $("record").disabled = false;
+}
+
+/** Why the live check and the offline verdict disagree, in words an inspector can act on. */
+function explainDifference(r, bundle) {
+  const live = t(`verdict_${r.online}`);
+  const offline = t(`verdict_${r.verdict}`);
+  if (r.verdict === "suspicious" && r.online === "genuine") return t("differs_copy", { live });
+  const when = bundle ? formatDateTime(bundle.issuedAt) : "—";
+  const reason = r.onlineMessage ? ` (${r.onlineMessage})` : "";
+  return t("differs_newer", { live, reason, offline, date: when });
 }
 
 function renderSession() {
@@ -108,11 +158,20 @@ function renderSession() {
   const list = $("results");
   list.replaceChildren();
   for (const r of state.session) {
-    counts[r.verdict] = (counts[r.verdict] || 0) + 1;
+    const shown = shownVerdict(r);
+    counts[shown] = (counts[shown] || 0) + 1;
     if (r.possibleCopy) copies++;
     const li = document.createElement("li");
-    li.dataset.verdict = r.verdict;
-    li.textContent = `${t(`verdict_${r.verdict}`)} · ${r.serialText || "—"}`;
+    li.dataset.verdict = shown;
+    li.className = `v-${shown}`;
+    li.textContent = `${t(`verdict_${shown}`)} · ${r.product ? `${r.product} · ` : ""}${r.serialText || "—"}`;
+    if (r.seenAgain && !r.possibleCopy) {
+      const seen = document.createElement("span");
+      seen.className = "seen";
+      seen.textContent = ` · ${t("seen_flag")}`;
+      li.append(seen);
+      li.dataset.seen = "1";
+    }
     if (r.possibleCopy) {
       const flag = document.createElement("span");
       flag.className = "copy";
@@ -122,7 +181,7 @@ function renderSession() {
     }
     list.prepend(li);
   }
-  const parts = VERDICTS.filter((k) => counts[k]).map((k) => `${t(`verdict_${k}`)}: ${counts[k]}`);
+  const parts = [...VERDICTS, "unverified"].filter((k) => counts[k]).map((k) => `${t(`verdict_${k}`)}: ${counts[k]}`);
   if (copies) parts.push(`${t("copy_flag")}: ${copies}`);
   parts.push(t("counts_total", { n: state.session.length }));
   $("counts").textContent = parts.join(" · ");
@@ -134,14 +193,11 @@ async function handleText(text, source) {
   const started = performance.now();
   const r = await state.verifier.check(text);
   if (r.serialText) {
+    // Seeing a serial again is only that (the same item scanned twice is common); it is a
+    // possible copy once the inspector says two different items carry it (markCopy).
     const n = state.seen.get(r.serialText) || 0;
-    if (n > 0) {
-      r.possibleCopy = true;
-      if (r.verdict === "genuine") {
-        r.verdict = "suspicious";
-        r.cause = "possible_copy";
-      }
-    }
+    if (n > 0) r.seenAgain = true;
+    if (state.copies.has(r.serialText)) flagCopy(r);
     state.seen.set(r.serialText, n + 1);
   }
   r.code = String(text).trim().slice(0, 400);
@@ -149,11 +205,28 @@ async function handleText(text, source) {
   state.last = r;
   state.session.push(r);
   showResult(r);
-  r.ms = performance.now() - started;
-  showResult(r);
+  r.ms = performance.now() - started; // for the browser test's benchmark, not shown
   renderSession();
   if (navigator.onLine && r.token) crossCheck(r);
   return r;
+}
+
+function flagCopy(r) {
+  r.possibleCopy = true;
+  if (r.verdict === "genuine") {
+    r.verdict = "suspicious";
+    r.cause = "possible_copy";
+  }
+}
+
+/** The inspector saw two different items with this serial: every scan of it is a possible copy. */
+function markCopy() {
+  const r = state.last;
+  if (!r || !r.serialText) return;
+  state.copies.add(r.serialText);
+  for (const item of state.session) if (item.serialText === r.serialText) flagCopy(item);
+  showResult(r);
+  renderSession();
 }
 
 /** Ask the live API and show any difference; a missing endpoint (404) or no network is ignored. */
@@ -165,10 +238,22 @@ async function crossCheck(r) {
     const verdict = (body && (body.verdict || (body.status && body.status.verdict))) || null;
     if (!verdict || !VERDICTS.includes(verdict)) return;
     r.online = verdict;
+    r.onlineMessage = typeof body.message === "string" ? body.message : null;
+    fillFromServer(r, body);
     if (state.last === r) showResult(r);
+    renderSession();
   } catch {
     /* offline or not there: the offline verdict stands */
   }
+}
+
+/** Names the server knows (a typed serial, or a product/lot newer than the bundle). */
+function fillFromServer(r, body) {
+  const facts = body && body.facts;
+  if (!facts) return;
+  if (!r.product && facts.product && facts.product.name) r.product = facts.product.name;
+  if (!r.producer && facts.producer && facts.producer.name) r.producer = facts.producer.name;
+  if (!r.lot && facts.lot && facts.lot.code) r.lot = facts.lot.code;
 }
 
 async function checkTypedSerial(text) {
@@ -179,7 +264,7 @@ async function checkTypedSerial(text) {
     if (!(err instanceof SerialTypo)) throw err;
     const v = $("verdict");
     v.dataset.verdict = "";
-    v.textContent = t("serial_typo", { error: err.message });
+    v.textContent = t("serial_typo", { error: t(`typo_${err.reason}`, err.params) });
     $("cause").textContent = "";
     $("facts").replaceChildren();
     return null;
@@ -197,6 +282,7 @@ async function checkTypedSerial(text) {
           r.verdict = verdict;
           r.cause = null;
           r.online = verdict;
+          fillFromServer(r, body);
         }
       }
     } catch {
@@ -214,7 +300,7 @@ async function checkTypedSerial(text) {
 async function ensureDecoder() {
   if (!state.decoder) {
     state.decoder = await createDecoder();
-    $("decoder-name").textContent = t("decoder", { name: state.decoder.name });
+    document.body.dataset.decoder = state.decoder.name; // for support and tests, not shown
   }
   return state.decoder;
 }
@@ -317,8 +403,8 @@ async function recordFinding() {
   const finding = newFinding({
     serial: r.serialText,
     code: r.serialText ? null : r.code,
-    verdict: r.verdict,
-    possibleCopy: r.possibleCopy,
+    verdict: shownVerdict(r),
+    possibleCopy: Boolean(r.possibleCopy),
     shop,
     note: $("note").value.trim(),
     position: $("gps").checked ? await position() : null,
@@ -426,6 +512,7 @@ async function boot() {
   $("clear").addEventListener("click", () => {
     state.session = [];
     state.seen.clear();
+    state.copies.clear();
     renderSession();
   });
   $("finding-form").addEventListener("submit", (e) => {
@@ -437,6 +524,7 @@ async function boot() {
     signIn($("token").value);
   });
   $("sign-out").addEventListener("click", signOut);
+  $("mark-copy").addEventListener("click", markCopy);
   $("sync").addEventListener("click", syncNow);
   window.addEventListener("online", async () => {
     renderNet();
@@ -458,6 +546,7 @@ async function boot() {
     benchmark,
     startCamera,
     stopCamera,
+    markCopy,
     get trust() {
       return state.trust;
     },

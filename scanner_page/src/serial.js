@@ -12,9 +12,12 @@ VALUE.set("I", 1);
 VALUE.set("L", 1);
 
 export class SerialTypo extends Error {
-  constructor(message) {
+  /** `reason` names the mistake for the page's own words (i18n `typo_<reason>`), `params` its values. */
+  constructor(message, reason = "check", params = {}) {
     super(message);
     this.kind = "serial-typo";
+    this.reason = reason;
+    this.params = params;
   }
 }
 
@@ -55,21 +58,24 @@ export function formatSerial(serial) {
 export function parseSerial(text) {
   const cleaned = String(text).replace(/[\s-]/g, "").toUpperCase();
   if (cleaned.length !== DATA_CHARS + 1) {
-    throw new SerialTypo(`a serial has ${DATA_CHARS + 1} characters, this one has ${cleaned.length}`);
+    throw new SerialTypo(`a serial has ${DATA_CHARS + 1} characters, this one has ${cleaned.length}`, "length", {
+      want: DATA_CHARS + 1,
+      got: cleaned.length,
+    });
   }
   const values = [];
   for (const c of cleaned) {
     const v = VALUE.get(c);
-    if (v === undefined) throw new SerialTypo(`'${c}' is not used in serials`);
+    if (v === undefined) throw new SerialTypo(`'${c}' is not used in serials`, "char", { char: c });
     values.push(v);
   }
   const check = values.pop();
   if (checkValue(values) !== check) {
-    throw new SerialTypo("the check character does not match: a character is probably mistyped");
+    throw new SerialTypo("the check character does not match: a character is probably mistyped", "check");
   }
-  if (values[0] > 15) throw new SerialTypo("no serial starts with this character");
+  if (values[0] > 15) throw new SerialTypo("no serial starts with this character", "first");
   let serial = 0n;
   for (const v of values) serial = (serial << 5n) | BigInt(v);
-  if (serial === 0n) throw new SerialTypo("no serial is zero");
+  if (serial === 0n) throw new SerialTypo("no serial is zero", "zero");
   return serial;
 }

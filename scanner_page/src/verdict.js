@@ -2,9 +2,11 @@
 // the status bundle (docs/status-bundle.md, "Verdict"; the same order as domain/bundle.py
 // offline_verdict): voided stamp, recalled lot, no/withdrawn/below-3-star certificate ->
 // revoked; certificate validity or the stamp's own expiry day passed -> expired. A compromised
-// key, a product newer than the bundle or no bundle at all -> "confirm online".
+// key, a product newer than the bundle, a bundle past its own validity or no bundle at all ->
+// "confirm online". A key the bundle lists as pending verifies like an active one (the server
+// activated it after this bundle was built: that is what publishing it early is for).
 
-import { bitsetHas, isVoided, SECTION } from "./bundle.js";
+import { bitsetHas, bundleExpired, isVoided, lotCode, productName, SECTION } from "./bundle.js";
 import { base64UrlDecode, equalBytes, toHex } from "./codec.js";
 import { makeVerifier, sha256 } from "./ed25519.js";
 import { formatSerial } from "./serial.js";
@@ -13,11 +15,15 @@ import { InvalidStamp, parseStampUrl, parseToken, vietnamToday } from "./stamp.j
 export const VERDICTS = ["genuine", "suspicious", "expired", "revoked", "not_genuine", "confirm_online"];
 
 /** Decide from a parsed stamp whose signature was checked. Pure. */
-export function decide({ claims, key, signatureOk, bundle, today }) {
-  if (!key) return { verdict: "not_genuine", cause: "unknown_key" };
+export function decide({ claims, key, signatureOk, bundle, today, now = null }) {
+  const outOfDate = now !== null && bundleExpired(bundle, now);
+  if (!key) {
+    return outOfDate ? { verdict: "confirm_online", cause: "bundle_expired" } : { verdict: "not_genuine", cause: "unknown_key" };
+  }
   if (!signatureOk) return { verdict: "not_genuine", cause: "bad_signature" };
   if (key.state === "compromised") return { verdict: "confirm_online", cause: "key_compromised" };
   if (!bundle) return { verdict: "confirm_online", cause: "no_bundle" };
+  if (outOfDate) return { verdict: "confirm_online", cause: "bundle_expired" };
   const p = claims.productIndex;
   const { validUntil, stars: starsByProduct } = bundle.products;
   if (p >= validUntil.length) return { verdict: "confirm_online", cause: "product_unknown" };
@@ -53,7 +59,7 @@ export async function keysFromJwks(jwks) {
   return keys;
 }
 
-const WORSE = { active: 0, retired: 1, compromised: 2 };
+const WORSE = { pending: 0, active: 0, retired: 1, compromised: 2 };
 
 /**
  * The offline verifier: holds the trusted keys and the bundle; `check(text)` gives a verdict
@@ -93,7 +99,7 @@ export class OfflineVerifier {
   }
 
   /** Verdict for a scanned URL or token; never throws for bad input. */
-  async check(text, { today = vietnamToday() } = {}) {
+  async check(text, { today = vietnamToday(), now = Date.now() / 1000 } = {}) {
     let parsed;
     try {
       parsed = parseToken(parseStampUrl(text));
@@ -105,9 +111,13 @@ export class OfflineVerifier {
     const key = this.key(claims.kid);
     let signatureOk = false;
     if (key) signatureOk = await (await this.verifierFor(claims.kid))(signature, message);
-    const decision = decide({ claims, key, signatureOk, bundle: this.bundle, today });
+    const decision = decide({ claims, key, signatureOk, bundle: this.bundle, today, now });
+    const named = key && signatureOk ? productName(this.bundle, claims.productIndex) : null;
     return {
       ...decision,
+      product: named ? named.name : null,
+      producer: named ? named.producer : null,
+      lot: key && signatureOk ? lotCode(this.bundle, claims.lotIndex) : null,
       token: parseStampUrl(text),
       serial: claims.serial,
       serialText: formatSerial(claims.serial),

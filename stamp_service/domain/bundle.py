@@ -5,6 +5,9 @@ header  = magic "OCSB" | version u8 (=1) | kid 4 | seq u64 | issued_at u32 | ref
 message = b"OCOP-STATUS-V1" || 0x00 || header || body          (what is signed: the exact file bytes)
 body    = gzip of a run of sections: type u8 | length u32 | data   (unknown types are skipped)
 
+Later additions are sections an older reader skips (VALIDITY, PENDING_KEYS and the name
+tables), so a version 1 scanner keeps reading every bundle built since.
+
 The signature is checked before anything is decompressed, and decompression is
 capped, so a hostile file costs one signature check. Pure: no database, no
 Flask; the services gather the facts and sign with the key ring.
@@ -43,15 +46,21 @@ _KEY = struct.Struct(">4s32sBIII")  # 49 bytes
 class Section(IntEnum):
     KEYS = 0x01
     PRODUCTS = 0x02  # per product index: valid_until day (u16, 0 = no current certificate), stars (u8)
+    VALIDITY = 0x03  # valid_until u32 (Unix seconds): after it the bundle gives no verdict
+    PENDING_KEYS = 0x04  # as KEYS, keys published before they sign (state byte 4)
     PRODUCT_WITHDRAWN = 0x10  # bitset by product index
     PRODUCT_BELOW_THREE = 0x11  # bitset by product index
     LOT_RECALLED = 0x20  # bitset by lot index
     VOIDED_SERIALS = 0x30  # count u32, then sorted u64 serials
+    PRODUCERS = 0x40  # count u32, then count NUL-terminated UTF-8 names
+    PRODUCT_NAMES = 0x41  # n u32, n x producer u32 (position in PRODUCERS + 1, 0 = none), n names
+    LOT_CODES = 0x42  # first u32, count u32, count NUL-terminated codes (lots first..first+count-1)
 
 
 BITSETS = (Section.PRODUCT_WITHDRAWN, Section.PRODUCT_BELOW_THREE, Section.LOT_RECALLED)
 KEY_STATES = {1: "active", 2: "retired", 3: "compromised"}
-KEY_STATE_CODES = {v: k for k, v in KEY_STATES.items()}
+PENDING = 4  # only in PENDING_KEYS: a version 1 reader refuses unknown states in KEYS
+KEY_STATE_CODES = {v: k for k, v in KEY_STATES.items()} | {"pending": PENDING}
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,14 @@ class ProductStatus:
     withdrawn: bool = False
 
 
+@dataclass(frozen=True)
+class ProductName:
+    """What an inspector compares with the package: the product's name and its producer's."""
+
+    name: str
+    producer: str
+
+
 @dataclass
 class BundleContent:
     """What the service knows at build time (the services fill it from the database)."""
@@ -116,6 +133,9 @@ class BundleContent:
     recalled_lots: Iterable[int] = ()
     lot_count: int = 0
     voided_serials: Iterable[int] = ()  # unsigned 64-bit
+    valid_until: int = 0  # Unix seconds; 0 = no VALIDITY section (the bundle never runs out)
+    names: Mapping[int, ProductName] = field(default_factory=dict)  # by product index
+    lot_codes: Mapping[int, str] = field(default_factory=dict)  # by lot index (the newest lots)
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,12 @@ class StatusBundle:
     stars: bytes
     bitsets: dict[Section, Bitset]
     voided: tuple[int, ...]
+    valid_until: int = 0  # 0: the bundle carries no validity
+    producers: tuple[str, ...] = ()
+    product_producer: tuple[int, ...] = ()  # position in ``producers`` + 1, 0 = none
+    product_names: tuple[str, ...] = ()
+    lot_first: int = 0
+    lot_codes: tuple[str, ...] = ()
 
     @property
     def issued_at_datetime(self) -> datetime:
@@ -149,6 +175,22 @@ class StatusBundle:
         bits = self.bitsets.get(section)
         return bits is not None and index in bits
 
+    def expired(self, now: int) -> bool:
+        """True once the bundle's own validity has passed (it then gives no verdict)."""
+        return bool(self.valid_until) and now > self.valid_until
+
+    def name_of(self, product_index: int) -> ProductName | None:
+        if not 0 <= product_index < len(self.product_names) or not self.product_names[product_index]:
+            return None
+        producer = self.product_producer[product_index]
+        return ProductName(
+            self.product_names[product_index], self.producers[producer - 1] if producer else ""
+        )
+
+    def lot_code(self, lot_index: int) -> str | None:
+        i = lot_index - self.lot_first
+        return (self.lot_codes[i] or None) if 0 <= i < len(self.lot_codes) else None
+
 
 # -- encoding ----------------------------------------------------------------------------------------
 
@@ -157,15 +199,48 @@ def _section(kind: Section, data: bytes) -> bytes:
     return _SECTION.pack(kind, len(data)) + data
 
 
-def encode_body(content: BundleContent) -> bytes:
-    """The uncompressed section run, in section order (deterministic)."""
-    keys = sorted(content.keys, key=lambda k: k.kid)
-    key_data = struct.pack(">H", len(keys)) + b"".join(
+def _key_data(keys: list[BundleKey]) -> bytes:
+    return struct.pack(">H", len(keys)) + b"".join(
         _KEY.pack(
             k.kid, k.public_key, KEY_STATE_CODES[k.state], k.activated_at, k.retired_at, k.compromised_at
         )
-        for k in keys
+        for k in sorted(keys, key=lambda k: k.kid)
     )
+
+
+def _strings(values: Iterable[str]) -> bytes:
+    """NUL-terminated UTF-8 strings; a NUL inside a value is dropped (never a field separator)."""
+    return b"".join(v.replace("\x00", "").encode("utf-8") + b"\x00" for v in values)
+
+
+def _name_sections(content: BundleContent) -> list[bytes]:
+    parts = []
+    if content.names:
+        n = content.product_count
+        producers: dict[str, int] = {}
+        refs, names = [0] * n, [""] * n
+        for index in sorted(content.names):
+            entry = content.names[index]
+            names[index] = entry.name
+            if entry.producer:
+                refs[index] = producers.setdefault(entry.producer, len(producers) + 1)
+        parts.append(_section(Section.PRODUCERS, struct.pack(">I", len(producers)) + _strings(producers)))
+        parts.append(_section(Section.PRODUCT_NAMES, struct.pack(f">I{n}I", n, *refs) + _strings(names)))
+    if content.lot_codes:
+        first, last = min(content.lot_codes), max(content.lot_codes)
+        codes = [content.lot_codes.get(i, "") for i in range(first, last + 1)]
+        parts.append(_section(Section.LOT_CODES, struct.pack(">II", first, len(codes)) + _strings(codes)))
+    return parts
+
+
+def encode_body(content: BundleContent) -> bytes:
+    """The uncompressed section run, in section order (deterministic).
+
+    VALIDITY, PENDING_KEYS and the name tables are written only when there is something to
+    say, so a bundle without them is byte for byte a plain version 1 body.
+    """
+    key_data = _key_data([k for k in content.keys if k.state != "pending"])
+    pending = [k for k in content.keys if k.state == "pending"]
     n = content.product_count
     days = [0] * n
     stars = bytearray(n)
@@ -181,15 +256,18 @@ def encode_body(content: BundleContent) -> bytes:
     products = struct.pack(f">I{n}H", n, *days) + bytes(stars)
     recalled = Bitset.of(content.lot_count, content.recalled_lots)
     voided = sorted(set(content.voided_serials))
-    parts = [
-        _section(Section.KEYS, key_data),
-        _section(Section.PRODUCTS, products),
+    parts = [_section(Section.KEYS, key_data), _section(Section.PRODUCTS, products)]
+    if content.valid_until:
+        parts.append(_section(Section.VALIDITY, struct.pack(">I", content.valid_until)))
+    if pending:
+        parts.append(_section(Section.PENDING_KEYS, _key_data(pending)))
+    parts += [
         _section(Section.PRODUCT_WITHDRAWN, struct.pack(">I", n) + bytes(withdrawn.data)),
         _section(Section.PRODUCT_BELOW_THREE, struct.pack(">I", n) + bytes(below.data)),
         _section(Section.LOT_RECALLED, struct.pack(">I", recalled.size) + bytes(recalled.data)),
         _section(Section.VOIDED_SERIALS, struct.pack(f">I{len(voided)}Q", len(voided), *voided)),
     ]
-    return b"".join(parts)
+    return b"".join(parts + _name_sections(content))
 
 
 def encode(
@@ -289,8 +367,14 @@ def _parse_body(header: Header, body: bytes) -> StatusBundle:
         pos += length
     try:
         keys = _keys(sections.get(Section.KEYS, b"\x00\x00"))
+        for kid, key in _keys(sections.get(Section.PENDING_KEYS, b"\x00\x00"), pending=True).items():
+            keys.setdefault(kid, key)  # a key listed in both is decided by KEYS
         days, stars = _products(sections.get(Section.PRODUCTS, b"\x00\x00\x00\x00"))
         voided = _voided(sections.get(Section.VOIDED_SERIALS, b"\x00\x00\x00\x00"))
+        valid_until = _validity(sections.get(Section.VALIDITY))
+        producers = _string_table(sections.get(Section.PRODUCERS, b"\x00" * 4), 4)[1]
+        refs, names = _product_names(sections.get(Section.PRODUCT_NAMES, b"\x00" * 4), len(producers))
+        lot_first, lot_codes = _lot_codes(sections.get(Section.LOT_CODES, b"\x00" * 8))
     except struct.error:
         raise InvalidBundle("a section is shorter than its contents say") from None
     bitsets = {kind: _bitset(sections[kind]) for kind in BITSETS if kind in sections}
@@ -305,19 +389,66 @@ def _parse_body(header: Header, body: bytes) -> StatusBundle:
         stars,
         bitsets,
         voided,
+        valid_until,
+        producers,
+        refs,
+        names,
+        lot_first,
+        lot_codes,
     )
 
 
-def _keys(data: bytes) -> dict[bytes, BundleKey]:
+def _validity(data: bytes | None) -> int:
+    if data is None:
+        return 0
+    if len(data) != 4:
+        raise InvalidBundle("the validity section is not 4 bytes")
+    (until,) = struct.unpack(">I", data)
+    return int(until)
+
+
+def _strings_from(data: bytes, start: int, count: int) -> tuple[str, ...]:
+    """``count`` NUL-terminated UTF-8 strings from ``start`` that fill the rest of ``data`` exactly."""
+    if count == 0 and start == len(data):
+        return ()
+    parts = data[start:].split(b"\x00")
+    if len(parts) != count + 1 or parts[-1] != b"":
+        raise InvalidBundle("a name table's length does not match its count")
+    try:
+        return tuple(p.decode("utf-8") for p in parts[:-1])
+    except UnicodeDecodeError:
+        raise InvalidBundle("a name table is not UTF-8") from None
+
+
+def _string_table(data: bytes, start: int) -> tuple[int, tuple[str, ...]]:
+    (count,) = struct.unpack_from(">I", data)
+    return count, _strings_from(data, start, count)
+
+
+def _product_names(data: bytes, producers: int) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    (n,) = struct.unpack_from(">I", data)
+    refs = struct.unpack_from(f">{n}I", data, 4)
+    if any(r > producers for r in refs):
+        raise InvalidBundle("a product names a producer that is not in the table")
+    return refs, _strings_from(data, 4 + 4 * n, n)
+
+
+def _lot_codes(data: bytes) -> tuple[int, tuple[str, ...]]:
+    first, count = struct.unpack_from(">II", data)
+    return first, _strings_from(data, 8, count)
+
+
+def _keys(data: bytes, *, pending: bool = False) -> dict[bytes, BundleKey]:
     (count,) = struct.unpack_from(">H", data)
     if len(data) != 2 + count * _KEY.size:
         raise InvalidBundle("the key section's length does not match its count")
     out = {}
     for i in range(count):
         kid, public, state, activated, retired, compromised = _KEY.unpack_from(data, 2 + i * _KEY.size)
-        if state not in KEY_STATES:
+        if (state != PENDING) if pending else (state not in KEY_STATES):
             raise InvalidBundle(f"unknown key state {state}")
-        out[kid] = BundleKey(kid, public, KEY_STATES[state], activated, retired, compromised)
+        name = "pending" if pending else KEY_STATES[state]
+        out[kid] = BundleKey(kid, public, name, activated, retired, compromised)
     return out
 
 
@@ -345,7 +476,7 @@ class OfflineVerdict(StrEnum):
     GENUINE = "genuine"
     REVOKED = "revoked"
     EXPIRED = "expired"
-    CHECK_ONLINE = "check_online"  # compromised key, or a product newer than the bundle
+    CHECK_ONLINE = "check_online"  # compromised key, a product newer than the bundle, bundle out of date
     UNKNOWN_KEY = "unknown_key"
     NOT_GENUINE = "not_genuine"  # bad signature
 
@@ -358,11 +489,24 @@ class OfflineResult:
 
 
 def offline_verdict(
-    bundle: StatusBundle, claims: StampClaims, signature: bytes, message: bytes, *, today: date
+    bundle: StatusBundle,
+    claims: StampClaims,
+    signature: bytes,
+    message: bytes,
+    *,
+    today: date,
+    now: int | None = None,
 ) -> OfflineResult:
-    """Decide a parsed stamp's verdict from the bundle alone (docs/status-bundle.md, "Verdict")."""
+    """Decide a parsed stamp's verdict from the bundle alone (docs/status-bundle.md, "Verdict").
+
+    ``now`` (Unix seconds) is checked against the bundle's own validity; None skips that check.
+    A pending key verifies like an active one: the server activated it after this bundle.
+    """
+    out_of_date = now is not None and bundle.expired(now)
     key = bundle.keys.get(claims.kid)
-    if key is None:
+    if key is None:  # an out-of-date bundle cannot know a key activated since
+        if out_of_date:
+            return OfflineResult(OfflineVerdict.CHECK_ONLINE, "bundle_expired")
         return OfflineResult(OfflineVerdict.UNKNOWN_KEY, "unknown_key")
     try:
         Ed25519PublicKey.from_public_bytes(key.public_key).verify(signature, message)
@@ -370,6 +514,8 @@ def offline_verdict(
         return OfflineResult(OfflineVerdict.NOT_GENUINE, "bad_signature")
     if key.state == "compromised":
         return OfflineResult(OfflineVerdict.CHECK_ONLINE, "key_compromised")
+    if out_of_date:
+        return OfflineResult(OfflineVerdict.CHECK_ONLINE, "bundle_expired")
     p = claims.product_index
     if p >= len(bundle.valid_until_days):
         return OfflineResult(OfflineVerdict.CHECK_ONLINE, "product_unknown")

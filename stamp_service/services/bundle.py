@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 from stamp_service.cache import Store
 from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain import serials
-from stamp_service.domain.bundle import BundleContent, BundleKey, ProductStatus, encode
+from stamp_service.domain.bundle import BundleContent, BundleKey, ProductName, ProductStatus, encode
 from stamp_service.errors import NotFound, SigningKeyUnavailable
 from stamp_service.services.certificates import current_certificate_ids
 from stamp_service.services.status_events import current_generation
 from stamp_service.storage.db import is_postgres
 from stamp_service.storage.models.keys import SigningKey
-from stamp_service.storage.models.registry import Certificate, Lot, Product
+from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
 from stamp_service.storage.models.stamps import Stamp, StampVoid
 from stamp_service.storage.models.status_bundles import StatusBundleRecord
 
@@ -43,6 +43,13 @@ log = logging.getLogger(__name__)
 
 REFRESH_AFTER = timedelta(minutes=15)  # the hint: when a client should look for a newer bundle
 REISSUE_AFTER = timedelta(hours=1)  # rebuild at least this often even when nothing changed
+# How long a scanner may give verdicts from one bundle: past it, it says "confirm online".
+# A key is published (pending) at least this long plus REISSUE_AFTER before it signs, so every
+# scanner whose bundle is still valid already knows it (services/keys.py, PUBLISH_PERIOD).
+VALIDITY = timedelta(days=7)
+# Lot codes carried, newest lots first, up to this many UTF-8 bytes (about 0.9 MB gzipped at
+# national scale: bench/bundle.py). Older lots show their number only; the online page names them.
+LOT_CODE_BUDGET = 3_500_000
 KEEP = 3  # stored bundles kept (the newest is never deleted, so seq never goes backwards)
 _BUILD_LOCK_KEY = 0x0C0A5B1D  # PostgreSQL advisory lock: one builder at a time
 
@@ -78,6 +85,12 @@ def gather(session: Session) -> BundleContent:
     )
     for product_id, stars, valid_until, state in rows:
         products[product_id] = ProductStatus(valid_until, stars, state == "withdrawn")
+    names = {
+        product_id: ProductName(name, producer)
+        for product_id, name, producer in session.execute(
+            select(Product.id, Product.name, Producer.name).join(Producer, Producer.id == Product.producer_id)
+        )
+    }
     max_lot = session.scalar(select(func.max(Lot.id))) or 0
     recalled = [
         lot_id
@@ -96,7 +109,26 @@ def gather(session: Session) -> BundleContent:
         recalled_lots=recalled,
         lot_count=max_lot + 1 if max_lot else 0,
         voided_serials=[serials.from_db(s) for s in voided],
+        names=names,
+        lot_codes=newest_lot_codes(session),
     )
+
+
+def newest_lot_codes(session: Session, budget: int = LOT_CODE_BUDGET) -> dict[int, str]:
+    """The codes of the newest lots whose UTF-8 bytes (plus one each) fit in ``budget``.
+
+    Lot indices interleave all products, so a full table costs about 2 bytes a lot even
+    gzipped (which products own which lots cannot be compressed away); the newest lots are
+    the ones on shelves.
+    """
+    out: dict[int, str] = {}
+    used = 0
+    for lot_id, code in session.execute(select(Lot.id, Lot.lot_code).order_by(Lot.id.desc())):
+        used += len(code.encode("utf-8")) + 1
+        if used > budget:
+            break
+        out[lot_id] = code
+    return out
 
 
 def latest(session: Session) -> StatusBundleRecord | None:
@@ -126,6 +158,7 @@ def build(
     content = gather(session)
     seq = (previous.seq if previous else 0) + 1
     issued = max(now, previous.issued_at) if previous else now  # issue times never go backwards either
+    content.valid_until = _secs(issued + VALIDITY)
     data = encode(
         content,
         kid=signer.kid,
@@ -151,6 +184,8 @@ def build(
             "lots": content.lot_count,
             "recalled": len(list(content.recalled_lots)),
             "voided": len(set(content.voided_serials)),
+            "named_products": len(content.names),
+            "lot_codes": len(content.lot_codes),
         },
     )
     session.add(row)

@@ -1,9 +1,12 @@
 """Signing key life cycle (admin only, audited, one transaction each) and the public key set.
 
-States (docs/stamp-format.md, "Keys"): ``active`` (signs new stamps; at most one, enforced by a
-partial unique index) -> ``retired`` (signs nothing, its stamps still verify) ; any state ->
+States (docs/stamp-format.md, "Keys"): ``pending`` (published in the JWKS and the status
+bundle, signs nothing yet) -> ``active`` (signs new stamps; at most one, enforced by a partial
+unique index) -> ``retired`` (signs nothing, its stamps still verify) ; any state ->
 ``compromised`` (terminal; its stamps verify online only, flagged). ``create`` makes the first
-key; afterwards ``rotate`` replaces the active key. Private key files are written before the
+key; afterwards ``publish`` adds a pending key and ``rotate`` activates it once it has been
+published for ``publish_period`` (so offline scanners, whose bundles are valid for at most
+``services.bundle.VALIDITY``, know it before it signs). Private key files are written before the
 database row: if the transaction then fails, the orphan file is harmless (no row, never used).
 """
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +31,10 @@ from stamp_service.services.status_events import status_changed
 from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.keys import SigningKey
 
+# A pending key is in every bundle built after it was published; the bundle is rebuilt at least
+# hourly and valid for 7 days (services.bundle), so after 7 days + 1 hour every scanner still
+# giving offline verdicts knows it. ``OCOP_KEY_PUBLISH_HOURS`` changes it (Settings).
+DEFAULT_PUBLISH_PERIOD = timedelta(days=7, hours=1)
 DEV_KEY_NOTE = "UNSAFE DEVELOPMENT KEY (created on first run of the embedded default)"
 _AUDITED = ("kid", "state", "activated_at", "retired_at", "compromised_at", "note")
 _KID = re.compile(r"^[0-9a-f]{8}$")
@@ -83,7 +90,9 @@ def _retire(session: Session, actor: Principal, row: SigningKey, reason: str | N
     )
 
 
-def _new_active(session: Session, actor: Principal, keyring: KeyRing, note: str, action: str) -> SigningKey:
+def _new_key(
+    session: Session, actor: Principal, keyring: KeyRing, note: str, action: str, *, state: str = "active"
+) -> SigningKey:
     kid, public = keyring.create_key()
     if session.get(SigningKey, kid.hex()) is not None:  # 2**-32 per pair: never, but never silently
         raise Conflict(f"key id {kid.hex()} exists already; run the command again")
@@ -91,9 +100,9 @@ def _new_active(session: Session, actor: Principal, keyring: KeyRing, note: str,
     row = SigningKey(
         kid=kid.hex(),
         public_key=raw_public(public),
-        state="active",
+        state=state,
         created_at=now,
-        activated_at=now,
+        activated_at=now if state == "active" else None,
         note=note,
     )
     session.add(row)
@@ -126,19 +135,84 @@ def create(session: Session, actor: Principal, *, keyring: KeyRing, note: str = 
     current = active_key(session)
     if current is not None:
         raise Conflict(f"key {current.kid} is active; use `keys rotate` to replace it")
-    row = _new_active(session, actor, keyring, note, "signing_key.create")
+    row = _new_key(session, actor, keyring, note, "signing_key.create")
     keyring.ensure_service_secret()
     _commit(session, keyring)
     return row
 
 
-def rotate(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
-    """A new key becomes active; the previous active key (if any) is retired and keeps verifying."""
+def pending_keys(session: Session, *, lock: bool = False) -> list[SigningKey]:
+    """Published keys waiting to sign, oldest first (locked ``FOR UPDATE`` with ``lock``)."""
+    stmt = select(SigningKey).where(SigningKey.state == "pending").order_by(SigningKey.created_at)
+    return list(session.scalars(stmt.with_for_update() if lock else stmt))
+
+
+def activatable_at(row: SigningKey, publish_period: timedelta = DEFAULT_PUBLISH_PERIOD) -> datetime:
+    """When a pending key has been published long enough to sign."""
+    return row.created_at + publish_period
+
+
+def publish(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
+    """A new **pending** key: in the JWKS and the status bundle from now on, signing nothing yet."""
     require_role(actor, Role.ADMIN)
+    row = _new_key(session, actor, keyring, note, "signing_key.publish", state="pending")
+    _commit(session, keyring)
+    return row
+
+
+def rotate(
+    session: Session,
+    actor: Principal,
+    *,
+    keyring: KeyRing,
+    note: str = "",
+    force: bool = False,
+    publish_period: timedelta = DEFAULT_PUBLISH_PERIOD,
+    now: datetime | None = None,
+) -> SigningKey:
+    """The oldest pending key becomes active; the previous active key (if any) is retired.
+
+    Raises Conflict when no key is pending, or when it was published less than
+    ``publish_period`` ago (offline scanners may not know it yet). ``force`` activates anyway,
+    and with no pending key creates one and activates it at once (an emergency, or the very
+    first key of a development install): offline scanners then say "not genuine" for its stamps
+    until their next bundle.
+    """
+    require_role(actor, Role.ADMIN)
+    now = now or _now()
+    waiting = pending_keys(session, lock=True)  # a concurrent rotation waits, then sees it active
+    if waiting and not force and now < activatable_at(waiting[0], publish_period):
+        when = activatable_at(waiting[0], publish_period).strftime("%Y-%m-%d %H:%M UTC")
+        raise Conflict(
+            f"key {waiting[0].kid} was published {waiting[0].created_at:%Y-%m-%d %H:%M UTC}; offline "
+            f"scanners may not know it before {when}: rotate then, or force it"
+        )
+    if not waiting and not force:
+        raise Conflict("no key is pending: publish one first (`keys publish`), then rotate once it is known")
     previous = active_key(session)
     if previous is not None:
         _retire(session, actor, previous, "rotation")
-    row = _new_active(session, actor, keyring, note, "signing_key.rotate")
+    if waiting:
+        row = waiting[0]
+        before = audit.snapshot(row, _AUDITED)
+        row.state, row.activated_at = "active", now
+        if note:
+            row.note = (row.note + "; " if row.note else "") + note
+        flush_or_conflict(session, "another key was activated at the same time")
+        audit.record(
+            session,
+            actor,
+            action="signing_key.rotate",
+            entity="signing_key",
+            entity_id=row.kid,
+            before=before,
+            after=audit.snapshot(row, _AUDITED),
+            reason="forced before its publication period"
+            if force and now < activatable_at(row, publish_period)
+            else None,
+        )
+    else:
+        row = _new_key(session, actor, keyring, note, "signing_key.rotate")
     _commit(session, keyring)
     return row
 
@@ -184,7 +258,7 @@ def compromise(
     )
     replacement = None
     if was_active and replace:
-        replacement = _new_active(
+        replacement = _new_key(
             session, actor, keyring, f"replaces compromised {row.kid}", "signing_key.rotate"
         )
     _commit(session, keyring)
@@ -230,7 +304,7 @@ def prepare(runtime: Runtime) -> Iterator[str]:
     with runtime.session_factory() as session:
         active = session.scalar(select(SigningKey).where(SigningKey.state == "active"))
         if active is None:
-            active = rotate(session, SYSTEM, keyring=ring, note=DEV_KEY_NOTE)
+            active = rotate(session, SYSTEM, keyring=ring, note=DEV_KEY_NOTE, force=True)
             yield f"development signing key {active.kid} created in {ring.keys_dir}"
         if active.note == DEV_KEY_NOTE:
             bar = "!" * 78

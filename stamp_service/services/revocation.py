@@ -534,6 +534,8 @@ def rotate_key(
                 f"key {row.kid} is {row.state} and no key is active; create one on the signing host"
             )
         return KeyAction(False, row, active)
-    new = keys.rotate(session, actor, keyring=keyring, note=note)  # commits and calls status_changed
+    # The API's rotation replaces the key at once (as before pending keys existed): planned
+    # rotations publish first (`keys publish`, then `keys rotate` once scanners know the key).
+    new = keys.rotate(session, actor, keyring=keyring, note=note, force=True)  # commits, status_changed
     session.refresh(row)
     return KeyAction(True, row, new)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, json, request
 
 from stamp_service.crypto.keyring import for_runtime
-from stamp_service.services.bundle import BundleCache, Served
+from stamp_service.services.bundle import VALIDITY, BundleCache, Served
 from stamp_service.web.context import db, runtime
 
 bp = Blueprint("bundle_public", __name__)
@@ -39,8 +39,7 @@ def bundle_bin() -> Response:
     response = Response(served.data, mimetype="application/octet-stream")
     response.set_etag(served.sha256[:32])
     response.last_modified = served.issued_at
-    response = _headers(response, served)
-    response.make_conditional(request)  # in place; typed as werkzeug's base class
+    _headers(response, served).make_conditional(request)  # in place: 304 when the ETag matches
     return response
 
 
@@ -54,6 +53,7 @@ def bundle_json() -> Response:
         "seq": served.seq,
         "issued_at": served.issued_at.isoformat().replace("+00:00", "Z"),
         "refresh_after": served.refresh_after.isoformat().replace("+00:00", "Z"),
+        "valid_until": (served.issued_at + VALIDITY).isoformat().replace("+00:00", "Z"),
         "kid": served.kid,
         "sha256": served.sha256,
         "size": served.size,
@@ -62,8 +62,7 @@ def bundle_json() -> Response:
     }
     response = Response(json.dumps(meta, sort_keys=True), mimetype="application/json")
     response.set_etag(f"{served.sha256[:32]}-meta")
-    response = _headers(response, served)
-    response.make_conditional(request)  # in place; typed as werkzeug's base class
+    _headers(response, served).make_conditional(request)  # in place: 304 when the ETag matches
     return response
 
 

@@ -20,7 +20,7 @@ def jwks() -> Response:
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     response.headers["Access-Control-Allow-Origin"] = "*"  # the offline scanner may live elsewhere
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
-    response.make_conditional(request)  # in place; typed as werkzeug's base class
+    response.make_conditional(request)  # in place: 304 when the ETag matches
     return response
 
 

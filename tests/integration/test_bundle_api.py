@@ -46,6 +46,9 @@ def test_headers_etag_and_metadata(client, session, batch):
     assert meta["sha256"] == hashlib.sha256(resp.data).hexdigest() and meta["size"] == len(resp.data)
     assert meta["seq"] == read_header(resp.data).seq == int(resp.headers["X-Bundle-Seq"])
     assert meta["counts"]["products"] >= batch.product.id + 1 and meta["url"] == "/status/bundle.bin"
+    issued = datetime.fromisoformat(meta["issued_at"].replace("Z", "+00:00"))
+    assert datetime.fromisoformat(meta["valid_until"].replace("Z", "+00:00")) == issued + svc.VALIDITY
+    assert meta["counts"]["named_products"] >= 1 and meta["counts"]["lot_codes"] >= 1
     assert (
         client.get(
             "/status/bundle.json",
@@ -144,3 +147,28 @@ def test_a_second_app_instance_sees_the_revocation_at_once(
     assert after.seq > before.seq and after.bit(Section.PRODUCT_WITHDRAWN, batch.product.id)
     assert offline(after, batch.tokens[0]).verdict is OfflineVerdict.REVOKED
     other_rt.engine.dispose()
+
+
+def test_the_served_bundle_names_the_stamp_product_producer_and_lot(client, session, keyring, batch):
+    """Issue 12: the scanner shows what the stamp names, offline, from the bundle's name tables."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from stamp_service.domain import bundle as fmt
+    from stamp_service.storage.models.keys import SigningKey
+
+    data = client.get("/status/bundle.bin").data
+    keys = {k.kid: k.public_key for k in session.scalars(select(SigningKey))}
+    bundle = fmt.decode(
+        data, public_key_lookup=lambda kid: Ed25519PublicKey.from_public_bytes(keys[kid.hex()])
+    )
+    assert bundle.name_of(batch.product.id) == fmt.ProductName(batch.product.name, batch.producer.name)
+    assert bundle.lot_code(batch.lot.id) == batch.lot.lot_code
+    assert bundle.valid_until == bundle.issued_at + int(svc.VALIDITY.total_seconds())
+
+
+def test_only_the_newest_lot_codes_within_the_budget_are_carried(session, keyring):
+    first = make_issued_batch(session, keyring, n=1)
+    second = make_issued_batch(session, keyring, n=1)
+    budget = len(second.lot.lot_code.encode()) + 1
+    assert svc.newest_lot_codes(session, budget) == {second.lot.id: second.lot.lot_code}
+    assert first.lot.id in svc.newest_lot_codes(session)

@@ -68,7 +68,7 @@ def test_create_writes_a_0600_key_file_and_a_public_row(session, ring, settings)
 def test_rotation_keeps_retired_keys_verifying(session, ring):
     first = svc.create(session, SYSTEM, keyring=ring)
     old_token = _issue(ring, session, serial=1)
-    second = svc.rotate(session, SYSTEM, keyring=ring, note="yearly")
+    second = svc.rotate(session, SYSTEM, keyring=ring, note="yearly", force=True)
     session.refresh(first)
     assert (first.state, second.state) == ("retired", "active") and first.retired_at is not None
     new_token = _issue(ring, session, serial=2)
@@ -105,7 +105,7 @@ def test_compromise_without_replacement_stops_issuance(session, ring):
     assert new is None
     with pytest.raises(SigningKeyUnavailable, match="no signing key is active"):
         ring.signer(session)
-    row = svc.rotate(session, SYSTEM, keyring=ring)
+    row = svc.rotate(session, SYSTEM, keyring=ring, force=True)
     assert ring.signer(session).kid.hex() == row.kid
 
 
@@ -131,7 +131,7 @@ def test_only_admins_manage_keys(session, ring, role):
     actor = Principal(account_id=None, name="x", role=role, producer_id=1 if role is Role.PRODUCER else None)
     for call in (
         lambda: svc.create(session, actor, keyring=ring),
-        lambda: svc.rotate(session, actor, keyring=ring),
+        lambda: svc.rotate(session, actor, keyring=ring, force=True),
         lambda: svc.retire(session, actor, keyring=ring, kid="00000000"),
         lambda: svc.compromise(session, actor, keyring=ring, kid="00000000", reason="r"),
         lambda: svc.list_keys(session, actor),
@@ -180,7 +180,7 @@ def test_missing_private_key_is_a_clear_error_without_material(session, ring, se
 
 def test_wrong_key_in_a_file_is_refused(session, ring, settings):
     first = svc.create(session, SYSTEM, keyring=ring)
-    second = svc.rotate(session, SYSTEM, keyring=ring)
+    second = svc.rotate(session, SYSTEM, keyring=ring, force=True)
     os.replace(settings.keys_dir / f"{first.kid}.pem", settings.keys_dir / f"{second.kid}.pem")
     with pytest.raises(SigningKeyUnavailable, match="another key"):
         KeyRing(settings.keys_dir).signer(session)
@@ -265,7 +265,7 @@ def test_jwks_lists_public_keys_only_with_caching_headers(session, ring, client)
     empty = client.get("/.well-known/jwks.json")
     assert empty.status_code == 200 and empty.get_json() == {"keys": []}
     first = svc.create(session, SYSTEM, keyring=ring)
-    second = svc.rotate(session, SYSTEM, keyring=ring)
+    second = svc.rotate(session, SYSTEM, keyring=ring, force=True)
     r = client.get("/.well-known/jwks.json")
     assert r.status_code == 200 and r.mimetype == "application/json"
     assert r.headers["Cache-Control"] == "public, max-age=300"
@@ -320,7 +320,7 @@ def test_cli_key_commands(tmp_path: Path):
     first = run("keys", "create", "--note", "office").split()[1]
     assert (keys_dir / f"{first}.pem").exists()
     assert "use `keys rotate`" in run("keys", "create", code=2)
-    second = run("keys", "rotate").split()[1]
+    second = run("keys", "rotate", "--force").split()[1]
     listing = run("keys", "list")
     assert f"{first}  retired" in listing and f"{second}  active" in listing
     assert "reason" in run("keys", "compromise", first, code=2).lower()

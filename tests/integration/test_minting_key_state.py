@@ -55,13 +55,13 @@ def test_without_a_replacement_issuance_waits_for_a_key(session, setup):
     assert kids(session, request.id) == set()
     row = session.get(StampRequest, request.id)
     assert (row.state, row.issued_count) == ("approved", 0)  # resumable once a key is active
-    keys.rotate(session, SYSTEM, keyring=elsewhere)
+    keys.rotate(session, SYSTEM, keyring=elsewhere, force=True)
     assert minting.issue_all(session, request_id=request.id, keyring=ring).state == "issued"
     assert old_kid not in kids(session, request.id)
 
 
 def test_a_key_retired_elsewhere_signs_nothing_either(session, setup):
     ring, _, request, elsewhere = setup
-    new = keys.rotate(session, SYSTEM, keyring=elsewhere)
+    new = keys.rotate(session, SYSTEM, keyring=elsewhere, force=True)
     minting.issue_all(session, request_id=request.id, keyring=ring, chunk_size=2)
     assert kids(session, request.id) == {new.kid}

@@ -78,3 +78,31 @@ def test_without_a_build_the_page_says_how_to_build_it(settings, tmp_path):
     assert resp.status_code == 503
     body = resp.get_data(as_text=True)
     assert "make run" in body and "make test" in body
+
+
+def test_the_wasm_and_text_files_are_sent_gzipped_to_clients_that_accept_it(settings, tmp_path):
+    """Issue 12: zxing_reader.wasm went out uncompressed (953 KB; 413 KB gzipped)."""
+    import gzip
+    import os
+
+    real = Path(__file__).resolve().parents[2] / "scanner_page" / "dist" / "zxing_reader.wasm"
+    d = tmp_path / "dist"
+    d.mkdir()
+    (d / "index.html").write_text("<!doctype html><title>scanner</title>")
+    wasm = real.read_bytes() if real.is_file() else b"\0asm" + os.urandom(64) + bytes(200_000)
+    (d / "zxing_reader.wasm").write_bytes(wasm)
+    client = _client(settings, d)
+    resp = client.get("/scanner/zxing_reader.wasm", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert resp.status_code == 200 and resp.headers["Content-Encoding"] == "gzip"
+    assert resp.content_type == "application/wasm" and "Accept-Encoding" in resp.headers["Vary"]
+    assert gzip.decompress(resp.data) == wasm and len(resp.data) < 0.6 * len(wasm)
+    again = client.get(
+        "/scanner/zxing_reader.wasm",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": resp.headers["ETag"]},
+    )
+    assert again.status_code == 304
+    plain = client.get("/scanner/zxing_reader.wasm", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.data == wasm
+    page = client.get("/scanner/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip" and gzip.decompress(page.data).startswith(b"<!doctype")
+    assert client.get("/scanner/../secret.txt", headers={"Accept-Encoding": "gzip"}).status_code == 404

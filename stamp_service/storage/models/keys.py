@@ -9,13 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from stamp_service.storage.models.base import Base, UtcDateTime, utcnow
 
-KEY_STATES = ("active", "retired", "compromised")
+KEY_STATES = ("pending", "active", "retired", "compromised")
 
 
 class SigningKey(Base):
     __tablename__ = "signing_keys"
     __table_args__ = (
-        CheckConstraint("state IN ('active','retired','compromised')", name="state_known"),
+        CheckConstraint("state IN ('pending','active','retired','compromised')", name="state_known"),
         CheckConstraint("length(kid) = 8", name="kid_length"),
         # At most one active key, enforced by the database so concurrent rotations cannot both win.
         Index(
