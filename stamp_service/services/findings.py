@@ -18,7 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stamp_service.domain import serials
-from stamp_service.domain.access import Principal, Role, require_role
+from stamp_service.domain.access import (
+    Principal,
+    Role,
+    can_read,
+    province_scope,
+    require_province,
+    require_role,
+)
 from stamp_service.domain.stamp_format import parse_stamp_url, parse_token
 from stamp_service.errors import Conflict, InvalidStamp, NotFound, RuleViolation, SerialTypo, ValidationFailed
 from stamp_service.schemas.common import Page
@@ -27,6 +34,7 @@ from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.minting import current_certificate
 from stamp_service.services.pagination import paginate
+from stamp_service.services.scope import owner_of_product
 from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.findings import Finding, FindingProposal
 from stamp_service.storage.models.stamps import Stamp
@@ -92,6 +100,7 @@ def _values(actor: Principal, data: FindingIn) -> dict[str, Any]:
         "longitude": position.longitude if position else None,
         "accuracy_m": position.accuracy_m if position else None,
         "observed_at": data.observed_at.astimezone(UTC),
+        "province_code": actor.province_code,  # the office the finding goes to
     }
 
 
@@ -137,11 +146,14 @@ def record_finding(session: Session, actor: Principal, data: FindingIn) -> Recor
 
 
 def list_findings(session: Session, actor: Principal, query: FindingQuery) -> Page[FindingOut]:
-    """Admins see every finding; an inspector only their own."""
+    """Central admins see every finding, a provincial office its province's; an inspector their own."""
     require_role(actor, Role.INSPECTOR, Role.ADMIN)
     stmt = select(Finding)
     if actor.role is Role.INSPECTOR:
         stmt = stmt.where(Finding.account_id == actor.account_id)
+    province = province_scope(actor)
+    if province is not None:
+        stmt = stmt.where(Finding.province_code == province)
     if query.account_id is not None:
         stmt = stmt.where(Finding.account_id == query.account_id)
     if query.state:
@@ -165,9 +177,7 @@ def list_findings(session: Session, actor: Principal, query: FindingQuery) -> Pa
 def propose(session: Session, actor: Principal, finding_id: int, data: ProposalIn) -> ProposalOut:
     """Record an admin's proposal to void the finding's stamp or withdraw its product's certificate."""
     require_role(actor, Role.ADMIN)
-    finding = by_id(session, Finding, finding_id)
-    if finding is None:
-        raise NotFound("no such finding")
+    finding = _finding(session, actor, finding_id)
     if finding.state != "open":
         raise Conflict("a proposal was already made from this finding")
     stamp = session.get(Stamp, finding.serial) if finding.serial is not None else None
@@ -176,6 +186,7 @@ def propose(session: Session, actor: Principal, finding_id: int, data: ProposalI
             "the finding's serial is not an issued stamp: there is nothing to void or withdraw",
             rule="finding-without-issued-stamp",
         )
+    _require_stamp_in_scope(session, actor, stamp)
     certificate_id = None
     if data.action.value == "withdrawal":
         cert = current_certificate(session, stamp.product_id)
@@ -221,6 +232,25 @@ def propose(session: Session, actor: Principal, finding_id: int, data: ProposalI
     )
     session.commit()
     return _proposal_out(proposal)
+
+
+def _require_stamp_in_scope(session: Session, actor: Principal, stamp: Stamp) -> None:
+    """The stamp's producer must be within the office's scope: only its own office (or the central
+    level) can void, recall or withdraw. The serial is known from the finding, so say so plainly."""
+    if not can_read(actor, owner_of_product(session, stamp.product_id)):
+        raise RuleViolation(
+            "the stamp belongs to a producer of another province: its office or the central level acts on it",
+            rule="stamp-outside-province",
+        )
+
+
+def _finding(session: Session, actor: Principal, finding_id: int) -> Finding:
+    """The finding, NotFound when unknown or sent to another province's office."""
+    finding = by_id(session, Finding, finding_id)
+    if finding is None:
+        raise NotFound("no such finding")
+    require_province(actor, finding.province_code, "finding")
+    return finding
 
 
 def _proposal_out(p: FindingProposal) -> ProposalOut:
