@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from stamp_service.domain import serials
 from stamp_service.domain.access import SYSTEM, Principal, Role
 from stamp_service.domain.certification import local_today
-from stamp_service.schemas.findings import FindingIn
+from stamp_service.schemas.findings import FindingIn, ProposalIn
 from stamp_service.schemas.lots import TraceEventIn
 from stamp_service.schemas.revocation import RecallIn, VoidIn, WithdrawalIn
 from stamp_service.schemas.stamp_requests import PolicyIn
@@ -61,6 +61,7 @@ class ProvinceData:
     pending_request_id: int  # waiting for the office
     serial: str  # printed serial of the first stamp
     finding_id: int
+    proposed_finding_id: int  # its stamp's void is proposed, waiting for the office
     report_id: int
     ids: dict[str, set[int]]  # every id of each kind that belongs to this province
 
@@ -131,6 +132,23 @@ def _province(session: Session, code: str, keyring: Any) -> ProvinceData:
             },
         ),
     ).finding
+    proposed = findings.record_finding(
+        session,
+        _principal(inspector, Role.INSPECTOR, code),
+        _parse(
+            FindingIn,
+            {
+                "client_id": uuid.uuid4().hex,
+                "serial": serials.format_serial(serials.from_db(stamps[1].serial)),
+                "verdict": "suspicious",
+                "shop": f"Chợ {code}",
+                "observed_at": datetime.now(UTC).isoformat(),
+            },
+        ),
+    ).finding
+    findings.propose(
+        session, SYSTEM, proposed.id, _parse(ProposalIn, {"action": "void", "reason": "tem sao"})
+    )
     report = reports.submit_report(
         session,
         reports.ReportForm(problem="fake_goods", details="hàng nghi giả"),
@@ -151,6 +169,7 @@ def _province(session: Session, code: str, keyring: Any) -> ProvinceData:
         pending_request_id=pending.id,
         serial=serial,
         finding_id=finding.id,
+        proposed_finding_id=proposed.id,
         report_id=report.id,
         ids={
             "producer": {producer.id},
@@ -158,7 +177,7 @@ def _province(session: Session, code: str, keyring: Any) -> ProvinceData:
             "certificate": {cert.id, withdrawn_cert.id},
             "lot": {lot.id, recalled.id},
             "request": {request.id, pending.id},
-            "finding": {finding.id},
+            "finding": {finding.id, proposed.id},
             "report": {report.id},
         },
     )

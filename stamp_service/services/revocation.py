@@ -158,9 +158,12 @@ def _finish(session: Session) -> None:
 
 
 def withdraw_certificate(
-    session: Session, actor: Principal, certificate_id: int, data: WithdrawalIn
+    session: Session, actor: Principal, certificate_id: int, data: WithdrawalIn, *, commit: bool = True
 ) -> CertificateAction:
-    """Withdraw the stars (rút sao): every stamp of the product is revoked. Conflict if superseded."""
+    """Withdraw the stars (rút sao): every stamp of the product is revoked. Conflict if superseded.
+
+    ``commit=False``: the caller (accepting a finding's proposal) commits it with its own record.
+    """
     require_role(actor, Role.ADMIN)
     cert = _lock_certificate(session, actor, certificate_id)
     if cert.state == "withdrawn":
@@ -195,7 +198,8 @@ def withdraw_certificate(
         reason=data.reason,
         decision=record,
     )
-    _finish(session)
+    if commit:
+        _finish(session)
     return CertificateAction(True, cert, stopped_requests=stopped)
 
 
@@ -382,7 +386,7 @@ def _lock_lot(session: Session, actor: Principal, lot_id: int) -> Lot:
 
 
 def _set_recall(
-    session: Session, actor: Principal, lot_id: int, data: RecallIn, *, recalled: bool
+    session: Session, actor: Principal, lot_id: int, data: RecallIn, *, recalled: bool, commit: bool = True
 ) -> LotAction:
     """Recall the lot (``recalled``) or lift its recall; a repeat changes nothing."""
     require_role(actor, Role.ADMIN)
@@ -422,13 +426,16 @@ def _set_recall(
         reason=data.reason,
         decision=record,
     )
-    _finish(session)
+    if commit:
+        _finish(session)
     return LotAction(True, lot, stopped)
 
 
-def recall_lot(session: Session, actor: Principal, lot_id: int, data: RecallIn) -> LotAction:
+def recall_lot(
+    session: Session, actor: Principal, lot_id: int, data: RecallIn, *, commit: bool = True
+) -> LotAction:
     """Recall a lot (product safety): its stamps are revoked and its issuance stops."""
-    return _set_recall(session, actor, lot_id, data, recalled=True)
+    return _set_recall(session, actor, lot_id, data, recalled=True, commit=commit)
 
 
 def lift_recall(session: Session, actor: Principal, lot_id: int, data: RecallIn) -> LotAction:
@@ -449,7 +456,7 @@ def _covered(voids: list[StampVoid], first: int, last: int) -> bool:
     return upto >= last
 
 
-def void_stamps(session: Session, actor: Principal, data: VoidIn) -> VoidAction:
+def void_stamps(session: Session, actor: Principal, data: VoidIn, *, commit: bool = True) -> VoidAction:
     """Void one stamp or a slot range of one request (one row, no stamp row touched).
 
     The office may give any reason; a producer only ``spoiled`` or ``other`` (unprinted) for
@@ -518,7 +525,8 @@ def void_stamps(session: Session, actor: Principal, data: VoidIn) -> VoidAction:
         reason=data.reason,
         decision=row.decision,
     )
-    _finish(session)
+    if commit:
+        _finish(session)
     return VoidAction(True, [row])
 
 

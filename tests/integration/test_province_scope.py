@@ -90,6 +90,8 @@ LISTINGS = [
 def _path_value(name: str, path: str, target: ProvinceData, world: World) -> Any:
     if name == "request_id" and path.endswith(("/approve", "/reject")):
         return target.pending_request_id
+    if name == "finding_id" and "/proposal/" in path:
+        return target.proposed_finding_id
     values = {
         "producer_id": target.producer_id,
         "product_id": target.product_id,

@@ -36,7 +36,7 @@ FINDING_VERDICTS = (
     "unverified",
 )
 FINDING_STATES = ("open", "proposed")
-PROPOSAL_ACTIONS = ("void", "withdrawal")
+PROPOSAL_ACTIONS = ("void", "recall", "withdrawal")
 PROPOSAL_STATES = ("pending", "accepted", "rejected")
 
 

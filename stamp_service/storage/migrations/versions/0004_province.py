@@ -27,6 +27,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('decision_reason', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('outcome', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_finding_proposals_decided_by_accounts'), 'accounts', ['decided_by'], ['id'])
+        # A proposal may now also recall the stamp's lot.
+        batch_op.drop_constraint(op.f('ck_finding_proposals_action_known'), type_='check')
+        batch_op.create_check_constraint(
+            op.f('ck_finding_proposals_action_known'), "action IN ('void','recall','withdrawal')"
+        )
 
     with op.batch_alter_table('findings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('province_code', sa.String(length=8), nullable=True))
@@ -46,6 +51,8 @@ def downgrade() -> None:
         batch_op.drop_column('province_code')
 
     with op.batch_alter_table('finding_proposals', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_finding_proposals_action_known'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_finding_proposals_action_known'), "action IN ('void','withdrawal')")
         batch_op.drop_constraint(batch_op.f('fk_finding_proposals_decided_by_accounts'), type_='foreignkey')
         batch_op.drop_column('outcome')
         batch_op.drop_column('decision_reason')
