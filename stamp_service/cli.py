@@ -75,11 +75,15 @@ def main(ctx: click.Context) -> None:
 @pass_ctx
 @handles_errors
 def migrate(ctx: Context) -> None:
-    """Bring the database schema to the latest version."""
+    """Bring the database schema to the latest version and load the built-in reference data."""
+    from stamp_service.services import reference as svc
     from stamp_service.storage.migrate import upgrade
 
     upgrade(ctx.runtime.engine)
     click.echo("database is at the latest schema version")
+    with ctx.session() as session:
+        changed = svc.load_builtin(session, SYSTEM)
+    click.echo(f"built-in reference data loaded ({changed} rows added or updated)")
 
 
 @main.group()
@@ -203,15 +207,14 @@ def audit_verify(ctx: Context) -> None:
 def serve(ctx: Context, host: str, port: int, workers: int | None, demo: bool | None) -> None:
     """Run the service with gunicorn."""
     from stamp_service.logs import configure_logging
-    from stamp_service.serve import prepare_embedded, run_gunicorn
+    from stamp_service.serve import prepare_embedded, prepare_start, run_gunicorn
 
     settings = ctx.settings
     configure_logging(json_format=settings.log_json)
     if demo is None:
         demo = settings.is_embedded
-    if demo:
-        for line in prepare_embedded(ctx.runtime):
-            click.echo(line)
+    for line in (prepare_embedded if demo else prepare_start)(ctx.runtime):
+        click.echo(line)
     embedded = settings.is_embedded and not settings.redis_url
     click.echo(f"\nOCOP stamp service listening on http://{host}:{port}/  (API docs: /api/docs)\n")
     run_gunicorn(

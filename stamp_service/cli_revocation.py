@@ -227,3 +227,44 @@ def register(main: click.Group) -> None:
                 force=True,
             )
             click.echo(f"status bundle {row.seq}: {row.size} bytes, signed by {row.kid}, sha256 {row.sha256}")
+
+    @revocation.command("accept-proposal")
+    @click.argument("finding_id", type=int)
+    @decision_options(required=False)
+    @pass_ctx
+    @handles_errors
+    def accept_proposal(
+        ctx: Context,
+        finding_id: int,
+        reason: str,
+        decision_number: str | None,
+        decided_on: str | None,
+        authority: str | None,
+    ) -> None:
+        """Carry out a finding's proposal (void, recall or withdrawal; a withdrawal needs its decision)."""
+        from stamp_service.schemas.findings import ProposalDecisionIn
+        from stamp_service.services import findings as svc
+
+        body = _body(
+            ProposalDecisionIn,
+            {"reason": reason, "decision": _decision(decision_number, decided_on, authority)},
+        )
+        with ctx.session() as session:
+            proposal = svc.accept_proposal(session, SYSTEM, finding_id, body)
+        click.echo(f"proposal {proposal.id} ({proposal.action}) accepted: {proposal.outcome}")
+
+    @revocation.command("reject-proposal")
+    @click.argument("finding_id", type=int)
+    @click.option("--reason", required=True, help="why the proposal is refused (audited)")
+    @pass_ctx
+    @handles_errors
+    def reject_proposal(ctx: Context, finding_id: int, reason: str) -> None:
+        """Refuse a finding's proposal with a reason; nothing is revoked."""
+        from stamp_service.schemas.findings import ProposalDecisionIn
+        from stamp_service.services import findings as svc
+
+        with ctx.session() as session:
+            proposal = svc.reject_proposal(
+                session, SYSTEM, finding_id, _body(ProposalDecisionIn, {"reason": reason})
+            )
+        click.echo(f"proposal {proposal.id} ({proposal.action}) rejected")

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from stamp_service.demo_thanh_hoa import prepare_thanh_hoa
 from stamp_service.domain.access import SYSTEM, Role
 from stamp_service.domain.certification import VN_TZ, local_today
 from stamp_service.domain.gs1 import gtin_check_digit
@@ -310,6 +311,7 @@ def prepare(runtime: Runtime) -> Iterator[str]:
         created = load_demo_registry(session)
         if created:
             yield f"demo registry loaded: {created} Hà Tĩnh producers with products, certificates and lots"
+        yield from prepare_thanh_hoa(session)
         yield from _demo_accounts(session)
 
 

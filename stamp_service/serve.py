@@ -12,13 +12,23 @@ if TYPE_CHECKING:
     from flask import Flask
 
 # Each feature may add a preparation step ``prepare(runtime) -> Iterator[str]`` (lines to print).
+# Every start of ``serve``: the schema and the built-in reference data (both no-ops when current),
+# so that a new deployment's office can register its first producer.
+START_STEPS = ("stamp_service.storage.migrate", "stamp_service.services.reference")
 EMBEDDED_STEPS = (
-    "stamp_service.storage.migrate",
+    *START_STEPS,
     "stamp_service.services.keys",
     "stamp_service.demo",
     "stamp_service.demo_stamps",
     "stamp_service.demo_revocations",
 )
+
+
+def prepare_start(runtime: Runtime) -> Iterator[str]:
+    """Migrate and load the built-in reference data; say what was done."""
+    for name in START_STEPS:
+        module = importlib.import_module(name)
+        yield from module.prepare(runtime)
 
 
 def prepare_embedded(runtime: Runtime) -> Iterator[str]:

@@ -30,10 +30,17 @@ class Caller:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def make_caller(session: Session, role: Role, producer_id: int | None = None) -> Caller:
+def make_caller(
+    session: Session, role: Role, producer_id: int | None = None, province_code: str | None = None
+) -> Caller:
     n = next(_seq)
     account = accounts.create_account(
-        session, SYSTEM, name=f"{role.value}-{n}", role=role, producer_id=producer_id
+        session,
+        SYSTEM,
+        name=f"{role.value}-{n}",
+        role=role,
+        producer_id=producer_id,
+        province_code=province_code,
     )
     issued = accounts.issue_token(session, SYSTEM, account_id=account.id)
     return Caller(account_id=account.id, token=issued.token, producer_id=producer_id)

@@ -1,7 +1,10 @@
-"""Who may do what. Checked by the services, so every entry point (API, CLI) obeys it.
+"""Who may do what. Checked by the services, so every entry point (API, CLI, console) obeys it.
 
-Reads of another producer's records answer *not found* rather than *forbidden*,
-so that a producer cannot learn which lot or product ids exist elsewhere.
+Scope: a producer sees its own records; an office (admin) or inspector account with a
+``province_code`` sees its province's records; a central account (no province) sees all.
+Reads outside the scope answer *not found* rather than *forbidden*, so that nobody can
+learn which ids exist elsewhere. Who certifies what (docs/registry.md) binds accounts too:
+a provincial account may not act on a central-level (5-star) decision.
 """
 
 from __future__ import annotations
@@ -44,19 +47,74 @@ def require_role(principal: Principal, *roles: Role) -> None:
         raise Forbidden(f"the {principal.role} role may not do this")
 
 
-def require_read(principal: Principal, owner_producer_id: int, what: str = "resource") -> None:
-    """Admins and inspectors read everything; a producer only its own records."""
-    if principal.role is Role.PRODUCER and principal.producer_id != owner_producer_id:
+@dataclass(frozen=True)
+class Owner:
+    """Whose a record is: its producer, and that producer's province."""
+
+    producer_id: int
+    province_code: str
+
+
+def province_scope(principal: Principal) -> str | None:
+    """The province a listing must be restricted to, or None (central level; producers are
+    restricted by ``producer_scope`` instead)."""
+    return None if principal.role is Role.PRODUCER else principal.province_code
+
+
+def in_province(principal: Principal, province_code: str | None) -> bool:
+    """Whether a record of ``province_code`` (None: of no province) is within the account's province."""
+    scope = province_scope(principal)
+    return scope is None or scope == province_code
+
+
+def require_province(principal: Principal, province_code: str | None, what: str = "resource") -> None:
+    """NotFound for a record outside a provincial account's province (findings, reports...)."""
+    if not in_province(principal, province_code):
         raise NotFound(f"no such {what}")
 
 
-def require_write(principal: Principal, owner_producer_id: int, what: str = "resource") -> None:
-    """Admins change anything; a producer only its own records; inspectors nothing."""
+def can_read(principal: Principal, owner: Owner) -> bool:
+    """A producer reads only its own records; a provincial account only its province's; central all."""
+    if principal.role is Role.PRODUCER:
+        return principal.producer_id == owner.producer_id
+    return in_province(principal, owner.province_code)
+
+
+def require_read(principal: Principal, owner: Owner, what: str = "resource") -> None:
+    """NotFound (not Forbidden) outside the account's scope: ids elsewhere stay unknown."""
+    if not can_read(principal, owner):
+        raise NotFound(f"no such {what}")
+
+
+def require_write(principal: Principal, owner: Owner, what: str = "resource") -> None:
+    """Admins change what they can read; a producer only its own records; inspectors nothing."""
+    require_read(principal, owner, what)
     if principal.role is Role.INSPECTOR:
         raise Forbidden("inspectors have read-only access")
-    require_read(principal, owner_producer_id, what)
 
 
 def producer_scope(principal: Principal) -> int | None:
     """The producer id a listing must be restricted to, or None for all."""
     return principal.producer_id if principal.role is Role.PRODUCER else None
+
+
+def require_central(principal: Principal, what: str = "this") -> None:
+    """Forbidden unless the account is at the central level (signing keys are the programme's)."""
+    if principal.province_code is not None:
+        raise Forbidden(f"only central-level accounts may do {what}")
+
+
+def require_certifying_level(principal: Principal, level: str, *, stars: int | None = None) -> None:
+    """A provincial account may not act on a decision that belongs to the central level.
+
+    ``level`` is the authority level of the certificate acted on or recorded (docs/registry.md:
+    5 stars are certified at the central level, 3-4 stars by the province).
+    """
+    if principal.province_code is not None and level == "central":
+        rated = f"a {stars}-star certificate" if stars is not None else "this certificate"
+        raise Forbidden(
+            f"{rated} is decided at the central level; a provincial account may not record, "
+            "reduce, re-certify or withdraw it",
+            rule="certifying-authority-level",
+            required_level="central",
+        )

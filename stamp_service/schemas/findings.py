@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from stamp_service.schemas.common import Out, PageQuery, Strict
+from stamp_service.schemas.revocation import DecisionIn
 
 CLIENT_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$"
 
@@ -25,8 +27,9 @@ class FindingVerdict(StrEnum):
 
 
 class ProposalAction(StrEnum):
-    VOID = "void"
-    WITHDRAWAL = "withdrawal"
+    VOID = "void"  # the stamp the finding is about
+    RECALL = "recall"  # the stamp's lot
+    WITHDRAWAL = "withdrawal"  # the product's active certificate
 
 
 class Position(Strict):
@@ -64,6 +67,16 @@ class ProposalIn(Strict):
     reason: str = Field(min_length=3, max_length=2000)
 
 
+class ProposalDecisionIn(Strict):
+    """The office's answer to a proposal: accept (carried out at once) or reject, with a reason.
+
+    Withdrawing stars needs the withdrawal decision; a void or recall may cite one.
+    """
+
+    reason: str = Field(min_length=3, max_length=2000)
+    decision: DecisionIn | None = None
+
+
 class ProposalOut(Out):
     id: int
     finding_id: int
@@ -77,6 +90,10 @@ class ProposalOut(Out):
     state: str
     proposed_by: int | None
     proposed_at: datetime
+    decided_by: int | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+    outcome: dict[str, Any] | None = None
 
 
 class FindingOut(Out):

@@ -17,10 +17,17 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, func, select
 from sqlalchemy.orm import Session
 
-from stamp_service.domain.access import Principal, Role, producer_scope, require_read, require_role
+from stamp_service.domain.access import (
+    Principal,
+    Role,
+    require_certifying_level,
+    require_read,
+    require_role,
+    require_write,
+)
 from stamp_service.domain.certification import (
     CertificateStatus,
     certificate_status,
@@ -29,6 +36,7 @@ from stamp_service.domain.certification import (
     check_score,
     default_valid_until,
     local_today,
+    required_authority_level,
 )
 from stamp_service.domain.status import MIN_CERTIFIED_STARS
 from stamp_service.errors import Conflict, NotFound, ValidationFailed
@@ -37,6 +45,7 @@ from stamp_service.schemas.common import Page
 from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
+from stamp_service.services.scope import owner_of, owner_of_product, scoped
 from stamp_service.services.status_events import status_changed
 from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
@@ -147,7 +156,7 @@ def get_certificate(session: Session, actor: Principal, certificate_id: int) -> 
         raise NotFound("no such certificate")
     product = by_id(session, Product, cert.product_id)
     assert product is not None
-    require_read(actor, product.producer_id, "certificate")
+    require_read(actor, owner_of(session, product.producer_id), "certificate")
     return cert
 
 
@@ -156,6 +165,11 @@ def create_certificate(session: Session, actor: Principal, data: CertificateIn) 
     require_role(actor, Role.ADMIN)
     if by_id(session, Product, data.product_id) is None:
         raise NotFound("no such product")
+    require_write(actor, owner_of_product(session, data.product_id), "product")
+    # Who certifies binds accounts: a provincial office cannot record a central-level decision.
+    require_certifying_level(
+        actor, required_authority_level(data.signed_on, data.stars).value, stars=data.stars
+    )
     today = local_today()
     if data.signed_on > today:
         raise ValidationFailed(
@@ -191,6 +205,7 @@ def create_certificate(session: Session, actor: Principal, data: CertificateIn) 
             raise ValidationFailed([{"field": "supersedes_id", "message": "no such certificate"}])
         if superseded.product_id != data.product_id or superseded.state != "active":
             raise Conflict("only the same product's active certificate can be superseded")
+        require_certifying_level(actor, superseded.authority_level, stars=superseded.stars)
         if data.signed_on < superseded.signed_on:
             raise ValidationFailed(
                 [
@@ -257,10 +272,8 @@ def create_certificate(session: Session, actor: Principal, data: CertificateIn) 
 
 def list_certificates(session: Session, actor: Principal, query: CertificateQuery) -> Page[CertificateOut]:
     today = local_today()
-    stmt: Select[tuple[Certificate]] = select(Certificate)
-    scope = producer_scope(actor)
-    if scope is not None:
-        stmt = stmt.join(Product, Product.id == Certificate.product_id).where(Product.producer_id == scope)
+    stmt = select(Certificate).join(Product, Product.id == Certificate.product_id)
+    stmt = scoped(stmt, actor, Product.producer_id)
     if query.product_id:
         stmt = stmt.where(Certificate.product_id == query.product_id)
     if query.state is not None:

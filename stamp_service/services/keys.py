@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stamp_service.crypto.keyring import KeyRing, for_runtime, raw_public
-from stamp_service.domain.access import SYSTEM, Principal, Role, require_role
+from stamp_service.domain.access import SYSTEM, Principal, Role, require_central, require_role
 from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.runtime import Runtime
 from stamp_service.services import audit
@@ -132,6 +132,7 @@ def _commit(session: Session, keyring: KeyRing) -> None:
 def create(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
     """Make the first active key. Raises Conflict when a key is active (use ``rotate``)."""
     require_role(actor, Role.ADMIN)
+    require_central(actor, "signing-key management")
     current = active_key(session)
     if current is not None:
         raise Conflict(f"key {current.kid} is active; use `keys rotate` to replace it")
@@ -154,7 +155,7 @@ def activatable_at(row: SigningKey, publish_period: timedelta = DEFAULT_PUBLISH_
 
 def publish(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
     """A new **pending** key: in the JWKS and the status bundle from now on, signing nothing yet."""
-    require_role(actor, Role.ADMIN)
+    require_central(actor, "signing-key management")
     row = _new_key(session, actor, keyring, note, "signing_key.publish", state="pending")
     _commit(session, keyring)
     return row
@@ -178,7 +179,7 @@ def rotate(
     first key of a development install): offline scanners then say "not genuine" for its stamps
     until their next bundle.
     """
-    require_role(actor, Role.ADMIN)
+    require_central(actor, "signing-key management")
     now = now or _now()
     waiting = pending_keys(session, lock=True)  # a concurrent rotation waits, then sees it active
     if waiting and not force and now < activatable_at(waiting[0], publish_period):
@@ -220,6 +221,7 @@ def rotate(
 def retire(session: Session, actor: Principal, *, keyring: KeyRing, kid: str, reason: str = "") -> SigningKey:
     """Stop signing with ``kid``; its stamps still verify. Retiring the active key stops issuance."""
     require_role(actor, Role.ADMIN)
+    require_central(actor, "signing-key management")
     row = get_key(session, kid)
     if row.state != "active":
         raise Conflict(f"key {row.kid} is {row.state}; only the active key can be retired")
@@ -236,6 +238,7 @@ def compromise(
     fails the whole action (use ``replace=False`` there, then rotate on the signing host).
     """
     require_role(actor, Role.ADMIN)
+    require_central(actor, "signing-key management")
     if not reason.strip():
         raise ValidationFailed([{"field": "reason", "message": "say why the key is compromised"}])
     row = get_key(session, kid)
@@ -267,6 +270,7 @@ def compromise(
 
 def list_keys(session: Session, actor: Principal) -> list[SigningKey]:
     require_role(actor, Role.ADMIN)
+    require_central(actor, "signing-key management")
     return list(session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)))
 
 

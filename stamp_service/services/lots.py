@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import (
+    Owner,
     Principal,
     Role,
-    producer_scope,
+    can_read,
     require_read,
     require_role,
     require_write,
@@ -36,6 +37,7 @@ from stamp_service.schemas.lots import (
 from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
+from stamp_service.services.scope import owner_of, owner_of_product, scoped
 from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.registry import Lot, Product, TraceEvent
@@ -89,7 +91,7 @@ def create_lot(session: Session, actor: Principal, data: LotIn) -> Lot:
     product = by_id(session, Product, data.product_id)
     if product is None:
         raise NotFound("no such product")
-    require_write(actor, product.producer_id, "product")
+    require_write(actor, owner_of(session, product.producer_id), "product")
     if data.production_date > local_today():
         raise ValidationFailed([{"field": "production_date", "message": "must not be in the future"}])
     inputs = _resolve_inputs(session, actor, data)
@@ -159,19 +161,15 @@ def add_event(session: Session, actor: Principal, lot_id: int, data: TraceEventI
 
 
 def list_lots(session: Session, actor: Principal, query: LotQuery) -> Page[LotOut]:
-    stmt: Select[tuple[Lot]] = select(Lot)
-    scope = producer_scope(actor)
-    if scope is not None:
-        stmt = stmt.join(Product, Product.id == Lot.product_id).where(Product.producer_id == scope)
+    stmt = select(Lot).join(Product, Product.id == Lot.product_id)
+    stmt = scoped(stmt, actor, Product.producer_id)
     if query.product_id:
         stmt = stmt.where(Lot.product_id == query.product_id)
     return paginate(session, stmt.order_by(Lot.id), query.page, query.per_page, LotOut)
 
 
-def _owner(session: Session, lot: Lot) -> int:
-    producer_id = session.scalar(select(Product.producer_id).where(Product.id == lot.product_id))
-    assert producer_id is not None
-    return producer_id
+def _owner(session: Session, lot: Lot) -> Owner:
+    return owner_of_product(session, lot.product_id)
 
 
 def _lot_code_taken(session: Session, product_id: int, lot_code: str) -> bool:
@@ -186,7 +184,7 @@ def _resolve_inputs(session: Session, actor: Principal, data: LotIn) -> list[dic
     for i, item in enumerate(data.input_lots):
         if isinstance(item, OwnInputLot):
             lot = by_id(session, Lot, item.lot_id)
-            if lot is None or (actor.role is Role.PRODUCER and _owner(session, lot) != actor.producer_id):
+            if lot is None or not can_read(actor, _owner(session, lot)):
                 errors.append({"field": f"input_lots.{i}.lot_id", "message": "no such lot"})
                 continue
             inputs.append({"lot_id": lot.id, "product_id": lot.product_id, "lot_code": lot.lot_code})

@@ -36,6 +36,7 @@ from stamp_service.render.qr import version_for_length
 from stamp_service.render.zpl import ZplOptions, label_zpl
 from stamp_service.services import audit, minting
 from stamp_service.services.lookup import by_id
+from stamp_service.services.scope import owner_of
 from stamp_service.storage.models.registry import Lot, Product
 from stamp_service.storage.models.stamps import Stamp, StampRequest, StampVoid
 
@@ -81,7 +82,7 @@ class Download:
 
 
 def _printable(session: Session, actor: Principal, request: StampRequest, today: date | None) -> None:
-    require_read(actor, request.producer_id, "stamp request")
+    require_read(actor, owner_of(session, request.producer_id), "stamp request")
     if request.state != "issued":
         raise Conflict(
             f"stamp request {request.id} is {request.state}: print files exist once it is fully issued",
@@ -248,7 +249,7 @@ def one_stamp(
     request = session.get(StampRequest, stamp.request_id) if stamp is not None else None
     if stamp is None or request is None:
         raise NotFound("no such stamp")
-    require_read(actor, request.producer_id, "stamp")
+    require_read(actor, owner_of(session, request.producer_id), "stamp")
     _printable(session, actor, request, today)
     source = _label_source(session, request, base_url)
     if any(a <= stamp.seq <= b for a, b in source.voids):

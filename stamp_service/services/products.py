@@ -12,7 +12,6 @@ from stamp_service import uploads
 from stamp_service.domain.access import (
     Principal,
     Role,
-    producer_scope,
     require_read,
     require_role,
     require_write,
@@ -37,6 +36,8 @@ from stamp_service.services.certificates import (
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
 from stamp_service.services.reference import COMMUNE_LEVELS
+from stamp_service.services.registry import get_producer
+from stamp_service.services.scope import owner_of, scoped
 from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.reference import AdministrativeUnit, ProductGroup
@@ -67,7 +68,7 @@ def get_product(session: Session, actor: Principal, product_id: int) -> Product:
     product = by_id(session, Product, product_id)
     if product is None:
         raise NotFound("no such product")
-    require_read(actor, product.producer_id, "product")
+    require_read(actor, owner_of(session, product.producer_id), "product")
     return product
 
 
@@ -78,8 +79,7 @@ def read_product(session: Session, actor: Principal, product_id: int) -> Product
 def create_product(session: Session, actor: Principal, data: ProductIn) -> ProductOut:
     """Admins register products (the certified facts come from the office's dossier)."""
     require_role(actor, Role.ADMIN)
-    if by_id(session, Producer, data.producer_id) is None:
-        raise NotFound("no such producer")
+    get_producer(session, actor, data.producer_id)  # NotFound outside the account's scope
     errors = _group_errors(session, data.group_code, data.subgroup_code)
     errors += _commune_errors(session, data.raw_material_communes)
     if errors:
@@ -103,10 +103,7 @@ def create_product(session: Session, actor: Principal, data: ProductIn) -> Produ
 
 def list_products(session: Session, actor: Principal, query: ProductQuery) -> Page[ProductOut]:
     today = local_today()
-    stmt: Select[tuple[Product]] = select(Product)
-    scope = producer_scope(actor)
-    if scope is not None:
-        stmt = stmt.where(Product.producer_id == scope)
+    stmt: Select[tuple[Product]] = scoped(select(Product), actor, Product.producer_id)
     if query.producer_id:
         stmt = stmt.where(Product.producer_id == query.producer_id)
     if query.province:
@@ -135,7 +132,7 @@ def set_product_image(
     """
     require_role(actor, Role.ADMIN, Role.PRODUCER)
     product = get_product(session, actor, product_id)
-    require_write(actor, product.producer_id, "product")
+    require_write(actor, owner_of(session, product.producer_id), "product")
     checked = uploads.check_image(data, media_type)
     media_type, data = checked.media_type, checked.data
     image = by_id(session, ProductImage, product.id)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from stamp_service.domain.access import Principal, Role, require_role
+from stamp_service.domain.access import SYSTEM, Principal, Role, require_role
 from stamp_service.errors import ValidationFailed
 from stamp_service.services import audit
 from stamp_service.storage.models.reference import AdministrativeUnit, ProductGroup
+
+if TYPE_CHECKING:  # pragma: no cover
+    from stamp_service.runtime import Runtime
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 UNIT_LEVELS = {"province", "district", "commune", "ward", "special_zone"}
@@ -34,6 +38,16 @@ def _rows(path: Path) -> Iterable[tuple[int, dict[str, str]]]:
             yield line, {k: (v or "").strip() for k, v in row.items() if k}
 
 
+def _upsert(session: Session, row: object, values: Mapping[str, object]) -> int:
+    """Set ``values`` on ``row`` (new or stored); 1 if anything changed, else 0 (nothing written)."""
+    if all(getattr(row, name, None) == value for name, value in values.items()):
+        return 0
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.add(row)
+    return 1
+
+
 def load_units(session: Session, actor: Principal, path: Path) -> int:
     """Upsert administrative units from the official-format CSV; all or nothing."""
     require_role(actor, Role.ADMIN)
@@ -48,17 +62,21 @@ def load_units(session: Session, actor: Principal, path: Path) -> int:
             errors.append({"field": f"line {line}.level", "message": f"one of {sorted(UNIT_LEVELS)}"})
             continue
         unit = session.get(AdministrativeUnit, code) or AdministrativeUnit(code=code)
-        unit.name = row["name"]
-        unit.level = row["level"]
-        unit.parent_code = row.get("parent_code") or None
-        unit.province_code = row.get("province_code") or code
-        unit.valid_from = _date(row.get("valid_from", ""), line, "valid_from")
-        unit.valid_to = _date(row.get("valid_to", ""), line, "valid_to")
-        unit.successor_codes = [c for c in row.get("successor_codes", "").split(";") if c]
-        session.add(unit)
-        count += 1
+        values = {
+            "name": row["name"],
+            "level": row["level"],
+            "parent_code": row.get("parent_code") or None,
+            "province_code": row.get("province_code") or code,
+            "valid_from": _date(row.get("valid_from", ""), line, "valid_from"),
+            "valid_to": _date(row.get("valid_to", ""), line, "valid_to"),
+            "successor_codes": [c for c in row.get("successor_codes", "").split(";") if c],
+        }
+        count += _upsert(session, unit, values)
     if errors:
         raise ValidationFailed(errors[:50], detail=f"{len(errors)} bad rows in {path.name}; nothing loaded")
+    if not count:
+        session.rollback()  # nothing new: no write, no audit entry (a repeat load is a no-op)
+        return 0
     audit.record(
         session,
         actor,
@@ -77,12 +95,16 @@ def load_product_groups(session: Session, actor: Principal, path: Path | None = 
     count = 0
     for _line, row in _rows(path):
         group = session.get(ProductGroup, row["code"]) or ProductGroup(code=row["code"])
-        group.parent_code = row.get("parent_code") or None
-        group.level = row["level"]
-        group.name_vi = row["name_vi"]
-        group.name_en = row["name_en"]
-        session.add(group)
-        count += 1
+        values = {
+            "parent_code": row.get("parent_code") or None,
+            "level": row["level"],
+            "name_vi": row["name_vi"],
+            "name_en": row["name_en"],
+        }
+        count += _upsert(session, group, values)
+    if not count:
+        session.rollback()
+        return 0
     audit.record(
         session,
         actor,
@@ -95,10 +117,19 @@ def load_product_groups(session: Session, actor: Principal, path: Path | None = 
     return count
 
 
-def load_builtin(session: Session, actor: Principal) -> None:
-    """The product groups and the demo administrative units shipped with the service."""
-    load_product_groups(session, actor)
-    load_units(session, actor, REFERENCE_DIR / "administrative_units_demo.csv")
+def load_builtin(session: Session, actor: Principal) -> int:
+    """The product groups and the administrative units shipped with the service, on every deployment
+    (``stamp-service migrate`` and the start of ``serve``). Idempotent: rows already as shipped are
+    left alone and a load that changes nothing writes nothing. Returns the rows added or changed."""
+    changed = load_product_groups(session, actor)
+    return changed + load_units(session, actor, REFERENCE_DIR / "administrative_units_demo.csv")
+
+
+def prepare(runtime: Runtime) -> Iterator[str]:
+    """Start-up step of ``serve``: the built-in reference data (after the migration step)."""
+    with runtime.session_factory() as session:
+        changed = load_builtin(session, SYSTEM)
+    yield f"reference data ready ({changed} rows added or updated)"
 
 
 def address_snapshot(

@@ -9,14 +9,23 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stamp_service.domain.access import Principal, Role, require_read, require_role, require_write
-from stamp_service.errors import Conflict, NotFound
+from stamp_service.domain.access import (
+    Owner,
+    Principal,
+    Role,
+    in_province,
+    require_read,
+    require_role,
+    require_write,
+)
+from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.schemas.common import Page
 from stamp_service.schemas.registry import ProducerIn, ProducerOut, ProducerPatch, ProducerQuery
 from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
 from stamp_service.services.reference import address_snapshot
+from stamp_service.services.scope import scoped
 from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.registry import Producer
 
@@ -41,8 +50,12 @@ def get_producer(session: Session, actor: Principal, producer_id: int) -> Produc
     producer = by_id(session, Producer, producer_id)
     if producer is None:
         raise NotFound("no such producer")
-    require_read(actor, producer.id, "producer")
+    require_read(actor, _owner(producer), "producer")
     return producer
+
+
+def _owner(producer: Producer) -> Owner:
+    return Owner(producer_id=producer.id, province_code=producer.province_code)
 
 
 def create_producer(session: Session, actor: Principal, data: ProducerIn) -> Producer:
@@ -52,6 +65,9 @@ def create_producer(session: Session, actor: Principal, data: ProducerIn) -> Pro
     ):
         raise Conflict("a producer with this registration number exists")
     snapshot = address_snapshot(session, data.commune_code, data.street, legacy_district=data.legacy_district)
+    # A provincial office registers producers of its own province only.
+    if not in_province(actor, str(snapshot["province_code"])):
+        raise ValidationFailed([{"field": "commune_code", "message": "the commune is outside your province"}])
     producer = Producer(
         name=data.name,
         legal_type=data.legal_type.value,
@@ -81,7 +97,7 @@ def create_producer(session: Session, actor: Principal, data: ProducerIn) -> Pro
 
 def update_producer(session: Session, actor: Principal, producer_id: int, data: ProducerPatch) -> Producer:
     producer = get_producer(session, actor, producer_id)
-    require_write(actor, producer.id, "producer")
+    require_write(actor, _owner(producer), "producer")
     before = audit.snapshot(producer, PRODUCER_AUDIT_FIELDS)
     for name in data.model_fields_set:
         setattr(producer, name, getattr(data, name))
@@ -100,9 +116,7 @@ def update_producer(session: Session, actor: Principal, producer_id: int, data: 
 
 
 def list_producers(session: Session, actor: Principal, query: ProducerQuery) -> Page[ProducerOut]:
-    stmt = select(Producer)
-    if actor.role is Role.PRODUCER:
-        stmt = stmt.where(Producer.id == actor.producer_id)
+    stmt = scoped(select(Producer), actor, Producer.id)
     if query.province:
         stmt = stmt.where(Producer.province_code == query.province)
     if query.legal_type:

@@ -3,25 +3,32 @@
 Submissions are public (rate-limited by the web layer, like every public form)
 and not audited: they are the consumers' own record, kept in their table.
 Closing is an office decision and is audited.
+
+Province scope: a report concerns the province of its stamp's producer and the province the
+consumer named (where it was bought); a provincial office sees and closes the reports that
+concern its province, a central account all of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from stamp_service.domain import serials
-from stamp_service.domain.access import Principal, Role, require_role
+from stamp_service.domain.access import Principal, Role, province_scope, require_role
 from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.schemas.common import Page
 from stamp_service.schemas.verification import ReportOut, ReportProblem, ReportQuery
 from stamp_service.services import audit
+from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.reference import AdministrativeUnit
+from stamp_service.storage.models.registry import Producer, Product
 from stamp_service.storage.models.scans import ConsumerReport
+from stamp_service.storage.models.stamps import Stamp
 
 LIMITS = {"details": 2000, "shop_name": 200, "place": 300, "contact": 200}
 
@@ -80,10 +87,24 @@ def _out(report: ConsumerReport) -> ReportOut:
     return ReportOut(serial=serial, **data)
 
 
+def _concerns(province: str) -> ColumnElement[bool]:
+    """SQL: the report concerns ``province`` (the stamp's producer is there, or the consumer named it)."""
+    stamp_there = exists().where(
+        Stamp.serial == ConsumerReport.serial,
+        Product.id == Stamp.product_id,
+        Producer.id == Product.producer_id,
+        Producer.province_code == province,
+    )
+    return or_(ConsumerReport.province_code == province, stamp_there)
+
+
 def list_reports(session: Session, actor: Principal, query: ReportQuery) -> Page[ReportOut]:
     """Office and inspectors (who follow reports up in the field) read every report."""
     require_role(actor, Role.ADMIN, Role.INSPECTOR)
     stmt: Select[tuple[ConsumerReport]] = select(ConsumerReport)
+    province = province_scope(actor)
+    if province is not None:
+        stmt = stmt.where(_concerns(province))
     if query.state:
         stmt = stmt.where(ConsumerReport.state == query.state)
     stmt = stmt.order_by(ConsumerReport.created_at.desc(), ConsumerReport.id.desc())
@@ -92,8 +113,15 @@ def list_reports(session: Session, actor: Principal, query: ReportQuery) -> Page
 
 def close_report(session: Session, actor: Principal, report_id: int, note: str) -> ReportOut:
     require_role(actor, Role.ADMIN)
-    report = session.get(ConsumerReport, report_id)
-    if report is None:
+    report = by_id(session, ConsumerReport, report_id)
+    province = province_scope(actor)
+    if report is None or (
+        province is not None
+        and session.scalar(
+            select(ConsumerReport.id).where(ConsumerReport.id == report.id, _concerns(province))
+        )
+        is None
+    ):
         raise NotFound("no such report")
     if report.state == "closed":
         raise Conflict("the report is already closed")

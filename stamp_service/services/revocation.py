@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session
 
 from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain import serials
-from stamp_service.domain.access import Principal, Role, require_role, require_write
+from stamp_service.domain.access import (
+    Principal,
+    Role,
+    require_central,
+    require_certifying_level,
+    require_role,
+    require_write,
+)
 from stamp_service.domain.certification import (
     check_authority_level,
     check_score,
@@ -49,6 +56,7 @@ from stamp_service.services.certificates import CERTIFICATE_AUDIT_FIELDS, curren
 from stamp_service.services.lookup import by_id
 from stamp_service.services.minting import ISSUABLE_STATES
 from stamp_service.services.pagination import paginate
+from stamp_service.services.scope import owner_of, owner_of_product, scoped
 from stamp_service.services.status_events import status_changed
 from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
@@ -103,9 +111,14 @@ def _check_decided_on(day: date, *, not_before: date | None = None, what: str = 
         )
 
 
-def _lock_certificate(session: Session, certificate_id: int) -> Certificate:
-    if by_id(session, Certificate, certificate_id) is None:
+def _lock_certificate(session: Session, actor: Principal, certificate_id: int) -> Certificate:
+    """The certificate, locked; NotFound outside ``actor``'s scope, Forbidden for a provincial
+    account on a central-level decision."""
+    found = by_id(session, Certificate, certificate_id)
+    if found is None:
         raise NotFound("no such certificate")
+    require_write(actor, owner_of_product(session, found.product_id), "certificate")
+    require_certifying_level(actor, found.authority_level, stars=found.stars)
     cert = session.scalar(select(Certificate).where(Certificate.id == certificate_id).with_for_update())
     assert cert is not None
     session.refresh(cert)
@@ -143,11 +156,14 @@ def _finish(session: Session) -> None:
 
 
 def withdraw_certificate(
-    session: Session, actor: Principal, certificate_id: int, data: WithdrawalIn
+    session: Session, actor: Principal, certificate_id: int, data: WithdrawalIn, *, commit: bool = True
 ) -> CertificateAction:
-    """Withdraw the stars (rút sao): every stamp of the product is revoked. Conflict if superseded."""
+    """Withdraw the stars (rút sao): every stamp of the product is revoked. Conflict if superseded.
+
+    ``commit=False``: the caller (accepting a finding's proposal) commits it with its own record.
+    """
     require_role(actor, Role.ADMIN)
-    cert = _lock_certificate(session, certificate_id)
+    cert = _lock_certificate(session, actor, certificate_id)
     if cert.state == "withdrawn":
         session.rollback()
         return CertificateAction(False, cert)
@@ -180,7 +196,8 @@ def withdraw_certificate(
         reason=data.reason,
         decision=record,
     )
-    _finish(session)
+    if commit:
+        _finish(session)
     return CertificateAction(True, cert, stopped_requests=stopped)
 
 
@@ -193,7 +210,7 @@ def reduce_stars(
     the product is revoked and issuance stops; at 3 or more stamps stay genuine with the new rating.
     """
     require_role(actor, Role.ADMIN)
-    cert = _lock_certificate(session, certificate_id)
+    cert = _lock_certificate(session, actor, certificate_id)
     number = data.decision.number
     if cert.state == "superseded":
         successor = session.scalar(select(Certificate).where(Certificate.supersedes_id == cert.id))
@@ -285,6 +302,7 @@ def recertify(
     require_role(actor, Role.ADMIN)
     if by_id(session, Product, product_id) is None:
         raise NotFound("no such product")
+    require_write(actor, owner_of_product(session, product_id), "product")
     current = current_certificate(session, product_id)
     same = session.scalar(
         select(Certificate).where(
@@ -328,6 +346,7 @@ def expiring_certificates(session: Session, actor: Principal, query: ExpiringQue
             Certificate.valid_until <= today + timedelta(days=query.days),
         )
     )
+    stmt = scoped(stmt, actor, Producer.id)
     if query.province:
         stmt = stmt.where(Producer.province_code == query.province)
 
@@ -353,9 +372,11 @@ def expiring_certificates(session: Session, actor: Principal, query: ExpiringQue
 # -- lots --------------------------------------------------------------------------------------------
 
 
-def _lock_lot(session: Session, lot_id: int) -> Lot:
-    if by_id(session, Lot, lot_id) is None:
+def _lock_lot(session: Session, actor: Principal, lot_id: int) -> Lot:
+    found = by_id(session, Lot, lot_id)
+    if found is None:
         raise NotFound("no such lot")
+    require_write(actor, owner_of_product(session, found.product_id), "lot")
     lot = session.scalar(select(Lot).where(Lot.id == lot_id).with_for_update())
     assert lot is not None
     session.refresh(lot)
@@ -363,11 +384,11 @@ def _lock_lot(session: Session, lot_id: int) -> Lot:
 
 
 def _set_recall(
-    session: Session, actor: Principal, lot_id: int, data: RecallIn, *, recalled: bool
+    session: Session, actor: Principal, lot_id: int, data: RecallIn, *, recalled: bool, commit: bool = True
 ) -> LotAction:
     """Recall the lot (``recalled``) or lift its recall; a repeat changes nothing."""
     require_role(actor, Role.ADMIN)
-    lot = _lock_lot(session, lot_id)
+    lot = _lock_lot(session, actor, lot_id)
     if bool(lot.recall) == recalled:
         session.rollback()
         return LotAction(False, lot)
@@ -403,13 +424,16 @@ def _set_recall(
         reason=data.reason,
         decision=record,
     )
-    _finish(session)
+    if commit:
+        _finish(session)
     return LotAction(True, lot, stopped)
 
 
-def recall_lot(session: Session, actor: Principal, lot_id: int, data: RecallIn) -> LotAction:
+def recall_lot(
+    session: Session, actor: Principal, lot_id: int, data: RecallIn, *, commit: bool = True
+) -> LotAction:
     """Recall a lot (product safety): its stamps are revoked and its issuance stops."""
-    return _set_recall(session, actor, lot_id, data, recalled=True)
+    return _set_recall(session, actor, lot_id, data, recalled=True, commit=commit)
 
 
 def lift_recall(session: Session, actor: Principal, lot_id: int, data: RecallIn) -> LotAction:
@@ -430,7 +454,7 @@ def _covered(voids: list[StampVoid], first: int, last: int) -> bool:
     return upto >= last
 
 
-def void_stamps(session: Session, actor: Principal, data: VoidIn) -> VoidAction:
+def void_stamps(session: Session, actor: Principal, data: VoidIn, *, commit: bool = True) -> VoidAction:
     """Void one stamp or a slot range of one request (one row, no stamp row touched).
 
     The office may give any reason; a producer only ``spoiled`` or ``other`` (unprinted) for
@@ -445,12 +469,13 @@ def void_stamps(session: Session, actor: Principal, data: VoidIn) -> VoidAction:
     else:
         assert data.request_id is not None and data.seq_from is not None
         request_id, first, last = data.request_id, data.seq_from, data.seq_to or data.seq_from
-    if by_id(session, StampRequest, request_id) is None:
+    found = by_id(session, StampRequest, request_id)
+    if found is None:
         raise NotFound("no such stamp request")
+    require_write(actor, owner_of(session, found.producer_id), "stamp request")
     request = session.scalar(select(StampRequest).where(StampRequest.id == request_id).with_for_update())
     assert request is not None
     session.refresh(request)
-    require_write(actor, request.producer_id, "stamp request")
     if actor.role is Role.PRODUCER and data.reason_code.value not in PRODUCER_VOID_REASONS:
         raise Forbidden(
             "producers void only spoiled or unprinted stamps (reason_code spoiled or other); "
@@ -498,7 +523,8 @@ def void_stamps(session: Session, actor: Principal, data: VoidIn) -> VoidAction:
         reason=data.reason,
         decision=row.decision,
     )
-    _finish(session)
+    if commit:
+        _finish(session)
     return VoidAction(True, [row])
 
 
@@ -510,6 +536,7 @@ def compromise_key(
 ) -> KeyAction:
     """Mark a key compromised (its stamps verify online only, flagged); a repeat is a no-op."""
     require_role(actor, Role.ADMIN)
+    require_central(actor, "signing-key management")
     row = keys.get_key(session, kid, lock=False, malformed_is_unknown=True)
     if row.state == "compromised":
         session.rollback()
@@ -525,6 +552,7 @@ def rotate_key(
 ) -> KeyAction:
     """Replace the active key ``retire_kid`` by a new one; once it is no longer active, a no-op."""
     require_role(actor, Role.ADMIN)
+    require_central(actor, "signing-key management")
     row = keys.get_key(session, retire_kid, lock=False, malformed_is_unknown=True)
     if row.state != "active":
         active = keys.active_key(session, lock=False)

@@ -32,6 +32,7 @@ from stamp_service.schemas.revocation import (
 from stamp_service.services.certificates import current_certificate, current_certificate_ids, to_out
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import AnySelect, paginate
+from stamp_service.services.scope import owner_of, scoped
 from stamp_service.storage.models.audit import AuditEntry
 from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
 from stamp_service.storage.models.stamps import StampRequest, StampVoid
@@ -53,9 +54,13 @@ def _day_start(day: date) -> datetime:
 
 
 def _filter(
-    stmt: AnySelect, query: RevocationReportQuery, day: ColumnElement[Any] | InstrumentedAttribute[Any]
+    stmt: AnySelect,
+    actor: Principal,
+    query: RevocationReportQuery,
+    day: ColumnElement[Any] | InstrumentedAttribute[Any],
 ) -> AnySelect:
-    """The province (of the producer, joined as ``Producer``) and decision-date filters."""
+    """The caller's scope, the province (of the producer, joined as ``Producer``) and decision dates."""
+    stmt = scoped(stmt, actor, Producer.id)
     if query.province:
         stmt = stmt.where(Producer.province_code == query.province)
     if query.since is not None:
@@ -70,7 +75,7 @@ def product_history(session: Session, actor: Principal, product_id: int) -> Prod
     product = by_id(session, Product, product_id)
     if product is None:
         raise NotFound("no such product")
-    require_read(actor, product.producer_id, "product")
+    require_read(actor, owner_of(session, product.producer_id), "product")
     certs = list(
         session.scalars(
             select(Certificate)
@@ -128,7 +133,7 @@ def revoked_products(
         .join(Producer, Producer.id == Product.producer_id)
         .where(or_(withdrawn, Certificate.stars < MIN_CERTIFIED_STARS))
     )
-    stmt = _filter(stmt, query, decided_on).order_by(Product.id)
+    stmt = _filter(stmt, actor, query, decided_on).order_by(Product.id)
 
     def out(row: Any) -> RevokedProductOut:
         cert, product, producer = row
@@ -161,7 +166,7 @@ def recalled_lots(session: Session, actor: Principal, query: RevocationReportQue
         .join(Producer, Producer.id == Product.producer_id)
         .where(Lot.recall.isnot(None))
     )
-    stmt = _filter(stmt, query, Lot.recalled_on).order_by(Lot.id)
+    stmt = _filter(stmt, actor, query, Lot.recalled_on).order_by(Lot.id)
 
     def out(row: Any) -> RecalledLotOut:
         lot, product, producer = row
@@ -186,6 +191,7 @@ def voided_ranges(session: Session, actor: Principal, query: VoidReportQuery) ->
         .join(StampRequest, StampRequest.id == StampVoid.request_id)
         .join(Producer, Producer.id == StampRequest.producer_id)
     )
+    stmt = scoped(stmt, actor, Producer.id)
     if query.province:
         stmt = stmt.where(Producer.province_code == query.province)
     if query.since:

@@ -29,7 +29,6 @@ from stamp_service.domain.access import (
     SYSTEM,
     Principal,
     Role,
-    producer_scope,
     require_read,
     require_role,
     require_write,
@@ -48,6 +47,7 @@ from stamp_service.schemas.stamp_requests import (
 from stamp_service.services import audit, minting
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
+from stamp_service.services.scope import owner_of, scoped
 from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.issuance import AutoApprovalPolicy
@@ -182,7 +182,7 @@ def create_request(
     product = session.get(Product, lot.product_id) if lot is not None else None
     if lot is None or product is None:
         raise NotFound("no such lot")
-    require_write(actor, product.producer_id, "lot")
+    require_write(actor, owner_of(session, product.producer_id), "lot")
     owner = product.producer_id
     replay = _replay(session, owner, key, data)
     if replay is not None:
@@ -262,7 +262,7 @@ def _decide(
     request.decision_reason = reason
 
 
-def _pending(session: Session, request_id: int) -> StampRequest:
+def _pending(session: Session, actor: Principal, request_id: int) -> StampRequest:
     request = (
         session.scalar(select(StampRequest).where(StampRequest.id == request_id).with_for_update())
         if 0 < request_id <= 2**31 - 1
@@ -270,6 +270,7 @@ def _pending(session: Session, request_id: int) -> StampRequest:
     )
     if request is None:
         raise NotFound("no such stamp request")
+    require_write(actor, owner_of(session, request.producer_id), "stamp request")
     if request.state != "requested":
         raise Conflict(f"stamp request {request.id} is already {request.state}", state=request.state)
     return request
@@ -292,7 +293,7 @@ def approve(
     ``issuance_jobs.SYNC_LIMIT`` stamps, else as a background job).
     """
     require_role(actor, Role.ADMIN)
-    request = _pending(session, request_id)
+    request = _pending(session, actor, request_id)
     quantity = data.quantity if data.quantity is not None else request.quantity_requested
     if quantity > request.quantity_requested:
         raise ValidationFailed(
@@ -324,7 +325,7 @@ def approve(
 def reject(session: Session, actor: Principal, request_id: int, data: RejectIn) -> StampRequest:
     """Refuse a pending request with a reason (admin). Raises Forbidden, NotFound, Conflict."""
     require_role(actor, Role.ADMIN)
-    request = _pending(session, request_id)
+    request = _pending(session, actor, request_id)
     before = audit.snapshot(request, AUDITED)
     _decide(request, "rejected", None, actor.account_id, data.reason)
     audit.record(
@@ -346,15 +347,12 @@ def get_request(session: Session, actor: Principal, request_id: int) -> StampReq
     request = by_id(session, StampRequest, request_id)
     if request is None:
         raise NotFound("no such stamp request")
-    require_read(actor, request.producer_id, "stamp request")
+    require_read(actor, owner_of(session, request.producer_id), "stamp request")
     return request
 
 
 def list_requests(session: Session, actor: Principal, query: StampRequestQuery) -> Page[StampRequestOut]:
-    stmt: Select[tuple[StampRequest]] = select(StampRequest)
-    scope = producer_scope(actor)
-    if scope is not None:
-        stmt = stmt.where(StampRequest.producer_id == scope)
+    stmt: Select[tuple[StampRequest]] = scoped(select(StampRequest), actor, StampRequest.producer_id)
     if query.producer_id is not None:
         stmt = stmt.where(StampRequest.producer_id == query.producer_id)
     if query.lot_id is not None:
@@ -369,17 +367,18 @@ def list_requests(session: Session, actor: Principal, query: StampRequestQuery) 
 # --- auto-approval policy --------------------------------------------------------------------------
 
 
-def _producer(session: Session, producer_id: int) -> Producer:
+def _producer(session: Session, actor: Principal, producer_id: int) -> Producer:
+    """The producer, NotFound when unknown or outside ``actor``'s scope."""
     producer = by_id(session, Producer, producer_id)
     if producer is None:
         raise NotFound("no such producer")
+    require_read(actor, owner_of(session, producer.id), "producer")
     return producer
 
 
 def get_policy(session: Session, actor: Principal, producer_id: int) -> AutoApprovalPolicy:
     """The producer's policy (admins, inspectors, the producer itself). NotFound when none is set."""
-    require_read(actor, producer_id, "producer")
-    _producer(session, producer_id)
+    _producer(session, actor, producer_id)
     policy = session.get(AutoApprovalPolicy, producer_id)
     if policy is None:
         raise NotFound("no auto-approval policy for this producer: every request waits for the office")
@@ -389,7 +388,7 @@ def get_policy(session: Session, actor: Principal, producer_id: int) -> AutoAppr
 def set_policy(session: Session, actor: Principal, producer_id: int, data: PolicyIn) -> AutoApprovalPolicy:
     """Create or change a producer's auto-approval size (admin only)."""
     require_role(actor, Role.ADMIN)
-    _producer(session, producer_id)
+    _producer(session, actor, producer_id)
     policy = session.get(AutoApprovalPolicy, producer_id)
     before = audit.snapshot(policy, ("max_quantity", "note")) if policy is not None else None
     if policy is None:
@@ -414,7 +413,7 @@ def set_policy(session: Session, actor: Principal, producer_id: int, data: Polic
 def delete_policy(session: Session, actor: Principal, producer_id: int) -> None:
     """Remove the policy: from now on every request of the producer waits (admin only)."""
     require_role(actor, Role.ADMIN)
-    _producer(session, producer_id)
+    _producer(session, actor, producer_id)
     policy = session.get(AutoApprovalPolicy, producer_id)
     if policy is None:
         raise NotFound("no auto-approval policy for this producer")

@@ -52,7 +52,7 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
     out = []
     for err in exc.errors(include_url=False):
         loc = ".".join(str(p) for p in err["loc"])
@@ -60,7 +60,11 @@ def validation_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, 
         cause = err.get("ctx", {}).get("error")
         if isinstance(cause, FieldValueError) and cause.field:
             loc, message = ".".join(filter(None, (loc, cause.field))), str(cause)
-        out.append({"field": f"{prefix}{loc or '(body)'}", "message": message})
+        ctx = {k: v if isinstance(v, int | float) else str(v) for k, v in err.get("ctx", {}).items()}
+        # ``_type``/``_ctx`` let web.errors word the message in the caller's language; not sent.
+        out.append(
+            {"field": f"{prefix}{loc or '(body)'}", "message": message, "_type": err["type"], "_ctx": ctx}
+        )
     return out
 
 

@@ -57,7 +57,89 @@ def wants_json() -> bool:
     return best in ("application/json", "application/problem+json")
 
 
+# Pydantic's message for each error type, worded once for the catalogue (English is pydantic's own).
+FIELD_MESSAGES = {
+    "missing": "Field required",
+    "extra_forbidden": "Extra inputs are not permitted",
+    "string_type": "Input should be a valid string",
+    "string_too_short": "String should have at least {min_length} characters",
+    "string_too_long": "String should have at most {max_length} characters",
+    "string_pattern_mismatch": "String should match pattern '{pattern}'",
+    "int_type": "Input should be a valid integer",
+    "int_parsing": "Input should be a valid integer, unable to parse string as an integer",
+    "int_from_float": "Input should be a valid integer, got a number with a fractional part",
+    "float_type": "Input should be a valid number",
+    "bool_type": "Input should be a valid boolean",
+    "bool_parsing": "Input should be a valid boolean, unable to interpret input",
+    "greater_than": "Input should be greater than {gt}",
+    "greater_than_equal": "Input should be greater than or equal to {ge}",
+    "less_than": "Input should be less than {lt}",
+    "less_than_equal": "Input should be less than or equal to {le}",
+    "enum": "Input should be {expected}",
+    "literal_error": "Input should be {expected}",
+    "date_type": "Input should be a valid date",
+    "date_from_datetime_parsing": "Input should be a valid date or datetime, {error}",
+    "date_parsing": "Input should be a valid date in the format YYYY-MM-DD, {error}",
+    "datetime_type": "Input should be a valid datetime",
+    "datetime_parsing": "Input should be a valid datetime, {error}",
+    "datetime_from_date_parsing": "Input should be a valid datetime or date, {error}",
+    "timezone_aware": "Input should have timezone info",
+    "list_type": "Input should be a valid list",
+    "model_type": "Input should be a valid dictionary or instance of {class_name}",
+    "dict_type": "Input should be a valid dictionary",
+    "too_short": "List should have at least {min_length} items after validation, not {actual_length}",
+    "too_long": "List should have at most {max_length} items after validation, not {actual_length}",
+    "value_error": "{error}",
+    "assertion_error": "{error}",
+}
+
+
+def problem_language() -> str:
+    """``vi`` when the caller asks for Vietnamese (``Accept-Language: vi``), else English."""
+    for tag, _quality in request.accept_languages:  # most preferred first
+        primary = tag.split("-")[0].split("_")[0].lower()
+        if primary in ("vi", "en"):
+            return primary
+    return "en"
+
+
+def _field_message(error: dict[str, Any], gettext: Any) -> str:
+    template = FIELD_MESSAGES.get(str(error.get("_type")))
+    ctx = error.get("_ctx") or {}
+    if template is not None:
+        try:
+            return str(gettext(template)).format(**{k: gettext(str(v)) for k, v in ctx.items()})
+        except (KeyError, IndexError):
+            pass
+    return str(gettext(str(error.get("message", ""))))
+
+
+def localized(
+    lang: str, title: str, detail: str | None, extra: dict[str, Any]
+) -> tuple[str, str | None, dict[str, Any]]:
+    """Title, detail and field messages in ``lang`` from the Babel catalogue (English when a message
+    has no translation); problem ``type`` values never change. Drops the private ``_type``/``_ctx``."""
+    from stamp_service.web.i18n import translations
+
+    gettext = translations(lang).gettext
+    errors = extra.get("errors")
+    if isinstance(errors, list):
+        extra = dict(extra)
+        extra["errors"] = [
+            {
+                **{k: v for k, v in e.items() if not str(k).startswith("_")},
+                "message": _field_message(e, gettext) if lang != "en" else e.get("message"),
+            }
+            for e in errors
+        ]
+    if lang == "en":
+        return title, detail, extra
+    return gettext(title), gettext(detail) if detail else detail, extra
+
+
 def problem_response(status: int, kind: str, title: str, detail: str | None = None, **extra: Any) -> Response:
+    lang = problem_language()
+    title, detail, extra = localized(lang, title, detail, extra)
     body: dict[str, Any] = {"type": f"/problems/{kind}", "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -65,7 +147,7 @@ def problem_response(status: int, kind: str, title: str, detail: str | None = No
     if "request_id" in g:
         body["request_id"] = g.request_id
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {}
+    headers = {"Content-Language": lang}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     if not wants_json():

@@ -6,7 +6,14 @@ from flask import Blueprint, Flask
 
 from stamp_service.domain.access import Principal
 from stamp_service.schemas.common import Page
-from stamp_service.schemas.findings import FindingIn, FindingOut, FindingQuery, ProposalIn, ProposalOut
+from stamp_service.schemas.findings import (
+    FindingIn,
+    FindingOut,
+    FindingQuery,
+    ProposalDecisionIn,
+    ProposalIn,
+    ProposalOut,
+)
 from stamp_service.services import findings
 from stamp_service.web.api import operation
 from stamp_service.web.context import db
@@ -52,7 +59,7 @@ def list_findings(*, principal: Principal, query: FindingQuery) -> Page[FindingO
     bp,
     "/findings/<int:finding_id>/propose",
     method="POST",
-    summary="Turn a finding into a void or withdrawal proposal (recorded, not executed)",
+    summary="Turn a finding into a void, recall or withdrawal proposal (the office then decides)",
     tag=TAG,
     body=ProposalIn,
     response=ProposalOut,
@@ -62,6 +69,39 @@ def list_findings(*, principal: Principal, query: FindingQuery) -> Page[FindingO
 )
 def propose(*, principal: Principal, finding_id: int, body: ProposalIn) -> ProposalOut:
     return findings.propose(db(), principal, finding_id, body)
+
+
+@operation(
+    bp,
+    "/findings/<int:finding_id>/proposal/accept",
+    method="POST",
+    summary="Accept the finding's proposal: the void, recall or withdrawal is carried out at once",
+    tag=TAG,
+    body=ProposalDecisionIn,
+    response=ProposalOut,
+    roles=("admin",),
+    errors=(403, 404, 409, 422),
+    description="One transaction: the revocation (with the same checks as the revocation "
+    "endpoints), the proposal's state and an audit entry naming the finding. A withdrawal needs "
+    "the withdrawal decision. 409 once the proposal was accepted or rejected.",
+)
+def accept_proposal(*, principal: Principal, finding_id: int, body: ProposalDecisionIn) -> ProposalOut:
+    return findings.accept_proposal(db(), principal, finding_id, body)
+
+
+@operation(
+    bp,
+    "/findings/<int:finding_id>/proposal/reject",
+    method="POST",
+    summary="Reject the finding's proposal with a reason (nothing is revoked)",
+    tag=TAG,
+    body=ProposalDecisionIn,
+    response=ProposalOut,
+    roles=("admin",),
+    errors=(404, 409),
+)
+def reject_proposal(*, principal: Principal, finding_id: int, body: ProposalDecisionIn) -> ProposalOut:
+    return findings.reject_proposal(db(), principal, finding_id, body)
 
 
 def init_app(app: Flask) -> None:

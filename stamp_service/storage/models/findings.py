@@ -9,6 +9,7 @@ wants a stamp voided or a certificate withdrawn; the revocation actions themselv
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -23,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stamp_service.storage.models.base import Base, UtcDateTime, utcnow
+from stamp_service.storage.models.base import Base, JsonType, UtcDateTime, utcnow
 
 FINDING_VERDICTS = (
     "genuine",
@@ -35,7 +36,7 @@ FINDING_VERDICTS = (
     "unverified",
 )
 FINDING_STATES = ("open", "proposed")
-PROPOSAL_ACTIONS = ("void", "withdrawal")
+PROPOSAL_ACTIONS = ("void", "recall", "withdrawal")
 PROPOSAL_STATES = ("pending", "accepted", "rejected")
 
 
@@ -70,6 +71,9 @@ class Finding(Base):
     observed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     state: Mapped[str] = mapped_column(String(16), default="open")
+    # The office the finding goes to: the recording account's province when it was recorded
+    # (None: the central level).
+    province_code: Mapped[str | None] = mapped_column(String(8), index=True)
 
 
 class FindingProposal(Base):
@@ -95,3 +99,9 @@ class FindingProposal(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     proposed_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     proposed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The office's decision on the proposal (accept carries it out, reject keeps the reason).
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    # What accepting did (e.g. {"void_id": 7} or {"certificate_id": 3}), for the record.
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
