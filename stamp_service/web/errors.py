@@ -8,6 +8,7 @@ id and answered with a 500 problem that reveals nothing of the internals.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, json, render_template_string, request
@@ -33,6 +34,15 @@ _HTTP_KINDS = {
 }
 
 
+# Page families with their own error pages (people's pages): path prefixes and a renderer.
+_PAGE_RENDERERS: list[tuple[tuple[str, ...], Callable[[int, str, str], Response]]] = []
+
+
+def register_page_renderer(prefixes: tuple[str, ...], render: Callable[[int, str, str], Response]) -> None:
+    if (prefixes, render) not in _PAGE_RENDERERS:  # one per process, however many apps are built
+        _PAGE_RENDERERS.append((prefixes, render))
+
+
 def wants_json() -> bool:
     path = request.path
     if path.startswith(("/api/", "/.well-known/")):
@@ -53,6 +63,11 @@ def problem_response(status: int, kind: str, title: str, detail: str | None = No
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     if not wants_json():
+        for prefixes, render in _PAGE_RENDERERS:
+            if request.path.startswith(prefixes):
+                page = render(status, title, detail or "")
+                page.headers.update(headers)
+                return page
         html = render_template_string(_HTML, status=status, title=title, detail=detail or "")
         return Response(html, status=status, mimetype="text/html", headers=headers)
     return Response(

@@ -55,7 +55,11 @@ def test_the_serving_path_starts_the_thread_only_without_redis(tmp_path, databas
         rt.services["issuance"].thread.stop()
         rt.engine.dispose()
 
-    with_redis = create_app(_settings(tmp_path, database_url, redis_url=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")))
+    with_redis = create_app(
+        _settings(
+            tmp_path, database_url, redis_url=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+        )
+    )
     try:
         assert start_background_work(with_redis) is False
         assert "issuance" not in with_redis.extensions["ocop"].services
