@@ -17,24 +17,17 @@ from sqlalchemy.orm import Session
 
 from stamp_service.crypto import passwords
 from stamp_service.domain.access import Principal, Role
-from stamp_service.errors import Forbidden, RateLimited, ServiceError
+from stamp_service.errors import Forbidden, RateLimited, SignInFailed
 from stamp_service.rate_limit import Limit, RateLimiter
 from stamp_service.services import audit, second_factor, web_sessions
 from stamp_service.services.accounts import IssuedToken, add_token, principal_of
 from stamp_service.storage.models.accounts import Account
 
 log = logging.getLogger(__name__)
+__all__ = ["Attempt", "PasswordAccepted", "SignInFailed", "Throttle", "check_code", "check_password"]
 
 # The audit actor of an attempt on a name that matches no account (never used for access).
 UNKNOWN = Principal(account_id=None, name="unknown", role=Role.INSPECTOR)
-
-
-class SignInFailed(ServiceError):
-    """Wrong name, password or code: one answer for all, so names cannot be probed."""
-
-    kind = "sign-in-failed"
-    status = 401
-    title = "The user name or password is wrong"
 
 
 @dataclass(frozen=True)

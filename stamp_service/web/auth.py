@@ -15,7 +15,7 @@ from flask import Response, g, request
 from stamp_service.config import Settings
 from stamp_service.domain.access import Principal
 from stamp_service.errors import Unauthenticated
-from stamp_service.services import accounts, web_sessions
+from stamp_service.services import accounts, sign_in, web_sessions
 from stamp_service.web.context import db, runtime
 
 
@@ -29,6 +29,20 @@ def current_principal() -> Principal:
         raise Unauthenticated()
     g.principal = accounts.authenticate(db(), token.strip())
     return g.principal  # type: ignore[no-any-return]
+
+
+def sign_in_attempt() -> sign_in.Attempt:
+    """This request's sign-in attempt: the shared limiter, the settings' thresholds, the client."""
+    settings = runtime().settings
+    return sign_in.Attempt(
+        limiter=runtime().limiter,
+        throttle=sign_in.Throttle(
+            account_failures=settings.signin_account_failures,
+            client_failures=settings.signin_client_failures,
+            window_seconds=settings.signin_window_minutes * 60,
+        ),
+        client=request.remote_addr or "unknown",
+    )
 
 
 def session_policy(settings: Settings) -> web_sessions.SessionPolicy:

@@ -23,25 +23,13 @@ from stamp_service.web.auth import (
     page_person,
     session_policy,
     set_session_cookie,
+    sign_in_attempt,
 )
 from stamp_service.web.context import db, runtime
 from stamp_service.web.people import home_for, lang, people_blueprint, render, safe_next, signed_in
 
 bp = people_blueprint("signin_pages", __name__)
 PENDING_SECONDS = 300
-
-
-def attempt() -> sign_in.Attempt:
-    settings = runtime().settings
-    return sign_in.Attempt(
-        limiter=runtime().limiter,
-        throttle=sign_in.Throttle(
-            account_failures=settings.signin_account_failures,
-            client_failures=settings.signin_client_failures,
-            window_seconds=settings.signin_window_minutes * 60,
-        ),
-        client=request.remote_addr or "unknown",
-    )
 
 
 def field_errors(exc: ValidationFailed) -> dict[str, str]:
@@ -73,7 +61,7 @@ def signin() -> Any:
             errors["password"] = "Enter your password."
         if not errors:
             try:
-                accepted = sign_in.check_password(db(), attempt(), name, password)
+                accepted = sign_in.check_password(db(), sign_in_attempt(), name, password)
             except sign_in.SignInFailed:
                 errors["password"] = "The user name or password is wrong."
                 status = 401
@@ -109,7 +97,7 @@ def code() -> Any:
     status = 200
     if request.method == "POST":
         try:
-            account = sign_in.check_code(db(), attempt(), pending["id"], request.form.get("code", ""))
+            account = sign_in.check_code(db(), sign_in_attempt(), pending["id"], request.form.get("code", ""))
         except sign_in.SignInFailed:
             errors["code"] = "The code is wrong or too old."
             status = 401
@@ -124,7 +112,7 @@ def code() -> Any:
 
 def _complete(account: Account, target: str | None) -> Response:
     """Both steps passed: a brand-new session id, and a fresh form cookie (new CSRF token)."""
-    started = sign_in.start_session(db(), attempt(), account, session_policy(runtime().settings))
+    started = sign_in.start_session(db(), sign_in_attempt(), account, session_policy(runtime().settings))
     keep = session.get("lang")
     session.clear()
     if keep:
