@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint install clean scanner
+.PHONY: run test lint install clean scanner e2e-tools
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -27,12 +27,19 @@ $(SCANNER)/dist/BUILD: $(SCANNER)/node_modules/.package-lock.json $(SCANNER_SRC)
 	@cd $(SCANNER) && npm run --silent build
 scanner: $(SCANNER)/dist/BUILD
 
+## Browser-test tools from npm (axe-core), installed from their lock for the e2e tests.
+E2E := tests/e2e
+$(E2E)/node_modules/.package-lock.json: $(E2E)/package-lock.json
+	@cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+e2e-tools: $(E2E)/node_modules/.package-lock.json
+
 ## Run the service on its embedded default (SQLite in var/, no Redis, dev key, demo data).
 run: install scanner
 	$(BIN)/stamp-service serve --host 127.0.0.1 --port $(PORT)
 
 ## Lint, then the whole suite on SQLite, then again on the real PostgreSQL and Redis.
-test: install scanner
+test: install scanner e2e-tools
 	$(BIN)/ruff check .
 	bash scripts/test.sh
 
