@@ -32,8 +32,8 @@ class Settings:
     # 0 = none. Per-client rate limits and clone signals need the real client address.
     trusted_proxies: int = 0
     testing: bool = False
-    # Signs the CSRF token and flash messages (Flask's cookie); empty = a random key per process
-    # (sign-in forms then fail after a restart: set OCOP_SECRET_KEY in production).
+    # Signs the form cookie (CSRF token, flash messages); empty = derived from the service secret
+    # in keys/ (web/people.py), so every worker and restart agrees.
     secret_key: str = ""
     # People's browser sessions (docs/accounts.md): absolute lifetime and idle timeout.
     session_lifetime_minutes: int = 12 * 60

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from functools import wraps
@@ -33,7 +34,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from stamp_service.config import LANGUAGES
+from stamp_service.config import LANGUAGES, Settings
+from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain.access import Principal, Role
 from stamp_service.errors import Forbidden, ServiceError, Unauthenticated
 from stamp_service.services.web_sessions import Resolved
@@ -42,6 +44,7 @@ from stamp_service.web.auth import page_person
 from stamp_service.web.context import db, runtime
 from stamp_service.web.i18n import format_day, format_moment, pick_language, translations
 
+log = logging.getLogger(__name__)
 PREFIXES = ("/console", "/producer", "/account", "/signin", "/signout")
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -231,10 +234,25 @@ def error_page(status: int, title: str, detail: str) -> Response:
     return _page_headers(Response(html, status=status, mimetype="text/html"))
 
 
+def _form_secret(settings: Settings) -> str:
+    """The key that signs the form cookie (CSRF token, flashes): the same in every worker.
+
+    OCOP_SECRET_KEY if set; else derived from the service secret in keys/ (which every worker and
+    restart shares); else, only where no secret exists yet (a fresh test directory), a random one.
+    """
+    if settings.secret_key:
+        return settings.secret_key
+    ring = KeyRing(settings.keys_dir)
+    if ring.secret_path.exists():
+        return ring.keyed_hash(purpose="form-cookie", data=b"").hex()
+    log.warning("no OCOP_SECRET_KEY and no service secret: forms signed with a per-process key")
+    return secrets.token_hex(32)
+
+
 def init_app(app: Flask) -> None:
     settings = app.extensions["ocop"].settings
     app.config.update(
-        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        SECRET_KEY=_form_secret(settings),
         SESSION_COOKIE_NAME="ocop_form",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
