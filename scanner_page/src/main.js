@@ -6,6 +6,7 @@ import { createDecoder } from "./decoder.js";
 import { listFindings, newFinding, queueFinding, syncFindings } from "./findings.js";
 import { age, getLang, setLang, t } from "./i18n.js";
 import { parseSerial, SerialTypo, compactSerial, formatSerial } from "./serial.js";
+import { mountSignIn } from "./signin.js";
 import { dayToIso } from "./stamp.js";
 import { kv } from "./store.js";
 import { loadTrust } from "./trust.js";
@@ -356,6 +357,7 @@ function renderAuth() {
   $("auth-state").textContent = state.token ? t("signed_in") : t("signed_out");
   $("sign-in-fields").hidden = Boolean(state.token);
   $("sign-out").hidden = !state.token;
+  if (state.signInForm) state.signInForm.render();
 }
 
 async function signIn(token) {
@@ -437,6 +439,12 @@ async function boot() {
     signIn($("token").value);
   });
   $("sign-out").addEventListener("click", signOut);
+  state.signInForm = mountSignIn({
+    before: $("auth-form"),
+    onToken: signIn,
+    signedIn: () => Boolean(state.token),
+    lang: getLang,
+  });
   $("sync").addEventListener("click", syncNow);
   window.addEventListener("online", async () => {
     renderNet();

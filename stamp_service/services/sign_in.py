@@ -114,7 +114,11 @@ def device_sign_in(
     account = session.get(Account, accepted.account_id)
     assert account is not None
     if accepted.needs_code:
-        account = check_code(session, attempt, account.id, code or "")
+        if not code:
+            # The password was right: saying that a code is needed reveals nothing new, and lets
+            # the scanner ask for it without a second wrong attempt.
+            raise SignInFailed("enter the code from the authenticator app", code_required=True)
+        account = check_code(session, attempt, account.id, code)
     if account.role != Role.INSPECTOR.value:
         raise Forbidden("only inspector accounts sign in on the scanner")
     issued = add_token(

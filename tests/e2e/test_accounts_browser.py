@@ -209,3 +209,25 @@ def test_markup_in_an_account_name_stays_text(browser, live_url, session):
     assert page.locator("h1").inner_text() == "<script>alert(1)</script>"
     assert dialogs == []
     context.close()
+
+
+def test_the_scanner_signs_in_with_a_user_name_and_password(browser, live_url, session, shots):
+    make_person(session, Role.INSPECTOR, name="hatinh-inspector", province_code="42")
+    context = browser.new_context(locale="vi-VN", viewport=PHONE)
+    page = context.new_page()
+    page.goto(live_url + "/scanner/")
+    page.fill("#device-name", "hatinh-inspector")
+    page.fill("#device-password", "not the password")
+    page.click("#device-sign-in button")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#device-sign-in p")).to_contain_text("không đúng")  # waits for the answer
+    page.screenshot(path=str(shots / "scanner-sign-in-390.png"), full_page=True)
+    page.fill("#device-password", PASSWORD)
+    page.click("#device-sign-in button")
+    page.wait_for_selector("#device-sign-in", state="hidden")
+    assert page.locator("#sign-out").is_visible()
+    page.screenshot(path=str(shots / "scanner-signed-in-390.png"), full_page=True)
+    page.click("#sign-out")
+    assert page.locator("#device-sign-in").is_visible()
+    context.close()

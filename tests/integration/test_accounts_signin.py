@@ -372,7 +372,10 @@ def test_the_scanner_sign_in_needs_the_code_when_enrolled(client, session):
     session.get(Account, account_id).totp_secret = secret
     session.commit()
     body = {"name": "totp-inspector", "password": PASSWORD}
-    assert client.post("/api/v1/device-tokens", json=body).status_code == 401
+    asked = client.post("/api/v1/device-tokens", json=body)
+    assert asked.status_code == 401 and asked.get_json()["code_required"] is True
+    wrong = client.post("/api/v1/device-tokens", json={**body, "password": "wrong!"})
+    assert "code_required" not in wrong.get_json()  # only after the right password
     ok = client.post("/api/v1/device-tokens", json={**body, "code": pyotp.TOTP(secret).now()})
     assert ok.status_code == 201
 
