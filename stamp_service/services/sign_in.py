@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stamp_service.crypto import passwords
@@ -66,7 +66,8 @@ def check_password(session: Session, attempt: Attempt, name: str, password: str)
     """First step: the password. Raises RateLimited while locked, SignInFailed when wrong."""
     key = _name_key(name)
     _refuse_if_locked(attempt, key)
-    account = session.scalar(select(Account).where(func.lower(Account.name) == key))
+    # Names are matched exactly (they are unique as written); the throttle counts them lowercased.
+    account = session.scalar(select(Account).where(Account.name == name.strip()))
     result = passwords.verify(account.password_hash if account else None, password)
     if account is None or not result.ok or not account.active:
         _failed(session, attempt, key, account, reason="password")
