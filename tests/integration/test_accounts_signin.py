@@ -386,3 +386,22 @@ def test_csrf_token_is_per_form_cookie(client, session):
     other = client.application.test_client()
     stolen = other.post("/signin", data={"name": "csrf-two", "password": PASSWORD, "csrf_token": token})
     assert stolen.status_code == 400  # a token is bound to the browser's own form cookie
+
+
+def test_error_pages_of_the_people_paths_are_pages_in_the_persons_language(app, session):
+    @app.get("/console/boom")
+    def boom():  # a bug in a page
+        raise RuntimeError("secret detail")
+
+    client = app.test_client()
+    missing = client.get("/console/no-such-page")
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 404 and "Không tìm thấy trang" in html
+    assert missing.mimetype == "text/html"
+    assert "default-src 'none'" in missing.headers["Content-Security-Policy"]
+    assert "Page not found" in client.get("/console/no-such-page?lang=en").get_data(as_text=True)
+
+    crashed = client.get("/console/boom?lang=vi")
+    text = crashed.get_data(as_text=True)
+    assert crashed.status_code == 500 and "Đã xảy ra lỗi" in text and "secret detail" not in text
+    assert client.get("/api/v1/no-such").mimetype == "application/problem+json"  # the API keeps JSON
