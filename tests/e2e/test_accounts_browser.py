@@ -229,5 +229,5 @@ def test_the_scanner_signs_in_with_a_user_name_and_password(browser, live_url, s
     assert page.locator("#sign-out").is_visible()
     page.screenshot(path=str(shots / "scanner-signed-in-390.png"), full_page=True)
     page.click("#sign-out")
-    assert page.locator("#device-sign-in").is_visible()
+    expect(page.locator("#device-sign-in")).to_be_visible()  # signing out is async (IndexedDB)
     context.close()
