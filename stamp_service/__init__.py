@@ -32,6 +32,12 @@ WEB_MODULES = (
     "stamp_service.web.print_presets_api",
     "stamp_service.web.findings_api",
     "stamp_service.web.scanner",
+    # Pages for people: the shared layer first (CSRF, language, error pages), then the pages.
+    "stamp_service.web.people",
+    "stamp_service.web.signin_pages",
+    "stamp_service.web.console_home",
+    "stamp_service.web.producer_home",
+    "stamp_service.web.accounts_pages",
 )
 
 

@@ -98,39 +98,111 @@ def accounts() -> None:
 @click.option(
     "--province", "province_code", default=None, help="Office/inspector province code; none = central"
 )
+@click.option(
+    "--password-prompt",
+    is_flag=True,
+    help="Ask for the password (typed twice, not shown); without it a one-time code is printed",
+)
+@click.option("--token/--no-token", default=False, help="Also print a first API token (shown once)")
 @pass_ctx
 @handles_errors
 def accounts_create(
-    ctx: Context, name: str, role: str, producer_id: int | None, province_code: str | None
+    ctx: Context,
+    name: str,
+    role: str,
+    producer_id: int | None,
+    province_code: str | None,
+    password_prompt: bool,
+    token: bool,
 ) -> None:
-    """Create an account and print its first API token (shown once)."""
+    """Create an account: with a password typed now, or a one-time code to sign in and change."""
     from stamp_service.services import accounts as svc
 
+    fields: dict[str, Any] = {
+        "name": name,
+        "role": Role(role),
+        "producer_id": producer_id,
+        "province_code": province_code,
+    }
     with ctx.session() as session:
-        account = svc.create_account(
-            session,
-            SYSTEM,
-            name=name,
-            role=Role(role),
-            producer_id=producer_id,
-            province_code=province_code,
-        )
-        issued = svc.issue_token(session, SYSTEM, account_id=account.id, label="cli")
-    click.echo(f"account {account.id} ({role}) created; API token (shown once):\n{issued.token}")
+        if password_prompt:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+            account = svc.create_account(session, SYSTEM, password=password, **fields)
+            click.echo(f"account {account.id} ({role}) created; it signs in with the password just typed")
+        else:
+            account, code = svc.create_account_with_code(session, SYSTEM, **fields)
+            click.echo(
+                f"account {account.id} ({role}) created; one-time code (shown once; "
+                f"a new password is chosen at the first sign-in):\n{code}"
+            )
+        if token:
+            issued = svc.issue_token(session, SYSTEM, account_id=account.id, label="cli")
+            click.echo(f"API token (shown once, expires {issued.expires_at:%Y-%m-%d}):\n{issued.token}")
+
+
+@accounts.command("set-password")
+@click.argument("account_id", type=int)
+@pass_ctx
+@handles_errors
+def accounts_set_password(ctx: Context, account_id: int) -> None:
+    """Set an account's password (typed twice, not shown)."""
+    from stamp_service.services import accounts as svc
+
+    password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with ctx.session() as session:
+        svc.set_password(session, SYSTEM, account_id, password)
+    click.echo(f"password of account {account_id} set")
 
 
 @accounts.command("token")
 @click.argument("account_id", type=int)
 @click.option("--label", default="cli")
+@click.option("--days", type=int, default=None, help="Lifetime in days (default: the role's maximum)")
 @pass_ctx
 @handles_errors
-def accounts_token(ctx: Context, account_id: int, label: str) -> None:
+def accounts_token(ctx: Context, account_id: int, label: str, days: int | None) -> None:
     """Issue another API token for an account (shown once)."""
     from stamp_service.services import accounts as svc
 
     with ctx.session() as session:
-        issued = svc.issue_token(session, SYSTEM, account_id=account_id, label=label)
+        issued = svc.issue_token(
+            session,
+            SYSTEM,
+            account_id=account_id,
+            label=label,
+            days=days,
+            max_days=ctx.settings.token_max_days,
+        )
     click.echo(issued.token)
+
+
+@accounts.command("tokens")
+@click.argument("account_id", type=int)
+@pass_ctx
+@handles_errors
+def accounts_tokens(ctx: Context, account_id: int) -> None:
+    """List an account's tokens: id, prefix, kind, label, expiry, state."""
+    from stamp_service.services import accounts as svc
+
+    with ctx.session() as session:
+        for t in svc.account_tokens(session, SYSTEM, account_id):
+            expires = f"{t.expires_at:%Y-%m-%d %H:%M}Z" if t.expires_at else "never"
+            state = "revoked" if t.revoked_at else "active"
+            click.echo(f"{t.id}\t{t.prefix}…\t{t.kind}\t{t.label or '-'}\texpires {expires}\t{state}")
+
+
+@accounts.command("revoke-token")
+@click.argument("token_id", type=int)
+@click.option("--reason", default=None)
+@pass_ctx
+@handles_errors
+def accounts_revoke_token(ctx: Context, token_id: int, reason: str | None) -> None:
+    """Revoke an API token at once."""
+    from stamp_service.services import accounts as svc
+
+    with ctx.session() as session:
+        svc.revoke_token(session, SYSTEM, token_id, reason=reason)
+    click.echo(f"token {token_id} revoked")
 
 
 @main.group()
@@ -216,7 +288,8 @@ def serve(ctx: Context, host: str, port: int, workers: int | None, demo: bool | 
     for line in (prepare_embedded if demo else prepare_start)(ctx.runtime):
         click.echo(line)
     embedded = settings.is_embedded and not settings.redis_url
-    click.echo(f"\nOCOP stamp service listening on http://{host}:{port}/  (API docs: /api/docs)\n")
+    click.echo(f"\nOCOP stamp service listening on http://{host}:{port}/  (API docs: /api/docs)")
+    click.echo(f"office console: http://{host}:{port}/console/  producers: /producer/  sign in: /signin\n")
     run_gunicorn(
         host=host, port=port, workers=workers or (1 if embedded else 2), threads=8 if embedded else 4
     )

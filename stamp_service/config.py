@@ -35,6 +35,27 @@ class Settings:
     # the status bundle's validity (7 days) + its rebuild interval (1 hour). docs/operations.md.
     key_publish_hours: int = 169
     testing: bool = False
+    # Signs the form cookie (CSRF token, flash messages); empty = derived from the service secret
+    # in keys/ (web/people.py), so every worker and restart agrees.
+    secret_key: str = ""
+    # People's browser sessions (docs/accounts.md): absolute lifetime and idle timeout.
+    session_lifetime_minutes: int = 12 * 60
+    session_idle_minutes: int = 30
+    # Secure cookies: on when the public address is https (always, unless OCOP_COOKIE_SECURE=0
+    # for a plain-http development server that a browser would otherwise refuse cookies from).
+    cookie_secure: bool = True
+    # Sign-in throttling: failures per account and per client address within the window lock
+    # that account (or address) until the window has room again.
+    signin_account_failures: int = 5
+    signin_client_failures: int = 20
+    signin_window_minutes: int = 15
+    # Office administrators must enrol a TOTP second factor before using the console.
+    require_totp_for_admins: bool = False
+    # The longest an API token may live, per role (days); scanners' device tokens are inspector tokens.
+    token_max_days: dict[str, int] = field(
+        default_factory=lambda: {"admin": 90, "producer": 365, "inspector": 30}
+    )
+    device_token_days: int = 14
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -100,5 +121,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_json=env.get("OCOP_LOG_FORMAT", "json") == "json",
         trusted_proxies=_int(env, "OCOP_TRUSTED_PROXIES", 0),
         key_publish_hours=_int(env, "OCOP_KEY_PUBLISH_HOURS", 169),
+        secret_key=env.get("OCOP_SECRET_KEY", ""),
+        session_lifetime_minutes=_int(env, "OCOP_SESSION_LIFETIME_MINUTES", 12 * 60, minimum=5),
+        session_idle_minutes=_int(env, "OCOP_SESSION_IDLE_MINUTES", 30, minimum=1),
+        cookie_secure=env.get("OCOP_COOKIE_SECURE", "1") != "0",
+        signin_account_failures=_int(env, "OCOP_SIGNIN_ACCOUNT_FAILURES", 5, minimum=1),
+        signin_client_failures=_int(env, "OCOP_SIGNIN_CLIENT_FAILURES", 20, minimum=1),
+        signin_window_minutes=_int(env, "OCOP_SIGNIN_WINDOW_MINUTES", 15, minimum=1),
+        require_totp_for_admins=env.get("OCOP_REQUIRE_TOTP_FOR_ADMINS", "0") == "1",
+        token_max_days={
+            "admin": _int(env, "OCOP_TOKEN_MAX_DAYS_ADMIN", 90, minimum=1),
+            "producer": _int(env, "OCOP_TOKEN_MAX_DAYS_PRODUCER", 365, minimum=1),
+            "inspector": _int(env, "OCOP_TOKEN_MAX_DAYS_INSPECTOR", 30, minimum=1),
+        },
+        device_token_days=_int(env, "OCOP_DEVICE_TOKEN_DAYS", 14, minimum=1),
         extra={"scanner_dist": env["OCOP_SCANNER_DIST"]} if env.get("OCOP_SCANNER_DIST") else {},
     )

@@ -68,6 +68,14 @@ class Unauthenticated(ServiceError):
     title = "A valid API token is required"
 
 
+class SignInFailed(ServiceError):
+    """Wrong user name, password or second-factor code: one answer for all, so names cannot be probed."""
+
+    kind = "sign-in-failed"
+    status = 401
+    title = "The user name, password or code is wrong"
+
+
 class Forbidden(ServiceError):
     kind = "forbidden"
     status = 403

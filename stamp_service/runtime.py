@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stamp_service.cache import Store
 from stamp_service.config import Settings
+from stamp_service.rate_limit import RateLimiter
 from stamp_service.storage.db import make_engine, make_session_factory
 
 
@@ -19,6 +20,8 @@ class Runtime:
     engine: Engine
     session_factory: sessionmaker[Session]
     store: Store
+    # Sign-in throttling (and, in time, the service's other limits): Redis when configured.
+    limiter: RateLimiter = field(default_factory=RateLimiter)
     # Feature modules keep their own long-lived objects here (key ring, job queue...).
     services: dict[str, Any] = field(default_factory=dict)
     # Reads of the public page in autocommit mode: one round trip per query (no BEGIN, no ROLLBACK,
@@ -38,7 +41,14 @@ class Runtime:
             )
             reads = make_session_factory(read_engine)
             reads.configure(info={"store": store})
-        return cls(settings, engine, factory, store, read_session_factory=reads)
+        return cls(
+            settings=settings,
+            engine=engine,
+            session_factory=factory,
+            store=store,
+            limiter=RateLimiter(settings.redis_url),
+            read_session_factory=reads,
+        )
 
     def close(self) -> None:
         """Stop what feature modules started (``services["closers"]``) and close the pool."""

@@ -21,6 +21,7 @@ EMBEDDED_STEPS = (
     "stamp_service.demo",
     "stamp_service.demo_stamps",
     "stamp_service.demo_revocations",
+    "stamp_service.demo_people",
 )
 
 

@@ -8,6 +8,8 @@ import { listFindings, newFinding, queueFinding, syncFindings } from "./findings
 import { age, formatDate, formatDateTime, getLang, setLang, t } from "./i18n.js";
 import { parseSerial, SerialTypo, compactSerial, formatSerial } from "./serial.js";
 import { bundleExpired } from "./bundle.js";
+import { mountSignIn } from "./signin.js";
+import { dayToIso } from "./stamp.js";
 import { kv } from "./store.js";
 import { loadTrust } from "./trust.js";
 import { VERDICTS } from "./verdict.js";
@@ -442,6 +444,7 @@ function renderAuth() {
   $("auth-state").textContent = state.token ? t("signed_in") : t("signed_out");
   $("sign-in-fields").hidden = Boolean(state.token);
   $("sign-out").hidden = !state.token;
+  if (state.signInForm) state.signInForm.render();
 }
 
 async function signIn(token) {
@@ -525,6 +528,12 @@ async function boot() {
   });
   $("sign-out").addEventListener("click", signOut);
   $("mark-copy").addEventListener("click", markCopy);
+  state.signInForm = mountSignIn({
+    before: $("auth-form"),
+    onToken: signIn,
+    signedIn: () => Boolean(state.token),
+    lang: getLang,
+  });
   $("sync").addEventListener("click", syncNow);
   window.addEventListener("online", async () => {
     renderNet();

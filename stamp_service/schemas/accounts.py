@@ -25,14 +25,29 @@ class AccountIn(Body):
 
 class TokenIn(Body):
     label: str = Field("", max_length=200)
+    days: int | None = Field(
+        None, ge=1, le=3650, description="Lifetime in days; default and maximum: the role's (settings)"
+    )
 
 
 class TokenOut(Out):
     id: int
+    account_id: int
     prefix: str
     label: str
+    kind: str = Field(description="api (a machine's token) or device (a scanner's sign-in)")
     created_at: datetime
+    expires_at: datetime | None
     revoked_at: datetime | None
+
+
+class DeviceSignInIn(Body):
+    """A scanner signs in with the inspector's user name and password (and TOTP code if enrolled)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=200)
+    code: str | None = Field(None, max_length=10, description="The 6-digit TOTP code, when enrolled")
+    device_label: str = Field("scanner", max_length=100)
 
 
 class AccountOut(Out):
@@ -49,6 +64,7 @@ class IssuedTokenOut(Out):
     token_id: int
     account_id: int
     token: str = Field(description="Shown this once; only its hash is stored")
+    expires_at: datetime | None = None
 
 
 class NewAccountOut(Out):

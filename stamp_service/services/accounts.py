@@ -1,15 +1,25 @@
-"""Accounts and API tokens. A token is shown once; only its SHA-256 is stored."""
+"""Accounts and API tokens. A token is shown once; only its SHA-256 is stored.
+
+Who manages whom: an office administrator of a province manages the accounts of its province
+(office and inspector accounts with its province code, and producer accounts whose producer is
+in it); a central administrator (no province) manages every account. An account outside the
+caller's scope answers *not found*, as other provinces' records do. Anyone may revoke their own
+tokens.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from stamp_service.crypto import passwords
 from stamp_service.domain.access import Principal, Role, require_role
 from stamp_service.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from stamp_service.schemas.accounts import AccountOut
@@ -18,11 +28,15 @@ from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
 from stamp_service.services.tx import flush_or_conflict
-from stamp_service.storage.models.accounts import Account, ApiToken
+from stamp_service.storage.models.accounts import Account, ApiToken, WebSession
 from stamp_service.storage.models.reference import AdministrativeUnit
 from stamp_service.storage.models.registry import Producer
 
 TOKEN_PREFIX = "ocop_"
+NAME_PATTERN = re.compile(r"[\w.@-]{2,100}")  # the API's AccountIn.name, for the pages' forms
+# Used when no settings are passed (tests, old callers); the app passes Settings.token_max_days.
+DEFAULT_TOKEN_MAX_DAYS = {"admin": 90, "producer": 365, "inspector": 30}
+ONE_TIME_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed
 
 
 def hash_token(token: str) -> str:
@@ -34,6 +48,7 @@ class IssuedToken:
     account_id: int
     token: str  # the only time the clear token exists
     token_id: int | None = None
+    expires_at: datetime | None = None
 
 
 def create_account(
@@ -44,13 +59,39 @@ def create_account(
     role: Role,
     producer_id: int | None = None,
     province_code: str | None = None,
+    password: str | None = None,
 ) -> Account:
+    """Create an account; with ``password`` the person can sign in to the pages at once."""
     require_role(actor, Role.ADMIN)
     account = _add_account(
         session, actor, name=name, role=role, producer_id=producer_id, province_code=province_code
     )
+    if password is not None:
+        _check_new_password(password, name)
+        account.password_hash = passwords.hash_password(password)
     session.commit()
     return account
+
+
+def create_account_with_code(
+    session: Session,
+    actor: Principal,
+    *,
+    name: str,
+    role: Role,
+    producer_id: int | None = None,
+    province_code: str | None = None,
+) -> tuple[Account, str]:
+    """Create an account whose first password is a one-time code (shown once; changed at sign-in)."""
+    require_role(actor, Role.ADMIN)
+    account = _add_account(
+        session, actor, name=name, role=role, producer_id=producer_id, province_code=province_code
+    )
+    code = _one_time_code()
+    account.password_hash = passwords.hash_password(code)
+    account.must_change_password = True
+    session.commit()
+    return account, code
 
 
 def open_account(
@@ -68,27 +109,42 @@ def open_account(
     account = _add_account(
         session, actor, name=name, role=role, producer_id=producer_id, province_code=province_code
     )
-    issued = _add_token(session, actor, account, label)
+    issued = add_token(session, actor, account, label)
     session.commit()
     return account, issued
 
 
-def issue_token(session: Session, actor: Principal, *, account_id: int, label: str = "") -> IssuedToken:
-    require_role(actor, Role.ADMIN)
-    account = by_id(session, Account, account_id)
-    if account is None:
-        raise NotFound("no such account")
-    issued = _add_token(session, actor, account, label)
+def issue_token(
+    session: Session,
+    actor: Principal,
+    *,
+    account_id: int,
+    label: str = "",
+    days: int | None = None,
+    max_days: dict[str, int] | None = None,
+) -> IssuedToken:
+    """A new API token for a machine, valid ``days`` (default and bound: the role's maximum)."""
+    account = get_account(session, actor, account_id)
+    if not account.active:
+        raise Conflict("this account is deactivated")
+    issued = add_token(session, actor, account, label, days=days, max_days=max_days)
     session.commit()
     return issued
 
 
 def revoke_token(session: Session, actor: Principal, token_id: int, *, reason: str | None = None) -> ApiToken:
-    """Revoke a token at once; revoking it again is a Conflict (nothing changes)."""
-    require_role(actor, Role.ADMIN)
+    """Revoke a token at once; revoking it again is a Conflict (nothing changes).
+
+    The token's own account may revoke it; so may an administrator whose scope holds the account.
+    """
     row = by_id(session, ApiToken, token_id)
     if row is None:
         raise NotFound("no such token")
+    if row.account_id != actor.account_id:
+        require_role(actor, Role.ADMIN)
+        owner = session.get(Account, row.account_id)
+        if owner is None or not _in_scope(session, actor, owner):
+            raise NotFound("no such token")
     if row.revoked_at is not None:
         raise Conflict("this token is already revoked")
     row.revoked_at = datetime.now(UTC)
@@ -108,11 +164,136 @@ def revoke_token(session: Session, actor: Principal, token_id: int, *, reason: s
 
 
 def get_account(session: Session, actor: Principal, account_id: int) -> Account:
+    """An account in the administrator's scope (another province's answers not found)."""
     require_role(actor, Role.ADMIN)
     account = by_id(session, Account, account_id)
-    if account is None:
+    if account is None or not _in_scope(session, actor, account):
         raise NotFound("no such account")
     return account
+
+
+def own_tokens(session: Session, actor: Principal) -> list[ApiToken]:
+    """The caller's own tokens, newest first."""
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.account_id == actor.account_id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def deactivate_account(
+    session: Session, actor: Principal, account_id: int, *, reason: str | None = None
+) -> Account:
+    """Stop an account at once: its sessions end and its tokens are revoked in the same commit."""
+    account = get_account(session, actor, account_id)
+    if account.id == actor.account_id:
+        raise Conflict("you cannot deactivate your own account")
+    if not account.active:
+        raise Conflict("this account is already deactivated")
+    account.active = False
+    now = datetime.now(UTC)
+    ended = _rowcount(session.execute(delete(WebSession).where(WebSession.account_id == account.id)))
+    revoked = _rowcount(
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action="account.deactivate",
+        entity="account",
+        entity_id=account.id,
+        before={"active": True},
+        after={"active": False, "sessions_ended": ended, "tokens_revoked": revoked},
+        reason=reason,
+    )
+    session.commit()
+    return account
+
+
+def reset_password(session: Session, actor: Principal, account_id: int) -> str:
+    """Replace the password by a one-time code (returned, shown once); the person must choose a new
+    password at the next sign-in. The account's sessions end; its machine tokens stay."""
+    account = get_account(session, actor, account_id)
+    if not account.active:
+        raise Conflict("this account is deactivated")
+    code = _one_time_code()
+    account.password_hash = passwords.hash_password(code)
+    account.must_change_password = True
+    session.execute(delete(WebSession).where(WebSession.account_id == account.id))
+    session.flush()
+    audit.record(session, actor, action="account.reset_password", entity="account", entity_id=account.id)
+    session.commit()
+    return code
+
+
+def set_password(session: Session, actor: Principal, account_id: int, new_password: str) -> None:
+    """An operator (the CLI, as SYSTEM) sets a password directly."""
+    account = get_account(session, actor, account_id)
+    _check_new_password(new_password, account.name)
+    account.password_hash = passwords.hash_password(new_password)
+    account.must_change_password = False
+    session.flush()
+    audit.record(session, actor, action="account.set_password", entity="account", entity_id=account.id)
+    session.commit()
+
+
+def change_own_password(session: Session, actor: Principal, current: str, new_password: str) -> None:
+    """The signed-in person replaces their password (after a reset: the one-time code)."""
+    account = session.get(Account, actor.account_id)
+    if account is None or not account.active:
+        raise Unauthenticated()
+    if not passwords.verify(account.password_hash, current).ok:
+        raise ValidationFailed([{"field": "current_password", "message": "The current password is wrong."}])
+    _check_new_password(new_password, account.name, field="new_password")
+    if new_password == current:
+        raise ValidationFailed(
+            [{"field": "new_password", "message": "Choose a password other than the current one."}]
+        )
+    account.password_hash = passwords.hash_password(new_password)
+    account.must_change_password = False
+    session.flush()
+    audit.record(session, actor, action="account.change_password", entity="account", entity_id=account.id)
+    session.commit()
+
+
+def principal_of(account: Account) -> Principal:
+    """The one mapping from an account to the Principal every service sees (tokens and pages)."""
+    return Principal(
+        account_id=account.id,
+        name=account.name,
+        role=Role(account.role),
+        producer_id=account.producer_id,
+        province_code=account.province_code,
+    )
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _in_scope(session: Session, actor: Principal, account: Account) -> bool:
+    if actor.province_code is None:
+        return True  # central administrators and the system
+    if account.role == Role.PRODUCER.value:
+        producer = session.get(Producer, account.producer_id)
+        return producer is not None and producer.province_code == actor.province_code
+    return account.province_code == actor.province_code
+
+
+def _check_new_password(password: str, name: str, *, field: str = "password") -> None:
+    problem = passwords.password_problem(password, name=name)
+    if problem:
+        raise ValidationFailed([{"field": field, "message": problem}])
+
+
+def _one_time_code() -> str:
+    groups = ("".join(secrets.choice(ONE_TIME_CODE_ALPHABET) for _ in range(4)) for _ in range(4))
+    return "-".join(groups)  # 16 symbols of 32: 80 bits
 
 
 def account_tokens(session: Session, actor: Principal, account_id: int) -> list[ApiToken]:
@@ -128,6 +309,11 @@ def list_accounts(
 ) -> Page[AccountOut]:
     require_role(actor, Role.ADMIN)
     stmt = select(Account)
+    if actor.province_code is not None:
+        in_province = select(Producer.id).where(Producer.province_code == actor.province_code)
+        stmt = stmt.where(
+            (Account.province_code == actor.province_code) | Account.producer_id.in_(in_province)
+        )
     if role is not None:
         stmt = stmt.where(Account.role == role.value)
     return paginate(session, stmt.order_by(Account.id), page, per_page, AccountOut)
@@ -154,6 +340,13 @@ def _add_account(
         )
     if province_code is not None and not _is_province(session, province_code):
         raise ValidationFailed([{"field": "province_code", "message": "unknown province code"}])
+    if actor.province_code is not None:
+        if producer_id is not None:
+            producer = session.get(Producer, producer_id)
+            if producer is None or producer.province_code != actor.province_code:
+                raise NotFound("no such producer")
+        elif province_code != actor.province_code:
+            raise ValidationFailed([{"field": "province_code", "message": "outside your province"}])
     if session.scalar(select(Account.id).where(Account.name == name)) is not None:
         raise Conflict(f"an account named {name!r} exists")
     account = Account(name=name, role=role.value, producer_id=producer_id, province_code=province_code)
@@ -170,9 +363,34 @@ def _add_account(
     return account
 
 
-def _add_token(session: Session, actor: Principal, account: Account, label: str) -> IssuedToken:
+def add_token(
+    session: Session,
+    actor: Principal,
+    account: Account,
+    label: str,
+    *,
+    days: int | None = None,
+    max_days: dict[str, int] | None = None,
+    kind: str = "api",
+) -> IssuedToken:
+    """Add a token to ``account`` (flushes and audits; the caller commits)."""
+    limit = (max_days or DEFAULT_TOKEN_MAX_DAYS)[account.role]
+    if days is None:
+        days = limit
+    if not 1 <= days <= limit:
+        raise ValidationFailed(
+            [{"field": "days", "message": f"a {account.role} token lives between 1 and {limit} days"}]
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(account_id=account.id, token_hash=hash_token(token), prefix=token[:12], label=label)
+    expires_at = datetime.now(UTC) + timedelta(days=days)
+    row = ApiToken(
+        account_id=account.id,
+        token_hash=hash_token(token),
+        prefix=token[:12],
+        label=label,
+        expires_at=expires_at,
+        kind=kind,
+    )
     session.add(row)
     session.flush()
     audit.record(
@@ -181,29 +399,32 @@ def _add_token(session: Session, actor: Principal, account: Account, label: str)
         action="token.issue",
         entity="api_token",
         entity_id=row.id,
-        after={"account_id": account.id, "prefix": row.prefix, "label": label},
+        after={
+            "account_id": account.id,
+            "prefix": row.prefix,
+            "label": label,
+            "kind": kind,
+            "expires_at": expires_at,
+        },
     )
-    return IssuedToken(account_id=account.id, token=token, token_id=row.id)
+    return IssuedToken(account_id=account.id, token=token, token_id=row.id, expires_at=expires_at)
 
 
 def authenticate(session: Session, token: str) -> Principal:
     """Map a bearer token to its principal, or raise Unauthenticated (same error for every failure)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthenticated()
-    row = session.execute(
-        select(Account)
+    found = session.execute(
+        select(Account, ApiToken.expires_at)
         .join(ApiToken, ApiToken.account_id == Account.id)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
-    if row is None or not row.active:
+    ).one_or_none()
+    if found is None:
         raise Unauthenticated()
-    return Principal(
-        account_id=row.id,
-        name=row.name,
-        role=Role(row.role),
-        producer_id=row.producer_id,
-        province_code=row.province_code,
-    )
+    account, expires_at = found
+    if not account.active or (expires_at is not None and expires_at <= datetime.now(UTC)):
+        raise Unauthenticated()
+    return principal_of(account)
 
 
 def _is_province(session: Session, code: str) -> bool:

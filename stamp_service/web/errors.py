@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, json, render_template_string, request
@@ -47,6 +48,15 @@ _HTTP_KINDS = {
     415: "unsupported-media-type",
     429: "rate-limited",
 }
+
+
+# Page families with their own error pages (people's pages): path prefixes and a renderer.
+_PAGE_RENDERERS: list[tuple[tuple[str, ...], Callable[[int, str, str], Response]]] = []
+
+
+def register_page_renderer(prefixes: tuple[str, ...], render: Callable[[int, str, str], Response]) -> None:
+    if (prefixes, render) not in _PAGE_RENDERERS:  # one per process, however many apps are built
+        _PAGE_RENDERERS.append((prefixes, render))
 
 
 def wants_json() -> bool:
@@ -151,6 +161,11 @@ def problem_response(status: int, kind: str, title: str, detail: str | None = No
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     if not wants_json():
+        for prefixes, render in _PAGE_RENDERERS:
+            if request.path.startswith(prefixes):
+                page = render(status, title, detail or "")
+                page.headers.update(headers)
+                return page
         return _page(status, title, detail, headers)
     return Response(
         json.dumps(body, ensure_ascii=False),

@@ -1,4 +1,8 @@
-"""Accounts and their API tokens (stored only as SHA-256 hashes)."""
+"""Accounts, their API tokens and their signed-in browser sessions.
+
+Secrets are stored only as hashes: API tokens and session ids as SHA-256 (they are long random
+strings, so a fast hash is enough), passwords with argon2id (``crypto/passwords.py``).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,15 @@ class Account(Base):
     province_code: Mapped[str | None] = mapped_column(String(8), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # argon2id hash (PHC string); NULL = no password: the account signs in with tokens only.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Set by an administrator's reset (the password is then a one-time code shown once):
+    # the person must choose a new password before doing anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Base32 TOTP secret once the second factor is enrolled; NULL = not enrolled.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last accepted TOTP time step, so one code cannot be used twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
 
 class ApiToken(Base):
@@ -38,3 +51,20 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # NULL only for tokens created before expiry existed; every new token has one.
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # "api" (a machine's token) or "device" (a scanner's sign-in, kept offline).
+    kind: Mapped[str] = mapped_column(String(16), default="api")
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random id; only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the absolute lifetime's end

@@ -1,0 +1,27 @@
+"""``/console/``: the office's home, with counts of what needs attention (its province only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from stamp_service.domain.access import Role
+from stamp_service.services import console_home
+from stamp_service.web.auth import page_person
+from stamp_service.web.context import db
+from stamp_service.web.people import people_blueprint, render, signed_in
+
+bp = people_blueprint("console_home", __name__, url_prefix="/console")
+
+
+@bp.get("/")
+@signed_in(Role.ADMIN)
+def home() -> Any:
+    principal = page_person().principal
+    attention = console_home.office_attention(db(), principal)
+    return render("people/console_home.html", attention=attention, days=console_home.EXPIRY_NOTICE_DAYS)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
