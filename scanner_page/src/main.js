@@ -9,7 +9,6 @@ import { age, formatDate, formatDateTime, getLang, setLang, t } from "./i18n.js"
 import { parseSerial, SerialTypo, compactSerial, formatSerial } from "./serial.js";
 import { bundleExpired } from "./bundle.js";
 import { mountSignIn } from "./signin.js";
-import { dayToIso } from "./stamp.js";
 import { kv } from "./store.js";
 import { loadTrust } from "./trust.js";
 import { VERDICTS } from "./verdict.js";
