@@ -22,6 +22,7 @@ WEB_MODULES = (
     "stamp_service.web.products_api",
     "stamp_service.web.certificates_api",
     "stamp_service.web.lots_api",
+    "stamp_service.web.epcis_api",
     "stamp_service.web.accounts_api",
     "stamp_service.web.keys_public",
     "stamp_service.web.public",
