@@ -18,12 +18,21 @@ import binascii
 import re
 import struct
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from stamp_service.domain import serials
 from stamp_service.domain.gs1 import check_gtin
 from stamp_service.domain.stamp_format import VERSION_1, StampClaims, encode_token
 from stamp_service.errors import MalformedStamp
+
+
+class StampForm(StrEnum):
+    """How a request's stamps are printed: the compact opaque URL, or GS1 Digital Link."""
+
+    OPAQUE = "opaque"
+    DIGITAL_LINK = "digital_link"
+
 
 SIGNATURE_AI = "8030"
 TAIL_PARAM = "v"

@@ -29,7 +29,9 @@ __all__ = [
     "encode",
     "encode_batch",
     "encode_with_segno",
+    "is_alphanumeric",
     "penalty_scores",
+    "version_for",
     "version_for_length",
 ]
 
@@ -288,6 +290,19 @@ def _plan(version: int, error: int) -> _Plan:
     )
 
 
+def version_for(content: str, *, error: str = "m") -> int:
+    """The version segno picks for `content` (alphanumeric mode when it fits, else byte mode)."""
+    err = _ERRORS[error.lower()]
+    if is_alphanumeric(content):
+        return _version_for(len(content), err)
+    return _byte_version_for(len(content.encode("utf-8")), err)
+
+
+def is_alphanumeric(content: str) -> bool:
+    """Whether every character is in the QR alphanumeric set (0-9 A-Z space $%*+-./:)."""
+    return content.isascii() and bool((_ALNUM[np.frombuffer(content.encode("ascii"), np.uint8)] != 255).all())
+
+
 def version_for_length(length: int, *, error: str = "m") -> int:
     """The version segno picks for `length` alphanumeric characters (no error boost)."""
     return _version_for(length, _ERRORS[error.lower()])
@@ -479,7 +494,7 @@ def encode_batch(urls: Sequence[str] | Iterable[str], *, error: str = "m") -> li
             raise ValueError("empty QR content")
         if not url.isascii():
             raise ValueError("QR content must be ASCII")
-        alnum = bool((_ALNUM[np.frombuffer(url.encode("ascii"), dtype=np.uint8)] != 255).all())
+        alnum = is_alphanumeric(url)
         groups.setdefault((alnum, len(url)), []).append(idx)
     for (alnum, length), indices in groups.items():
         version = _version_for(length, err) if alnum else _byte_version_for(length, err)

@@ -24,17 +24,20 @@ from sqlalchemy.orm import Session
 
 from stamp_service.crypto import pins
 from stamp_service.crypto.keyring import KeyRing
-from stamp_service.domain import serials
+from stamp_service.domain import digital_link, serials
 from stamp_service.domain.access import Principal, Role, require_read, require_role
 from stamp_service.domain.certification import local_today
-from stamp_service.domain.stamp_format import stamp_url
-from stamp_service.errors import Conflict, NotFound
+from stamp_service.domain.digital_link import StampForm
+from stamp_service.domain.stamp_format import StampClaims, stamp_url
+from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.render.labels import LabelData
+from stamp_service.render.layout import qr_printed_size
 from stamp_service.render.pdf import SheetLayout, layout_for
+from stamp_service.render.qr import version_for
 from stamp_service.render.zpl import ZplOptions
 from stamp_service.services import audit, minting
 from stamp_service.services.lookup import by_id
-from stamp_service.storage.models.registry import Product
+from stamp_service.storage.models.registry import Lot, Product
 from stamp_service.storage.models.stamps import Stamp, StampRequest, StampVoid
 
 BATCH = 1000
@@ -60,6 +63,8 @@ class LabelSource:
     product_name: str
     base_url: str
     with_pin: bool
+    # GTIN and lot code for requests printed in the GS1 Digital Link form, else None.
+    digital_link: tuple[str, str] | None = None
 
     def host(self) -> str:
         return self.base_url.split("://", 1)[1].lower()  # printed for people: lower case reads better
@@ -101,7 +106,16 @@ def _label_source(session: Session, request: StampRequest, base_url: str) -> Lab
         product_name=product.short_name or product.name,
         base_url=base_url,
         with_pin=request.with_pin,
+        digital_link=_digital_link(session, request, product),
     )
+
+
+def _digital_link(session: Session, request: StampRequest, product: Product) -> tuple[str, str] | None:
+    if request.form != StampForm.DIGITAL_LINK or not product.gtin:
+        return None
+    lot = session.get(Lot, request.lot_id)
+    assert lot is not None
+    return product.gtin, lot.lot_code
 
 
 def open_download(
@@ -113,10 +127,12 @@ def open_download(
     base_url: str,
     options: dict[str, Any] | None = None,
     today: date | None = None,
+    layout: SheetLayout | None = None,
 ) -> Download:
     """Check access and printability, audit the download and commit; the caller then streams.
 
-    Raises Forbidden (inspector), NotFound, Conflict (not fully issued), RuleViolation.
+    Raises Forbidden (inspector), NotFound, Conflict (not fully issued), RuleViolation,
+    ValidationFailed (a Digital Link request on labels too small for its larger code).
     """
     require_role(actor, Role.ADMIN, Role.PRODUCER)
     request = by_id(session, StampRequest, request_id)
@@ -124,6 +140,8 @@ def open_download(
         raise NotFound("no such stamp request")
     _printable(session, actor, request, today)
     source = _label_source(session, request, base_url)
+    if layout is not None:
+        _check_code_size(source, layout)
     audit.record(
         session,
         actor,
@@ -159,12 +177,52 @@ def _label(row: Any, source: LabelSource, host: str, keyring: KeyRing) -> LabelD
     """``row`` is a Stamp or a row with its columns (``minting.token_for`` reads only those)."""
     serial = serials.from_db(row.serial)
     return LabelData(
-        url=stamp_url(source.base_url, minting.token_for(row)),
+        url=_url(row, source),
         serial_display=serials.format_serial(serial),
         stars=source.stars,
         product_name=source.product_name,
         host=host,
         pin=pins.derive_pin(keyring, serial) if source.with_pin else None,
+    )
+
+
+MIN_DIGITAL_LINK_CODE_MM = 25.0
+"""A Digital Link code is QR version 9-10 (53-57 modules, byte mode) where the opaque form is
+version 7 (45): at least 25 mm keeps its modules as large as the opaque code's at 20 mm."""
+
+
+def _check_code_size(source: LabelSource, layout: SheetLayout) -> None:
+    if source.digital_link is None:
+        return
+    gtin, lot_code = source.digital_link
+    sample = StampClaims(1, b"\0" * 4, 1, 1, 1, 0)  # every field has a fixed printed width
+    url = digital_link.build_url(
+        source.base_url, gtin=gtin, lot_code=lot_code, claims=sample, signature=bytes(64)
+    )
+    modules = version_for(url) * 4 + 17
+    size = qr_printed_size(layout.label_width, layout.label_height, modules, has_pin=source.with_pin)
+    if size < MIN_DIGITAL_LINK_CODE_MM:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "preset",
+                    "message": (
+                        f"the GS1 Digital Link form needs a code of at least "
+                        f"{MIN_DIGITAL_LINK_CODE_MM:.0f} mm; these labels print {size:.1f} mm: "
+                        "choose larger labels"
+                    ),
+                }
+            ]
+        )
+
+
+def _url(row: Any, source: LabelSource) -> str:
+    if source.digital_link is None:
+        return stamp_url(source.base_url, minting.token_for(row))
+    gtin, lot_code = source.digital_link
+    claims, signature = minting.claims_for(row)
+    return digital_link.build_url(
+        source.base_url, gtin=gtin, lot_code=lot_code, claims=claims, signature=signature
     )
 
 

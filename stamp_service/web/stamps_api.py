@@ -16,7 +16,7 @@ from stamp_service.domain.access import Principal
 from stamp_service.render.image import render_png
 from stamp_service.render.labels import LabelData
 from stamp_service.render.manifest import render_manifest
-from stamp_service.render.pdf import render_pdf
+from stamp_service.render.pdf import SheetLayout, render_pdf
 from stamp_service.render.svg import render_svg
 from stamp_service.render.zpl import render_zpl
 from stamp_service.schemas.common import Page
@@ -192,9 +192,17 @@ def _attachment(chunks: Iterator[bytes], mimetype: str, filename: str) -> Respon
     return response
 
 
-def _open(principal: Principal, request_id: int, fmt: str, options: dict) -> print_files.Download:
+def _open(
+    principal: Principal, request_id: int, fmt: str, options: dict, layout: SheetLayout | None = None
+) -> print_files.Download:
     return print_files.open_download(
-        db(), principal, request_id, fmt=fmt, base_url=runtime().settings.public_base_url, options=options
+        db(),
+        principal,
+        request_id,
+        fmt=fmt,
+        base_url=runtime().settings.public_base_url,
+        options=options,
+        layout=layout,
     )
 
 
@@ -215,7 +223,7 @@ def _labels(download: print_files.Download) -> Iterator[LabelData]:
 def labels_pdf(*, principal: Principal, request_id: int, query: PdfQuery) -> Response:
     overrides = query.model_dump(exclude={"preset"}, exclude_none=True)
     layout = print_files.sheet_layout(query.preset, overrides)
-    download = _open(principal, request_id, "pdf", query.model_dump(exclude_none=True))
+    download = _open(principal, request_id, "pdf", query.model_dump(exclude_none=True), layout)
     chunks = render_pdf(_labels(download), layout, title=f"OCOP stamps, request {request_id}")
     return _attachment(chunks, "application/pdf", f"ocop-stamps-{request_id}.pdf")
 
