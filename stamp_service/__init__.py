@@ -26,6 +26,7 @@ WEB_MODULES = (
     "stamp_service.web.accounts_api",
     "stamp_service.web.keys_public",
     "stamp_service.web.public",
+    "stamp_service.web.gs1_resolver",
     "stamp_service.web.verify_api",
     "stamp_service.web.revocation_api",
     "stamp_service.web.bundle_public",

@@ -82,24 +82,30 @@ class DigitalLinkStamp:
 
 
 def parse_path(path: str, query: str) -> DigitalLinkStamp:
-    """Read a Digital Link stamp from a request's path and query string. Raises MalformedStamp."""
-    if len(path) + len(query) > MAX_URL_CHARS or not path.isascii() or not query.isascii():
-        raise MalformedStamp("not a stamp's Digital Link")
+    """Read a Digital Link stamp from a URL's path (percent-encoded) and query. Raises MalformedStamp."""
     match = _PATH.match(path)
-    if match is None:
+    if match is None or len(path) > MAX_URL_CHARS:
         raise MalformedStamp("a stamp's Digital Link is /01/{GTIN}/10/{lot}/21/{serial}")
+    return parse_parts(match["gtin"], unquote(match["lot"]), match["serial"], query)
+
+
+def parse_parts(gtin_text: str, lot_code: str, serial_text: str, query: str) -> DigitalLinkStamp:
+    """Read a Digital Link stamp from its decoded AI values and query string. Raises MalformedStamp."""
+    if len(lot_code) + len(query) > MAX_URL_CHARS or not query.isascii():
+        raise MalformedStamp("not a stamp's Digital Link")
+    if len(gtin_text) != 14 or not gtin_text.isdigit():
+        raise MalformedStamp("AI 01 is a 14-digit GTIN")
     try:
-        gtin = check_gtin(match["gtin"])
+        gtin = check_gtin(gtin_text)
     except ValueError as exc:
         raise MalformedStamp(f"AI 01: {exc}") from None
-    lot_code = unquote(match["lot"])
     if not lot_code_fits(lot_code):
         raise MalformedStamp("AI 10 is not a valid lot code")
     try:
-        serial = serials.parse_serial(match["serial"])
+        serial = serials.parse_serial(serial_text)
     except Exception:
         raise MalformedStamp("AI 21 is not a serial of this service") from None
-    if serials.compact(serial) != match["serial"].upper():
+    if serials.compact(serial) != serial_text:
         raise MalformedStamp("AI 21 is not in its canonical form")
     params = parse_qsl(query, keep_blank_values=True, strict_parsing=False)
     values = {k: v for k, v in params if k in (SIGNATURE_AI, TAIL_PARAM)}

@@ -447,7 +447,7 @@ def _too_many(exc: RateLimited) -> Response:
 
 
 @bp.after_request
-def _headers(response: Response) -> Response:
+def page_headers(response: Response) -> Response:
     """Security headers on every public page, and gzip: the 30 KB budget is for the transferred bytes."""
     h = response.headers
     for name, value in PAGE_HEADERS:
