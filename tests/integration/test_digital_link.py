@@ -27,6 +27,7 @@ from tests.stamp_factories import ensure_keyring
 
 QR = zxingcpp.BarcodeFormat.QRCode
 GTIN = "8936012345674"
+LINKSET = "application/linkset+json"
 
 
 @pytest.fixture()
@@ -150,7 +151,7 @@ def test_a_tampered_digital_link_is_not_genuine(client, issued):
 
 
 def test_unknown_gtins_and_lots_answer_a_clear_404(client, session, issued):
-    setup, _, _ = issued
+    assert issued  # the GTIN product exists
     assert client.get("/01/08936012345681", headers={"Accept": LINKSET}).status_code == 404
     resp = client.get("/01/08936012345681", headers={"Accept": "application/json"})
     assert resp.status_code == 404 and "not a product of this OCOP registry" in resp.get_json()["detail"]
@@ -160,8 +161,6 @@ def test_unknown_gtins_and_lots_answer_a_clear_404(client, session, issued):
     assert product.status_code == 200 and product.get_json()["linkset"][0]["anchor"].endswith(f"/01/0{GTIN}")
     assert client.get(f"/01/0{GTIN}").status_code == 303  # a person is sent to the serial form
 
-
-LINKSET = "application/linkset+json"
 
 
 def test_the_form_needs_a_gtin_and_a_gs1_lot_code(client, session, issued):
