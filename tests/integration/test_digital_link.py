@@ -162,7 +162,6 @@ def test_unknown_gtins_and_lots_answer_a_clear_404(client, session, issued):
     assert client.get(f"/01/0{GTIN}").status_code == 303  # a person is sent to the serial form
 
 
-
 def test_the_form_needs_a_gtin_and_a_gs1_lot_code(client, session, issued):
     setup, _, _ = issued
     no_gtin = make_product(session, setup.producer.id)
