@@ -11,6 +11,8 @@ import csv
 import io
 from urllib.parse import urlsplit
 
+import cv2
+import numpy as np
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
@@ -83,6 +85,19 @@ def test_every_digital_link_code_reads_as_gs1_and_verifies(client, session, issu
         claims = verify(token, public_key_lookup=lookup)
         assert claims.serial == serials.from_db(stamp.serial)
         assert claims.kid.hex() == stamp.kid
+
+
+def test_opencv_reads_the_digital_link_codes_too(client, issued):
+    """A second, unrelated decoder: OpenCV's QR detector on the rendered first page."""
+    setup, rid, _ = issued
+    pdf = client.get(f"/api/v1/stamp-requests/{rid}/labels.pdf", headers=setup.caller.headers).get_data()
+    page = pdfium.PdfDocument(pdf)[0].render(scale=300 / 72, grayscale=True).to_pil()
+    image = np.array(page.convert("L"))
+    found, texts, _, _ = cv2.QRCodeDetector().detectAndDecodeMulti(image)
+    assert found
+    decoded = {t for t in texts if t}
+    assert len(decoded) == 12  # one 3 x 8 sheet holds all twelve
+    assert all(digital_link.parse_url(t).gtin == "0" + GTIN for t in decoded)
 
 
 def test_the_csv_and_zpl_carry_the_digital_link(client, issued):
