@@ -22,7 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
@@ -89,7 +91,9 @@ def main() -> None:
     print(f"{'':34}{'time':>12}{'size':>14}")
     print(f"{'class-level export (this service)':34}{times[len(times) // 2] * 1000:>10.1f} ms{size:>12,} B")
     print(f"{'naive epcList of every serial':34}{naive_time * 1000:>10.1f} ms{naive_size:>12,} B")
-    print(f"ratio: {naive_size / size:,.0f}x smaller; median of {args.repeat} exports (goal: < 1 s, a few KB)")
+    print(
+        f"ratio: {naive_size / size:,.0f}x smaller; median of {args.repeat} exports (goal: < 1 s, a few KB)"
+    )
 
 
 if __name__ == "__main__":
