@@ -29,7 +29,9 @@ __all__ = [
     "encode",
     "encode_batch",
     "encode_with_segno",
+    "is_alphanumeric",
     "penalty_scores",
+    "version_for",
     "version_for_length",
 ]
 
@@ -288,6 +290,19 @@ def _plan(version: int, error: int) -> _Plan:
     )
 
 
+def version_for(content: str, *, error: str = "m") -> int:
+    """The version segno picks for `content` (alphanumeric mode when it fits, else byte mode)."""
+    err = _ERRORS[error.lower()]
+    if is_alphanumeric(content):
+        return _version_for(len(content), err)
+    return _byte_version_for(len(content.encode("utf-8")), err)
+
+
+def is_alphanumeric(content: str) -> bool:
+    """Whether every character is in the QR alphanumeric set (0-9 A-Z space $%*+-./:)."""
+    return content.isascii() and bool((_ALNUM[np.frombuffer(content.encode("ascii"), np.uint8)] != 255).all())
+
+
 def version_for_length(length: int, *, error: str = "m") -> int:
     """The version segno picks for `length` alphanumeric characters (no error boost)."""
     return _version_for(length, _ERRORS[error.lower()])
@@ -381,18 +396,7 @@ def _data_codewords(chars: np.ndarray, plan: _Plan) -> np.ndarray:
     if (vals == 255).any():
         raise ValueError("content is not QR alphanumeric (0-9 A-Z space $%*+-./:)")
     half = length // 2
-    parts = [
-        np.broadcast_to(
-            np.array(
-                [
-                    int(b)
-                    for b in format(consts.MODE_ALPHANUMERIC, "04b") + format(length, f"0{plan.cci_bits}b")
-                ],
-                dtype=np.uint8,
-            ),
-            (batch, 4 + plan.cci_bits),
-        )
-    ]
+    parts = [_header(consts.MODE_ALPHANUMERIC, length, plan.cci_bits, batch)]
     if half:
         pairs = vals[:, 0 : 2 * half : 2].astype(np.uint16) * 45 + vals[:, 1 : 2 * half : 2]
         parts.append(((pairs[:, :, None] >> _SHIFT11) & 1).astype(np.uint8).reshape(batch, -1))
@@ -400,7 +404,24 @@ def _data_codewords(chars: np.ndarray, plan: _Plan) -> np.ndarray:
         parts.append(
             ((vals[:, -1:].astype(np.uint16)[:, :, None] >> _SHIFT6) & 1).astype(np.uint8).reshape(batch, -1)
         )
-    bit_len = 4 + plan.cci_bits + 11 * half + 6 * (length % 2)
+    return _terminate_and_pad(parts, 4 + plan.cci_bits + 11 * half + 6 * (length % 2), plan)
+
+
+def _byte_codewords(chars: np.ndarray, plan: _Plan) -> np.ndarray:
+    """Data codewords (B, num_data) of equal-length byte-mode contents (Digital Link stamps)."""
+    batch, length = chars.shape
+    cci = _byte_cci_bits(plan.version)
+    parts = [_header(consts.MODE_BYTE, length, cci, batch), np.unpackbits(chars, axis=1)]
+    return _terminate_and_pad(parts, 4 + cci + 8 * length, plan)
+
+
+def _header(mode: int, length: int, cci_bits: int, batch: int) -> np.ndarray:
+    bits = [int(b) for b in format(mode, "04b") + format(length, f"0{cci_bits}b")]
+    return np.broadcast_to(np.array(bits, dtype=np.uint8), (batch, 4 + cci_bits))
+
+
+def _terminate_and_pad(parts: list[np.ndarray], bit_len: int, plan: _Plan) -> np.ndarray:
+    batch = parts[0].shape[0]
     capacity = plan.num_data * 8
     after = bit_len + min(capacity - bit_len, 4)
     # segno always pads 1..8 zero bits (a whole zero byte when already on a byte boundary)
@@ -414,10 +435,21 @@ def _data_codewords(chars: np.ndarray, plan: _Plan) -> np.ndarray:
     return data[:, : plan.num_data]
 
 
-def _encode_group(chars: np.ndarray, plan: _Plan, error_name: str) -> list[QrMatrix]:
-    batch = chars.shape[0]
+def _byte_cci_bits(version: int) -> int:
+    return 8 if version <= 9 else 16
+
+
+def _byte_version_for(length: int, error: int) -> int:
+    """Smallest version whose capacity holds a byte segment of `length` bytes."""
+    for version in range(1, 41):
+        if consts.SYMBOL_CAPACITY[version][error] >= 4 + _byte_cci_bits(version) + 8 * length:
+            return version
+    raise ValueError(f"{length} bytes do not fit any QR version")
+
+
+def _encode_group(data: np.ndarray, plan: _Plan, error_name: str) -> list[QrMatrix]:
+    batch = data.shape[0]
     n = plan.size
-    data = _data_codewords(chars, plan)
     ec = np.empty((batch, plan.num_ec), np.uint8)
     for dstart, k, estart, e in plan.blocks:
         table = _parity_table(k, e)
@@ -436,39 +468,46 @@ def _encode_group(chars: np.ndarray, plan: _Plan, error_name: str) -> list[QrMat
     return [QrMatrix(plan.version, error_name, int(best[b]), out[b]) for b in range(batch)]
 
 
-def encode_with_segno(url: str, *, error: str = "m", mask: int | None = None) -> QrMatrix:
+def encode_with_segno(
+    url: str, *, error: str = "m", mask: int | None = None, mode: str = "alphanumeric"
+) -> QrMatrix:
     """The reference: segno's own encoder (automatic mask unless `mask` is given)."""
-    code = segno.make_qr(url, error=error, boost_error=False, mode="alphanumeric", mask=mask)
+    code = segno.make_qr(url, error=error, boost_error=False, mode=mode, mask=mask)
     modules = np.array([list(row) for row in code.matrix], dtype=np.uint8)
     return QrMatrix(int(code.version), error.upper(), int(code.mask), modules)
 
 
 def encode_batch(urls: Sequence[str] | Iterable[str], *, error: str = "m") -> list[QrMatrix]:
-    """Encode many alphanumeric-mode URLs; result order follows the input.
+    """Encode many URLs; result order follows the input.
 
-    Raises ValueError for content outside the QR alphanumeric set or too long for any version.
+    Stamp URLs (upper case) use alphanumeric mode; other ASCII content (the GS1 Digital Link
+    form, with its lower-case signature and query string) uses byte mode, as segno would.
+    Raises ValueError for non-ASCII content or content too long for any version.
     """
     urls = list(urls)
     err = _ERRORS[error.lower()]
     error_name = error.upper()
     results: list[QrMatrix | None] = [None] * len(urls)
-    groups: dict[int, list[int]] = {}
+    groups: dict[tuple[bool, int], list[int]] = {}
     for idx, url in enumerate(urls):
-        groups.setdefault(len(url), []).append(idx)
-    for length, indices in groups.items():
-        if length == 0:
+        if not url:
             raise ValueError("empty QR content")
-        version = _version_for(length, err)
+        if not url.isascii():
+            raise ValueError("QR content must be ASCII")
+        alnum = is_alphanumeric(url)
+        groups.setdefault((alnum, len(url)), []).append(idx)
+    for (alnum, length), indices in groups.items():
+        version = _version_for(length, err) if alnum else _byte_version_for(length, err)
+        mode = "alphanumeric" if alnum else "byte"
         if version > MAX_FAST_VERSION:
             for idx in indices:
-                results[idx] = encode_with_segno(urls[idx], error=error)
+                results[idx] = encode_with_segno(urls[idx], error=error, mode=mode)
             continue
-        try:
-            raw = "".join(urls[i] for i in indices).encode("ascii")
-        except UnicodeEncodeError as exc:
-            raise ValueError("content is not QR alphanumeric") from exc
+        raw = "".join(urls[i] for i in indices).encode("ascii")
         chars = np.frombuffer(raw, dtype=np.uint8).reshape(len(indices), length)
-        for idx, qr in zip(indices, _encode_group(chars, _plan(version, err), error_name), strict=True):
+        plan = _plan(version, err)
+        data = _data_codewords(chars, plan) if alnum else _byte_codewords(chars, plan)
+        for idx, qr in zip(indices, _encode_group(data, plan, error_name), strict=True):
             results[idx] = qr
     return results  # type: ignore[return-value]
 

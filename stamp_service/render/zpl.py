@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from stamp_service.errors import ValidationFailed
 from stamp_service.render.labels import MAX_STARS, LabelData
 from stamp_service.render.layout import PIN_CAPTION, SCAN_HINT, TAGLINE, expiry_text, lot_text
-from stamp_service.render.qr import version_for_length
+from stamp_service.render.qr import is_alphanumeric, version_for
 
 DOTS_PER_MM = {203: 8, 300: 12, 600: 24}
 LABELS_PER_CHUNK = 500
@@ -54,10 +54,18 @@ def _field(text: str) -> str:
     return text.replace("_", "_5F").replace("^", "_5E").replace("~", "_7E")
 
 
+def _qr_data(url: str) -> str:
+    """The ^BQ field data: manual alphanumeric mode for stamp URLs, manual byte mode (with its
+    byte count, hex-escaped under ^FH) for the Digital Link form's lower case and query string."""
+    if is_alphanumeric(url):
+        return f"^FDMM,A{url}"
+    return f"^FH_^FDMM,B{len(url.encode('ascii')):04d}{_field(url)}"
+
+
 def _qr_geometry(url: str, opts: ZplOptions) -> tuple[int, int, int, int]:
     """(magnification, x, y, box side) in dots for the QR of `url`."""
     dpm = DOTS_PER_MM[opts.dpi]
-    modules = version_for_length(len(url)) * 4 + 17
+    modules = version_for(url) * 4 + 17
     height = round(opts.height_mm * dpm)
     margin = dpm  # 1 mm
     mag = max(1, min(10, (height - 2 * margin) // (modules + 8)))
@@ -93,7 +101,7 @@ def label_zpl(label: LabelData, opts: ZplOptions) -> str:
         f"^PW{width}",
         f"^LL{height}",
         "^LH0,0",
-        f"^FO{qx},{qy}^BQN,2,{mag}^FDMM,A{label.url}^FS",
+        f"^FO{qx},{qy}^BQN,2,{mag}{_qr_data(label.url)}^FS",
     ]
     seq_under = qy + box - 4 * mag + line <= height - dpm // 2
     if label.seq is not None and seq_under:

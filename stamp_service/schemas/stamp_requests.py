@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field, computed_field
 
+from stamp_service.domain.digital_link import StampForm
 from stamp_service.schemas.common import Out, PageQuery, QueryModel, Strict
 
 MAX_ID = 2**31 - 1
@@ -26,6 +27,14 @@ class StampRequestIn(Strict):
     lot_id: int = Field(ge=1, le=MAX_ID)
     quantity: int = Field(gt=0, le=MAX_STAMPS, description="Stamps wanted (the lot's quantity plus a spare)")
     with_pin: bool = Field(False, description="Print a scratch PIN on every stamp")
+    form: StampForm = Field(
+        StampForm.OPAQUE,
+        description=(
+            "opaque: the compact stamp URL (QR version 7, 20 mm); digital_link: GS1 Digital Link "
+            "(/01/GTIN/10/lot/21/serial, read by checkout scanners; needs a GTIN, a lot code of GS1 "
+            "character set 82 and a code of at least 25 mm)"
+        ),
+    )
 
 
 class ApproveIn(Strict):
@@ -61,6 +70,7 @@ class StampRequestOut(Out):
     quantity_requested: int
     quantity_approved: int | None
     with_pin: bool
+    form: StampForm
     state: RequestState
     requested_by: int | None
     decided_by: int | None

@@ -126,6 +126,13 @@ def add_event(session: Session, actor: Principal, lot_id: int, data: TraceEventI
     """Append an origin record to a lot; ``seq`` is the next number (1, 2, ...)."""
     require_role(actor, Role.ADMIN, Role.PRODUCER)
     lot = get_lot(session, actor, lot_id)
+    event = append_event(session, actor, lot, data)
+    session.commit()
+    return event
+
+
+def append_event(session: Session, actor: Principal, lot: Lot, data: TraceEventIn) -> TraceEvent:
+    """Append and audit without committing, so a capture of many events is one transaction."""
     require_write(actor, _owner(session, lot), "lot")
     if data.occurred_at > utcnow() + CLOCK_SKEW:
         raise ValidationFailed([{"field": "occurred_at", "message": "must not be in the future"}])
@@ -156,7 +163,6 @@ def add_event(session: Session, actor: Principal, lot_id: int, data: TraceEventI
         entity_id=lot.id,
         after=audit.snapshot(event, EVENT_AUDIT_FIELDS),
     )
-    session.commit()
     return event
 
 

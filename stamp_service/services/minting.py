@@ -296,6 +296,11 @@ def issue_all(
 
 def token_for(stamp: Stamp) -> str:
     """The token text printed in ``stamp``'s QR code, rebuilt from its row (no signing needed)."""
+    return encode_token(*claims_for(stamp))
+
+
+def claims_for(stamp: Stamp) -> tuple[StampClaims, bytes]:
+    """The signed claims and signature of ``stamp``'s row (a Stamp or a row of its columns)."""
     claims = StampClaims(
         version=1,
         kid=bytes.fromhex(stamp.kid),
@@ -304,4 +309,4 @@ def token_for(stamp: Stamp) -> str:
         lot_index=stamp.lot_id,
         expiry_day=day_number(stamp.expiry_day),
     )
-    return encode_token(claims, stamp.signature)
+    return claims, stamp.signature

@@ -24,15 +24,16 @@ from sqlalchemy.orm import Session
 
 from stamp_service.crypto import pins
 from stamp_service.crypto.keyring import KeyRing
-from stamp_service.domain import serials
+from stamp_service.domain import digital_link, serials
 from stamp_service.domain.access import Principal, Role, require_read, require_role
 from stamp_service.domain.certification import local_today
-from stamp_service.domain.stamp_format import stamp_url
-from stamp_service.errors import Conflict, NotFound
+from stamp_service.domain.digital_link import StampForm
+from stamp_service.domain.stamp_format import StampClaims, stamp_url
+from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.render.labels import LabelData
-from stamp_service.render.layout import DEFAULT_PADDING, plan_label, sample_label
+from stamp_service.render.layout import DEFAULT_PADDING, plan_label, qr_printed_size, sample_label
 from stamp_service.render.pdf import SheetLayout, layout_for
-from stamp_service.render.qr import version_for_length
+from stamp_service.render.qr import version_for
 from stamp_service.render.zpl import ZplOptions, label_zpl
 from stamp_service.services import audit, minting
 from stamp_service.services.lookup import by_id
@@ -65,6 +66,8 @@ class LabelSource:
     with_pin: bool
     lot_code: str | None = None
     expiry: date | None = None
+    # GTIN and lot code for requests printed in the GS1 Digital Link form, else None.
+    digital_link: tuple[str, str] | None = None
 
     def host(self) -> str:
         return print_host(self.base_url)
@@ -114,7 +117,16 @@ def _label_source(session: Session, request: StampRequest, base_url: str) -> Lab
         with_pin=request.with_pin,
         lot_code=lot.lot_code if lot is not None else None,
         expiry=lot.expiry_date if lot is not None else None,
+        digital_link=_digital_link(session, request, product),
     )
+
+
+def _digital_link(session: Session, request: StampRequest, product: Product) -> tuple[str, str] | None:
+    if request.form != StampForm.DIGITAL_LINK or not product.gtin:
+        return None
+    lot = session.get(Lot, request.lot_id)
+    assert lot is not None
+    return product.gtin, lot.lot_code
 
 
 def open_download(
@@ -127,12 +139,14 @@ def open_download(
     options: dict[str, Any] | None = None,
     fits: Callable[[LabelData], object] | None = None,
     today: date | None = None,
+    layout: SheetLayout | None = None,
 ) -> Download:
     """Check access and printability, audit the download and commit; the caller then streams.
 
     `fits` renders a sample label of this request (its host, with or without PIN) and raises
     ValidationFailed when the chosen label size cannot hold it, so that nothing fails mid-stream.
-    Raises Forbidden (inspector), NotFound, Conflict (not fully issued), RuleViolation.
+    Raises Forbidden (inspector), NotFound, Conflict (not fully issued), RuleViolation,
+    ValidationFailed (also: a Digital Link request on labels too small for its larger code).
     """
     require_role(actor, Role.ADMIN, Role.PRODUCER)
     request = by_id(session, StampRequest, request_id)
@@ -142,6 +156,8 @@ def open_download(
     source = _label_source(session, request, base_url)
     if fits is not None:
         fits(sample_label(source.host(), pin=source.with_pin))
+    if layout is not None:
+        _check_code_size(source, layout)
     audit.record(
         session,
         actor,
@@ -185,7 +201,7 @@ def _label(row: Any, source: LabelSource, host: str, keyring: KeyRing) -> LabelD
     """``row`` is a Stamp or a row with its columns (``minting.token_for`` reads only those)."""
     serial = serials.from_db(row.serial)
     return LabelData(
-        url=stamp_url(source.base_url, minting.token_for(row)),
+        url=_url(row, source),
         serial_display=serials.format_serial(serial),
         stars=source.stars,
         product_name=source.product_name,
@@ -201,7 +217,7 @@ def sheet_fits(layout: SheetLayout) -> Callable[[LabelData], object]:
     """For ``open_download``: raises LabelTooSmall if `layout`'s labels cannot hold the label."""
 
     def check(label: LabelData) -> object:
-        modules = version_for_length(len(label.url)) * 4 + 17
+        modules = version_for(label.url) * 4 + 17
         return plan_label(label, layout.label_width, layout.label_height, modules, padding=layout.padding)
 
     return check
@@ -210,6 +226,48 @@ def sheet_fits(layout: SheetLayout) -> Callable[[LabelData], object]:
 def zpl_fits(options: ZplOptions) -> Callable[[LabelData], object]:
     """For ``open_download``: raises ValidationFailed if the ZPL label cannot hold the label."""
     return lambda label: label_zpl(label, options)
+
+
+MIN_DIGITAL_LINK_CODE_MM = 25.0
+"""A Digital Link code is QR version 9-10 (53-57 modules, byte mode) where the opaque form is
+version 7 (45): at least 25 mm keeps its modules as large as the opaque code's at 20 mm."""
+
+
+def _check_code_size(source: LabelSource, layout: SheetLayout) -> None:
+    if source.digital_link is None:
+        return
+    gtin, lot_code = source.digital_link
+    sample = StampClaims(1, b"\0" * 4, 1, 1, 1, 0)  # every field has a fixed printed width
+    url = digital_link.build_url(
+        source.base_url, gtin=gtin, lot_code=lot_code, claims=sample, signature=bytes(64)
+    )
+    modules = version_for(url) * 4 + 17
+    size = qr_printed_size(
+        layout.label_width, layout.label_height, modules, has_pin=source.with_pin, padding=layout.padding
+    )
+    if size < MIN_DIGITAL_LINK_CODE_MM:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "preset",
+                    "message": (
+                        f"the GS1 Digital Link form needs a code of at least "
+                        f"{MIN_DIGITAL_LINK_CODE_MM:.0f} mm; these labels print {size:.1f} mm: "
+                        "choose larger labels"
+                    ),
+                }
+            ]
+        )
+
+
+def _url(row: Any, source: LabelSource) -> str:
+    if source.digital_link is None:
+        return stamp_url(source.base_url, minting.token_for(row))
+    gtin, lot_code = source.digital_link
+    claims, signature = minting.claims_for(row)
+    return digital_link.build_url(
+        source.base_url, gtin=gtin, lot_code=lot_code, claims=claims, signature=signature
+    )
 
 
 def sheet_layout(preset: str | None, overrides: dict[str, Any]) -> SheetLayout:

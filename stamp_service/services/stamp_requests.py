@@ -34,6 +34,7 @@ from stamp_service.domain.access import (
     require_write,
 )
 from stamp_service.domain.certification import local_today
+from stamp_service.domain.digital_link import StampForm, lot_code_fits
 from stamp_service.errors import Conflict, IdempotencyKeyReused, NotFound, RuleViolation, ValidationFailed
 from stamp_service.schemas.common import Page
 from stamp_service.schemas.stamp_requests import (
@@ -66,6 +67,7 @@ AUDITED = (
     "quantity_requested",
     "quantity_approved",
     "with_pin",
+    "form",
     "state",
     "idempotency_key",
     "decision_reason",
@@ -141,10 +143,11 @@ def _replay(session: Session, owner: int, key: str, data: StampRequestIn) -> Sta
     )
     if existing is None:
         return None
-    same = (existing.lot_id, existing.quantity_requested, existing.with_pin) == (
+    same = (existing.lot_id, existing.quantity_requested, existing.with_pin, existing.form) == (
         data.lot_id,
         data.quantity,
         data.with_pin,
+        data.form.value,
     )
     if not same:
         raise IdempotencyKeyReused(
@@ -152,6 +155,21 @@ def _replay(session: Session, owner: int, key: str, data: StampRequestIn) -> Sta
             stamp_request_id=existing.id,  # ``request_id`` is the trace id of this HTTP request
         )
     return existing
+
+
+def _check_form(form: StampForm, product: Product, lot: Lot) -> None:
+    """The Digital Link form names the product by GTIN and the lot by an AI 10 lot code."""
+    if form is not StampForm.DIGITAL_LINK:
+        return
+    errors = []
+    if not product.gtin:
+        errors.append({"field": "form", "message": "the Digital Link form needs a product with a GTIN"})
+    if not lot_code_fits(lot.lot_code):
+        errors.append(
+            {"field": "form", "message": "the lot code is not a GS1 lot (AI 10: character set 82, up to 20)"}
+        )
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def _rule_check(session: Session, product_id: int, lot_id: int, today: date) -> None:
@@ -187,6 +205,7 @@ def create_request(
     replay = _replay(session, owner, key, data)
     if replay is not None:
         return Created(replay, created=False)
+    _check_form(data.form, product, lot)
     today = today or local_today()
     _rule_check(session, product.id, lot.id, today)
     lot = _lock_lot(session, lot.id)
@@ -205,6 +224,7 @@ def create_request(
         stars_at_request=cert.stars,
         quantity_requested=data.quantity,
         with_pin=data.with_pin,
+        form=data.form.value,
         state="requested",
         idempotency_key=key,
         requested_by=actor.account_id,

@@ -558,7 +558,7 @@ def error_page(status: int, title: str, detail: str | None) -> Response:
 
 
 @bp.after_request
-def _headers(response: Response) -> Response:
+def page_headers(response: Response) -> Response:
     """Security headers on every public page, and gzip: the 30 KB budget is for the transferred bytes."""
     if request.endpoint == "public.favicon":
         return response

@@ -16,7 +16,7 @@ from stamp_service.domain.access import Principal
 from stamp_service.render.image import render_png
 from stamp_service.render.labels import LabelData
 from stamp_service.render.manifest import render_manifest
-from stamp_service.render.pdf import render_pdf
+from stamp_service.render.pdf import SheetLayout, render_pdf
 from stamp_service.render.svg import render_svg
 from stamp_service.render.zpl import render_zpl
 from stamp_service.schemas.common import Page
@@ -199,6 +199,7 @@ def _open(
     fmt: str,
     options: dict,
     fits: Callable[[LabelData], object] | None = None,
+    layout: SheetLayout | None = None,
 ) -> print_files.Download:
     return print_files.open_download(
         db(),
@@ -208,6 +209,7 @@ def _open(
         base_url=runtime().settings.public_base_url,
         options=options,
         fits=fits,
+        layout=layout,
     )
 
 
@@ -230,7 +232,7 @@ def labels_pdf(*, principal: Principal, request_id: int, query: PdfQuery) -> Res
     overrides = query.model_dump(exclude={"preset"}, exclude_none=True)
     layout = print_files.sheet_layout(query.preset, overrides)
     download = _open(
-        principal, request_id, "pdf", query.model_dump(exclude_none=True), print_files.sheet_fits(layout)
+        principal, request_id, "pdf", query.model_dump(exclude_none=True), print_files.sheet_fits(layout), layout
     )
     chunks = render_pdf(_labels(download), layout, title=f"OCOP stamps, request {request_id}")
     return _attachment(chunks, "application/pdf", f"ocop-stamps-{request_id}.pdf")

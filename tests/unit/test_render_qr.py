@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 import string
 
@@ -88,8 +89,25 @@ def test_encode_batch_keeps_input_order_with_mixed_lengths() -> None:
         assert np.array_equal(got.modules, _segno_matrix(url)[2])
 
 
-def test_rejects_content_outside_alphanumeric_mode() -> None:
-    with pytest.raises(ValueError):
-        qr.encode("https://lower.case/v/abc")
+def test_rejects_non_ascii_and_empty_content() -> None:
     with pytest.raises(ValueError):
         qr.encode("HTTPS://TEM.OCOP.LOCAL/V/Đ")
+    with pytest.raises(ValueError):
+        qr.encode("")
+
+
+def test_byte_mode_for_digital_link_urls_is_segnos_matrix() -> None:
+    """Digital Link stamps (lower-case signature, query string) take byte mode, bit for bit as segno."""
+    rng = random.Random(7)
+    urls = []
+    for _ in range(40):
+        sig = base64.urlsafe_b64encode(rng.randbytes(64)).rstrip(b"=").decode()
+        lot = "".join(rng.choice("ABCdef0123-/%") for _ in range(rng.randint(1, 20)))
+        urls.append(
+            f"HTTPS://TEM.OCOP.LOCAL/01/08936012345674/10/{lot}/21/0V8B5QZPM1XC9F?8030={sig}&v=01A1B2C3D4500C"
+        )
+    mixed = [*urls, "HTTPS://TEM.OCOP.LOCAL/V/ABC", "https://lower.case/v/abc"]
+    for url, got in zip(mixed, qr.encode_batch(mixed), strict=True):
+        ref = qr.encode_with_segno(url, mode="alphanumeric" if url.isupper() else "byte")
+        assert (got.version, got.mask) == (ref.version, ref.mask), url
+        assert np.array_equal(got.modules, ref.modules), url

@@ -42,6 +42,7 @@ class StampRequest(Base):
             " OR (quantity_approved > 0 AND quantity_approved <= quantity_requested)",
             name="approved_within_requested",
         ),
+        CheckConstraint("form IN ('opaque','digital_link')", name="form_known"),
         CheckConstraint(
             "state IN ('requested','approved','rejected','issuing','issued','stopped')", name="state_known"
         ),
@@ -58,6 +59,8 @@ class StampRequest(Base):
     quantity_requested: Mapped[int] = mapped_column(Integer)
     quantity_approved: Mapped[int | None] = mapped_column(Integer)
     with_pin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "opaque" (HTTPS://HOST/V/TOKEN) or "digital_link" (GS1 Digital Link with the same signature).
+    form: Mapped[str] = mapped_column(String(16), default="opaque", server_default="opaque")
     state: Mapped[str] = mapped_column(String(16), default="requested")
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))

@@ -1,7 +1,7 @@
 """accounts: passwords, TOTP, token expiry and kind, server-side web sessions
 
 Revision ID: 0004_accounts
-Revises: 0003
+Revises: 0004_province
 Create Date: 2026-12-03 15:24:06.554090
 """
 
@@ -14,7 +14,7 @@ import stamp_service.storage.models.base
 
 
 revision = '0004_accounts'
-down_revision = '0003'
+down_revision = '0004_province'
 branch_labels = None
 depends_on = None
 

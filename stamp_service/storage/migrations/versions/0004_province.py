@@ -1,7 +1,7 @@
 """findings go to a province; proposals carry the office's decision
 
 Revision ID: 0004_province
-Revises: 0003
+Revises: 0004_scanner
 Create Date: 2026-12-03 15:25:03.314698
 """
 
@@ -14,7 +14,7 @@ import stamp_service.storage.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '0004_province'
-down_revision = '0003'
+down_revision = '0004_scanner'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """signing keys: a pending state (published in the JWKS and the bundle before it signs)
 
 Revision ID: 0004_scanner
-Revises: 0003
+Revises: 0004_pub
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0004_scanner"
-down_revision = "0003"
+down_revision = "0004_pub"
 branch_labels = None
 depends_on = None
 

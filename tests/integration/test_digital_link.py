@@ -1,0 +1,215 @@
+"""GS1 Digital Link stamps end to end: request, print files, scanners' reading, the resolver.
+
+Independent checks: every code is decoded from the rendered PDF with zxing-cpp, its URL parsed
+by ``biip`` (a GS1 parser used only here) against the registry, and its signature verified by
+the opaque-token verifier against the served JWKS.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import urlsplit
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+import zxingcpp
+from biip.gs1_digital_link_uris import GS1DigitalLinkURI
+from sqlalchemy import select
+
+from stamp_service.domain import digital_link, serials
+from stamp_service.domain.access import Role
+from stamp_service.domain.stamp_format import verify
+from stamp_service.storage.models.stamps import Stamp
+from tests.factories import make_caller, make_certificate, make_lot, make_producer, make_product
+from tests.issuance_helpers import Certified, approve, jwks_lookup, post_request
+from tests.stamp_factories import ensure_keyring
+
+QR = zxingcpp.BarcodeFormat.QRCode
+GTIN = "8936012345674"
+LINKSET = "application/linkset+json"
+
+
+@pytest.fixture()
+def keyring(session, settings):
+    return ensure_keyring(session, settings.keys_dir)
+
+
+@pytest.fixture()
+def issued(client, session, admin, keyring):
+    """A request of 12 Digital Link stamps for a GTIN product, approved and issued."""
+    producer = make_producer(session)
+    product = make_product(session, producer.id, gtin=GTIN)
+    certificate = make_certificate(session, product.id)
+    lot = make_lot(session, product.id, lot_code="PT-2026/07", quantity=100)
+    caller = make_caller(session, Role.PRODUCER, producer.id)
+    setup = Certified(producer, product, certificate, lot, caller)
+    resp = post_request(
+        client, setup.caller, {"lot_id": setup.lot.id, "quantity": 12, "form": "digital_link"}
+    )
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["form"] == "digital_link"
+    rid = resp.get_json()["id"]
+    assert approve(client, admin, rid).get_json()["state"] == "issued"
+    stamps = session.scalars(select(Stamp).where(Stamp.request_id == rid).order_by(Stamp.seq)).all()
+    return setup, rid, stamps
+
+
+def decode_pdf(data: bytes, dpi: int = 300) -> list[str]:
+    doc = pdfium.PdfDocument(data)
+    texts: list[str] = []
+    for i in range(len(doc)):
+        image = doc[i].render(scale=dpi / 72, grayscale=True).to_pil()
+        texts.extend(r.text for r in zxingcpp.read_barcodes(image, formats=QR))
+    return texts
+
+
+def test_every_digital_link_code_reads_as_gs1_and_verifies(client, session, issued):
+    setup, rid, stamps = issued
+    resp = client.get(f"/api/v1/stamp-requests/{rid}/labels.pdf", headers=setup.caller.headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    urls = decode_pdf(resp.get_data())
+    assert len(urls) == 12 and len(set(urls)) == 12
+    lookup = jwks_lookup(client.get("/.well-known/jwks.json").get_json())
+    by_serial = {serials.compact(serials.from_db(s.serial)): s for s in stamps}
+    for url in urls:
+        dl = GS1DigitalLinkURI.parse(url)  # the independent GS1 reading
+        values = {e.ai.ai: e.value for e in dl.element_strings}
+        assert values["01"] == "0" + GTIN
+        assert values["10"] == "PT-2026/07"
+        stamp = by_serial[values["21"]]
+        parsed = digital_link.parse_url(url)
+        token = parsed.token(product_index=setup.product.id, lot_index=setup.lot.id)
+        claims = verify(token, public_key_lookup=lookup)
+        assert claims.serial == serials.from_db(stamp.serial)
+        assert claims.kid.hex() == stamp.kid
+
+
+def test_opencv_reads_the_digital_link_codes_too(client, issued):
+    """A second, unrelated decoder: OpenCV (its ArUco-based QR detector) reads each code, cropped
+    where zxing-cpp found it with a white border (OpenCV's multi-code search on a whole sheet
+    misses a varying few, as its classic detector does on some byte-mode codes)."""
+    setup, rid, _ = issued
+    pdf = client.get(f"/api/v1/stamp-requests/{rid}/labels.pdf", headers=setup.caller.headers).get_data()
+    page = pdfium.PdfDocument(pdf)[0].render(scale=300 / 72, grayscale=True).to_pil().convert("L")
+    image = np.array(page)
+    results = zxingcpp.read_barcodes(page, formats=QR)
+    assert len(results) == 12
+    detector = cv2.QRCodeDetectorAruco()
+    for result in results:
+        corners = [result.position.top_left, result.position.top_right]
+        corners += [result.position.bottom_left, result.position.bottom_right]
+        xs, ys = [c.x for c in corners], [c.y for c in corners]
+        pad = (max(xs) - min(xs)) // 8
+        crop = image[max(0, min(ys) - pad) : max(ys) + pad, max(0, min(xs) - pad) : max(xs) + pad]
+        crop = cv2.copyMakeBorder(crop, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+        text, _, _ = detector.detectAndDecode(crop)
+        assert text == result.text
+        assert digital_link.parse_url(text).gtin == "0" + GTIN
+
+
+def test_the_csv_and_zpl_carry_the_digital_link(client, issued):
+    setup, rid, _ = issued
+    text = client.get(f"/api/v1/stamp-requests/{rid}/labels.csv", headers=setup.caller.headers).get_data(
+        as_text=True
+    )
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert all(urlsplit(r["url"]).path.startswith(f"/01/0{GTIN}/10/PT-2026%2F07/21/") for r in rows)
+    zpl = client.get(f"/api/v1/stamp-requests/{rid}/labels.zpl", headers=setup.caller.headers).get_data(
+        as_text=True
+    )
+    assert zpl.count("^FH_^FDMM,B0") == 12  # manual byte mode with its byte count
+
+
+def test_labels_too_small_for_the_larger_code_are_refused(client, issued):
+    setup, rid, _ = issued
+    resp = client.get(
+        f"/api/v1/stamp-requests/{rid}/labels.pdf",
+        query_string={"preset": "a4-square-25mm"},
+        headers=setup.caller.headers,
+    )
+    assert resp.status_code == 422
+    assert "25 mm" in resp.get_json()["errors"][0]["message"]
+
+
+def _stamp_path(client, setup, rid) -> str:
+    text = client.get(f"/api/v1/stamp-requests/{rid}/labels.csv", headers=setup.caller.headers).get_data(
+        as_text=True
+    )
+    url = next(csv.DictReader(io.StringIO(text)))["url"]
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def test_the_resolver_serves_the_page_the_json_verdict_and_a_linkset(client, issued):
+    setup, rid, _ = issued
+    path = _stamp_path(client, setup, rid)
+    page = client.get(path)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert page.headers["Content-Security-Policy"]
+    assert 'class="v genuine"' in page.get_data(as_text=True)
+
+    api = client.get(path, headers={"Accept": "application/json"})
+    assert api.status_code == 307 and api.headers["Location"].startswith("/api/v1/verify/")
+    assert client.get(api.headers["Location"]).get_json()["verdict"] == "genuine"
+
+    linkset = client.get(path, headers={"Accept": "application/linkset+json"})
+    assert linkset.mimetype == "application/linkset+json"
+    (entry,) = linkset.get_json()["linkset"]
+    assert entry["anchor"].startswith(f"https://tem.ocop.local/01/0{GTIN}/10/PT-2026%2F07/21/")
+    for link_type in ("pip", "defaultLink", "traceability", "certificationInfo", "recallStatus"):
+        assert entry[f"https://gs1.org/voc/{link_type}"][0]["href"].startswith("https://tem.ocop.local/")
+    assert client.get(path.replace("?", "?linkType=linkset&")).mimetype == "application/linkset+json"
+
+
+def test_a_tampered_digital_link_is_not_genuine(client, issued):
+    setup, rid, _ = issued
+    path = _stamp_path(client, setup, rid)
+    head, sig_and_tail = path.split("8030=")
+    sig, tail = sig_and_tail.split("&")
+    forged = head + "8030=" + ("A" if sig[0] != "A" else "B") + sig[1:] + "&" + tail
+    page = client.get(forged)
+    assert page.status_code == 200
+    assert 'class="v not_genuine"' in page.get_data(as_text=True)
+
+
+def test_unknown_gtins_and_lots_answer_a_clear_404(client, session, issued):
+    assert issued  # the GTIN product exists
+    assert client.get("/01/08936012345681", headers={"Accept": LINKSET}).status_code == 404
+    resp = client.get("/01/08936012345681", headers={"Accept": "application/json"})
+    assert resp.status_code == 404 and "not a product of this OCOP registry" in resp.get_json()["detail"]
+    assert client.get("/01/12345", headers={"Accept": LINKSET}).status_code == 404
+    assert client.get(f"/01/0{GTIN}/10/NO-SUCH-LOT", headers={"Accept": LINKSET}).status_code == 404
+    product = client.get(f"/01/0{GTIN}", headers={"Accept": LINKSET})
+    assert product.status_code == 200 and product.get_json()["linkset"][0]["anchor"].endswith(f"/01/0{GTIN}")
+    assert client.get(f"/01/0{GTIN}").status_code == 303  # a person is sent to the serial form
+
+
+def test_the_form_needs_a_gtin_and_a_gs1_lot_code(client, session, issued):
+    setup, _, _ = issued
+    no_gtin = make_product(session, setup.producer.id)
+    make_certificate(session, no_gtin.id)
+    lot = make_lot(session, no_gtin.id)
+    resp = post_request(client, setup.caller, {"lot_id": lot.id, "quantity": 5, "form": "digital_link"})
+    assert resp.status_code == 422 and "GTIN" in resp.get_json()["errors"][0]["message"]
+    # Lot codes the registry accepts are all valid AI 10 values; the form still checks.
+    assert digital_link.lot_code_fits("PT-2026/07.B") and not digital_link.lot_code_fits("LÔ-01")
+    assert not digital_link.lot_code_fits("A" * 21)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda p: p.replace("/01/0", "/01/1"),  # GTIN check digit
+        lambda p: p.replace("8030=", "8030=x"),  # signature length
+        lambda p: p + "&v=00",  # a repeated parameter
+        lambda p: p.replace("&v=01", "&v=02"),  # format version 2 has no Digital Link form yet
+        lambda p: p.split("?")[0],  # no signature
+    ],
+)
+def test_malformed_digital_links_are_not_stamps(client, issued, mutate):
+    setup, rid, _ = issued
+    path = mutate(_stamp_path(client, setup, rid))
+    assert client.get(path).status_code == 404
