@@ -27,6 +27,7 @@ from stamp_service.errors import NotFound, ValidationFailed
 from stamp_service.schemas.lots import TraceEventIn
 from stamp_service.services import lots as lot_service
 from stamp_service.services.lookup import by_id
+from stamp_service.services.scope import owner_of
 from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product, TraceEvent
 from stamp_service.storage.models.stamps import StampRequest, StampVoid
 
@@ -94,14 +95,14 @@ def _scope_products(session: Session, actor: Principal, query: EventQuery) -> li
         product = by_id(session, Product, query.product_id)
         if product is None:
             raise NotFound("no such product")
-        require_read(actor, product.producer_id, "product")
+        require_read(actor, owner_of(session, product.producer_id), "product")
         return [product]
     producer_id = query.producer_id or actor.producer_id
     if producer_id is None:
         raise ValidationFailed([{"field": "query.producer_id", "message": "name a producer, product or lot"}])
     if by_id(session, Producer, producer_id) is None:
         raise NotFound("no such producer")
-    require_read(actor, producer_id, "producer")
+    require_read(actor, owner_of(session, producer_id), "producer")
     return list(session.scalars(select(Product).where(Product.producer_id == producer_id)))
 
 

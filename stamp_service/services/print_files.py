@@ -314,7 +314,7 @@ def one_stamp(
         raise Conflict("this stamp is voided and must not be printed again")
     label = _label(stamp, source, source.host(), keyring)
     if size_mm is not None:
-        modules = version_for_length(len(label.url)) * 4 + 17
+        modules = version_for(label.url) * 4 + 17
         plan_label(label, size_mm[0], size_mm[1], modules, padding=DEFAULT_PADDING)  # raises LabelTooSmall
     audit.record(
         session,

@@ -232,7 +232,12 @@ def labels_pdf(*, principal: Principal, request_id: int, query: PdfQuery) -> Res
     overrides = query.model_dump(exclude={"preset"}, exclude_none=True)
     layout = print_files.sheet_layout(query.preset, overrides)
     download = _open(
-        principal, request_id, "pdf", query.model_dump(exclude_none=True), print_files.sheet_fits(layout), layout
+        principal,
+        request_id,
+        "pdf",
+        query.model_dump(exclude_none=True),
+        print_files.sheet_fits(layout),
+        layout,
     )
     chunks = render_pdf(_labels(download), layout, title=f"OCOP stamps, request {request_id}")
     return _attachment(chunks, "application/pdf", f"ocop-stamps-{request_id}.pdf")
