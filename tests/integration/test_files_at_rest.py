@@ -74,7 +74,7 @@ def test_keys_rotate_on_a_full_disk_fails_cleanly_and_leaves_no_temporary_file(t
 
     monkeypatch.setattr(os, "write", disk_full)
     for _ in range(3):
-        result = runner.invoke(main, ["keys", "rotate"], env=env)
+        result = runner.invoke(main, ["keys", "rotate", "--force"], env=env)
         assert result.exit_code != 0
         assert "No space left on device" in result.output and "Traceback" not in result.output
     monkeypatch.undo()
