@@ -216,6 +216,22 @@ def _wrap(font: Font, text: str, avail: float, size: float, max_lines: int) -> l
     return lines
 
 
+def _host_lines(font: Font, host: str, avail: float) -> list[str] | None:
+    """The host on one line, or on two broken after a dot (never shrunk below 6 pt); None if not."""
+    if font.width(host, MIN_TEXT) <= avail:
+        return [host]
+    cuts = [i + 1 for i, ch in enumerate(host) if ch == "." and 0 < i < len(host) - 1]
+    fitting = [
+        (host[:i], host[i:])
+        for i in cuts
+        if max(font.width(host[:i], MIN_TEXT), font.width(host[i:], MIN_TEXT)) <= avail
+    ]
+    if not fitting:
+        return None
+    first, second = min(fitting, key=lambda p: abs(len(p[0]) - len(p[1])))
+    return [first, second]
+
+
 def _first_line(font: Font, text: str, avail: float, size: float) -> tuple[str, str]:
     """The longest run of whole words that fits `avail` (cut with "…" if one word is too long)."""
     words = text.split(" ")
@@ -290,10 +306,11 @@ def _required(
             return None
         blocks[name] = [_line(t) for t in lines]
     serial = _serial_block(c, avail)
-    if serial is None or font.width(c.host, MIN_TEXT) > avail:
+    host = _host_lines(font, c.host, avail)
+    if serial is None or host is None:
         return None
     blocks["serial"] = [serial]
-    blocks["host"] = [_line(c.host)]
+    blocks["host"] = [_line(line) for line in host]
     if seq_in_column:
         if font.width(SEQ_SAMPLE, MIN_TEXT) > avail:
             return None

@@ -157,11 +157,11 @@ class PrintPresetOut(Out):
     )
     crop_marks: bool
     page_clearance: float = Field(description="Smallest distance from ink to the page edge")
-    code_mm: float = Field(description="Printed QR symbol side without a PIN")
+    code_mm: float | None = Field(description="Printed QR symbol side without a PIN; null: host too long")
     code_mm_with_pin: float | None = Field(description="With a scratch PIN; null: this stock cannot hold one")
     default: bool
     purpose: str
-    preview_url: str = Field(description="PNG of one label as it will print (300 dpi)")
+    preview_url: str | None = Field(description="PNG of one label as it will print (300 dpi)")
     preview_with_pin_url: str | None
 
 

@@ -45,7 +45,7 @@ def list_presets() -> list[PrintPresetOut]:
     return [
         PrintPresetOut(
             **asdict(info),
-            preview_url=f"{base}/{info.name}/preview.png",
+            preview_url=f"{base}/{info.name}/preview.png" if info.code_mm is not None else None,
             preview_with_pin_url=f"{base}/{info.name}/preview.png?pin=true"
             if info.code_mm_with_pin is not None
             else None,

@@ -294,3 +294,18 @@ def test_crop_marks_only_where_there_is_a_margin() -> None:
     without = pdf_bytes(make_labels(1), PRESETS["a4-3x8-70x37-diecut"])
     assert b"/CM " in with_marks  # the crop-mark form in the shared resources
     assert b"/CM " not in without
+
+
+def test_a_long_host_wraps_after_a_dot_and_one_too_long_is_reported_not_raised() -> None:
+    from stamp_service.render.presets import all_presets
+
+    host = "xac-thuc-tem-ocop.tinh-ha-giang.gov.vn"
+    (label,) = make_labels(1, host=host.upper())
+    layout = PRESETS["a4-4x10-48.5x25.4-diecut"]
+    plan = plan_label(label, layout.label_width, layout.label_height, 49, padding=layout.padding)
+    texts = [t.text for t in plan.texts]
+    assert "xac-thuc-tem-ocop." in texts and "tinh-ha-giang.gov.vn" in texts
+    assert min(t.size for t in plan.texts) >= 6 * 25.4 / 72 - 1e-9
+    infos = {p.name: p for p in all_presets("x" * 40 + ".vn")}  # cannot be broken to fit 6 pt
+    assert infos["a4-4x10-48.5x25.4-diecut"].code_mm is None
+    assert infos["a4-3x7-63.5x38.1-diecut"].code_mm is None
