@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from stamp_service.domain.i18n import N_
+
 # argon2-cffi's defaults follow RFC 9106's second recommendation (64 MiB, 3 passes, 4 lanes).
 _HASHER = PasswordHasher()
 _DUMMY_HASH = _HASHER.hash("not a password anyone has")
@@ -46,9 +48,9 @@ def verify(stored_hash: str | None, password: str) -> Check:
 def password_problem(password: str, *, name: str) -> str | None:
     """Why a new password is refused (an English message id), or None."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return N_("Use at least 10 characters.")  # MIN_LENGTH
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return N_("Use at most 200 characters.")  # MAX_LENGTH
     if password.strip().lower() == name.strip().lower():
-        return "The password may not be the account name."
+        return N_("The password may not be the account name.")
     return None

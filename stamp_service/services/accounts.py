@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from stamp_service.crypto import passwords
 from stamp_service.domain.access import Principal, Role, require_role
+from stamp_service.domain.i18n import N_
 from stamp_service.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from stamp_service.schemas.accounts import AccountOut
 from stamp_service.schemas.common import Page
@@ -248,11 +249,13 @@ def change_own_password(session: Session, actor: Principal, current: str, new_pa
     if account is None or not account.active:
         raise Unauthenticated()
     if not passwords.verify(account.password_hash, current).ok:
-        raise ValidationFailed([{"field": "current_password", "message": "The current password is wrong."}])
+        raise ValidationFailed(
+            [{"field": "current_password", "message": N_("The current password is wrong.")}]
+        )
     _check_new_password(new_password, account.name, field="new_password")
     if new_password == current:
         raise ValidationFailed(
-            [{"field": "new_password", "message": "Choose a password other than the current one."}]
+            [{"field": "new_password", "message": N_("Choose a password other than the current one.")}]
         )
     account.password_hash = passwords.hash_password(new_password)
     account.must_change_password = False
@@ -330,23 +333,23 @@ def _add_account(
 ) -> Account:
     if (role is Role.PRODUCER) != (producer_id is not None):
         raise ValidationFailed(
-            [{"field": "producer_id", "message": "required for producer accounts, and only for them"}]
+            [{"field": "producer_id", "message": N_("required for producer accounts, and only for them")}]
         )
     if producer_id is not None and by_id(session, Producer, producer_id) is None:
         raise NotFound("no such producer")
     if province_code is not None and role is Role.PRODUCER:
         raise ValidationFailed(
-            [{"field": "province_code", "message": "a producer account's province is its producer's"}]
+            [{"field": "province_code", "message": N_("a producer account's province is its producer's")}]
         )
     if province_code is not None and not _is_province(session, province_code):
-        raise ValidationFailed([{"field": "province_code", "message": "unknown province code"}])
+        raise ValidationFailed([{"field": "province_code", "message": N_("unknown province code")}])
     if actor.province_code is not None:
         if producer_id is not None:
             producer = session.get(Producer, producer_id)
             if producer is None or producer.province_code != actor.province_code:
                 raise NotFound("no such producer")
         elif province_code != actor.province_code:
-            raise ValidationFailed([{"field": "province_code", "message": "outside your province"}])
+            raise ValidationFailed([{"field": "province_code", "message": N_("outside your province")}])
     if session.scalar(select(Account.id).where(Account.name == name)) is not None:
         raise Conflict(f"an account named {name!r} exists")
     account = Account(name=name, role=role.value, producer_id=producer_id, province_code=province_code)

@@ -16,6 +16,7 @@ import segno
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import Principal
+from stamp_service.domain.i18n import N_
 from stamp_service.errors import Conflict, Unauthenticated, ValidationFailed
 from stamp_service.services import audit
 from stamp_service.storage.models.accounts import Account
@@ -69,7 +70,7 @@ def enrol(session: Session, actor: Principal, secret: str, code: str) -> None:
         raise Conflict("the second factor is already set up")
     step = accepted_step(secret, code, None)
     if step is None:
-        raise ValidationFailed([{"field": "code", "message": "The code is wrong or too old."}])
+        raise ValidationFailed([{"field": "code", "message": N_("The code is wrong or too old.")}])
     account.totp_secret = secret
     account.totp_last_step = step
     session.flush()
@@ -85,7 +86,7 @@ def remove(session: Session, actor: Principal, code: str, *, required: bool) -> 
     if required:
         raise Conflict("office administrators must keep the second factor")
     if not check(account, code):
-        raise ValidationFailed([{"field": "code", "message": "The code is wrong or too old."}])
+        raise ValidationFailed([{"field": "code", "message": N_("The code is wrong or too old.")}])
     account.totp_secret = None
     account.totp_last_step = None
     session.flush()

@@ -13,6 +13,7 @@ from flask import Flask, abort, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from stamp_service.domain.access import Principal, Role
+from stamp_service.domain.i18n import N_
 from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.services import accounts
 from stamp_service.storage.models.registry import Producer
@@ -23,7 +24,11 @@ from stamp_service.web.signin_pages import field_errors
 
 bp = people_blueprint("accounts_pages", __name__, url_prefix="/console/accounts")
 PER_PAGE = 50
-ROLE_CHOICES = (("admin", "Office administrator"), ("inspector", "Inspector"), ("producer", "Producer"))
+ROLE_CHOICES = (
+    ("admin", N_("Office administrator")),
+    ("inspector", N_("Inspector")),
+    ("producer", N_("Producer")),
+)
 
 
 def _me() -> Principal:
@@ -66,12 +71,12 @@ def new() -> Any:
         role = form.get("role", "")
         name = form.get("name", "").strip()
         if role not in {r.value for r in Role}:
-            errors["role"] = "Choose a role."
+            errors["role"] = N_("Choose a role.")
         if not accounts.NAME_PATTERN.fullmatch(name):
-            errors["name"] = "Use 2 to 100 letters, digits, dots, dashes or @, without spaces."
+            errors["name"] = N_("Use 2 to 100 letters, digits, dots, dashes or @, without spaces.")
         producer_id = _int_or_none(form.get("producer_id")) if role == "producer" else None
         if role == "producer" and producer_id is None:
-            errors["producer_id"] = "Choose the producer."
+            errors["producer_id"] = N_("Choose the producer.")
         province = None
         if role in ("admin", "inspector"):
             province = me.province_code or (form.get("province_code") or None)
@@ -83,9 +88,9 @@ def new() -> Any:
             except ValidationFailed as exc:
                 errors = field_errors(exc)
             except Conflict:
-                errors["name"] = "An account with this name exists."
+                errors["name"] = N_("An account with this name exists.")
             except NotFound:
-                errors["producer_id"] = "Choose the producer."
+                errors["producer_id"] = N_("Choose the producer.")
             else:
                 return render("people/one_time_code.html", account=account, code=code, created=True)
     return render(
@@ -94,7 +99,7 @@ def new() -> Any:
         errors=errors,
         form=form,
         roles=ROLE_CHOICES,
-        provinces=[("", "Central level"), *province_choices()] if me.province_code is None else None,
+        provinces=[("", N_("Central level")), *province_choices()] if me.province_code is None else None,
         producers=_producer_choices(me),
     )
 
@@ -122,14 +127,14 @@ def reset_password(account_id: int) -> Any:
 @signed_in(Role.ADMIN)
 def deactivate(account_id: int) -> Any:
     if request.form.get("confirm") != "yes":
-        flash("Tick the box to confirm the deactivation.", "error")
+        flash(N_("Tick the box to confirm the deactivation."), "error")
         return redirect(url_for("accounts_pages.detail", account_id=account_id))
     try:
         accounts.deactivate_account(db(), _me(), account_id, reason=request.form.get("reason") or None)
     except Conflict as exc:
         flash(_conflict_message(exc), "error")
     else:
-        flash("The account is deactivated: its sessions and tokens stopped.", "success")
+        flash(N_("The account is deactivated: its sessions and tokens stopped."), "success")
     return redirect(url_for("accounts_pages.detail", account_id=account_id))
 
 
@@ -142,7 +147,7 @@ def new_token(account_id: int) -> Any:
     label = request.form.get("label", "").strip()[:200]
     errors: dict[str, str] = {}
     if days is None or not 1 <= days <= max_days[account.role]:
-        errors["days"] = "Choose a number of days within the limit."
+        errors["days"] = N_("Choose a number of days within the limit.")
     else:
         try:
             issued = accounts.issue_token(
@@ -170,22 +175,22 @@ def revoke_token(token_id: int) -> Any:
     try:
         row = accounts.revoke_token(db(), _me(), token_id)
     except Conflict:
-        flash("This token was already revoked.", "error")
+        flash(N_("This token was already revoked."), "error")
         account_id = _int_or_none(request.form.get("account_id"))
         if account_id is None:
             abort(404)
         return redirect(url_for("accounts_pages.detail", account_id=account_id))
-    flash("The token is revoked.", "success")
+    flash(N_("The token is revoked."), "success")
     return redirect(url_for("accounts_pages.detail", account_id=row.account_id))
 
 
 def _conflict_message(exc: Conflict) -> str:
     known = {
-        "you cannot deactivate your own account": "You cannot deactivate your own account.",
-        "this account is already deactivated": "This account is already deactivated.",
-        "this account is deactivated": "This account is deactivated.",
+        "you cannot deactivate your own account": N_("You cannot deactivate your own account."),
+        "this account is already deactivated": N_("This account is already deactivated."),
+        "this account is deactivated": N_("This account is deactivated."),
     }
-    return known.get(exc.detail, "That cannot be done now.")
+    return known.get(exc.detail, N_("That cannot be done now."))
 
 
 def init_app(app: Flask) -> None:

@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from stamp_service.config import LANGUAGES, Settings
 from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain.access import Principal, Role
+from stamp_service.domain.i18n import N_
 from stamp_service.errors import Forbidden, ServiceError, Unauthenticated
 from stamp_service.services.web_sessions import Resolved
 from stamp_service.storage.models.reference import AdministrativeUnit
@@ -185,7 +186,7 @@ def _template_context() -> dict[str, Any]:
     }
 
 
-ROLE_LABELS = {"admin": "Office administrator", "producer": "Producer", "inspector": "Inspector"}
+ROLE_LABELS = {"admin": N_("Office administrator"), "producer": N_("Producer"), "inspector": N_("Inspector")}
 
 
 def role_label(role: str) -> str:
@@ -212,18 +213,18 @@ def province_choices() -> list[tuple[str, str]]:
 def error_page(status: int, title: str, detail: str) -> Response:
     """The people pages' error page (400/403/404/500...), in the person's language."""
     titles = {
-        400: "The form could not be accepted",
-        403: "You may not open this page",
-        404: "Page not found",
-        429: "Too many attempts",
-        500: "Something went wrong",
+        400: N_("The form could not be accepted"),
+        403: N_("You may not open this page"),
+        404: N_("Page not found"),
+        429: N_("Too many attempts"),
+        500: N_("Something went wrong"),
     }
     details = {
-        400: "The form was too old or came from elsewhere. Go back, reload the page and try again.",
-        403: "Your account does not have access to this page.",
-        404: "There is no such page, or it is not in your area.",
-        429: "Wait a little and try again.",
-        500: "The error was recorded. Try again in a moment.",
+        400: N_("The form was too old or came from elsewhere. Go back, reload the page and try again."),
+        403: N_("Your account does not have access to this page."),
+        404: N_("There is no such page, or it is not in your area."),
+        429: N_("Wait a little and try again."),
+        500: N_("The error was recorded. Try again in a moment."),
     }
     html = render_template(
         "people/error.html",

@@ -14,6 +14,7 @@ from flask import Response, flash, make_response, redirect, request, session, ur
 from werkzeug.wrappers import Response as BaseResponse
 
 from stamp_service.domain.access import Role
+from stamp_service.domain.i18n import N_
 from stamp_service.errors import Conflict, RateLimited, Unauthenticated, ValidationFailed
 from stamp_service.services import accounts, second_factor, sign_in, web_sessions
 from stamp_service.storage.models.accounts import Account
@@ -56,17 +57,17 @@ def signin() -> Any:
         name = request.form.get("name", "").strip()
         password = request.form.get("password", "")
         if not name:
-            errors["name"] = "Enter your user name."
+            errors["name"] = N_("Enter your user name.")
         if not password:
-            errors["password"] = "Enter your password."
+            errors["password"] = N_("Enter your password.")
         if not errors:
             try:
                 accepted = sign_in.check_password(db(), sign_in_attempt(), name, password)
             except sign_in.SignInFailed:
-                errors["password"] = "The user name or password is wrong."
+                errors["password"] = N_("The user name or password is wrong.")
                 status = 401
             except RateLimited as exc:
-                errors["password"] = "Too many failed sign-ins. Try again in a few minutes."
+                errors["password"] = N_("Too many failed sign-ins. Try again in a few minutes.")
                 return render(
                     "people/signin.html", 429, errors=errors, name=name, next=target, retry=exc.retry_after
                 )
@@ -99,11 +100,11 @@ def code() -> Any:
         try:
             account = sign_in.check_code(db(), sign_in_attempt(), pending["id"], request.form.get("code", ""))
         except sign_in.SignInFailed:
-            errors["code"] = "The code is wrong or too old."
+            errors["code"] = N_("The code is wrong or too old.")
             status = 401
         except RateLimited:
             session.pop("pending", None)
-            errors["code"] = "Too many failed sign-ins. Try again in a few minutes."
+            errors["code"] = N_("Too many failed sign-ins. Try again in a few minutes.")
             status = 429
         else:
             return _complete(account, pending.get("next"))
@@ -135,7 +136,7 @@ def signout() -> Response:
     session.clear()
     if keep:
         session["lang"] = keep
-    flash("You are signed out.", "success")
+    flash(N_("You are signed out."), "success")
     response = make_response(redirect(url_for("signin_pages.signin")))
     clear_session_cookie(response)
     return response
@@ -162,7 +163,7 @@ def account() -> Any:
 @signed_in()
 def end_all() -> Response:
     web_sessions.end_all(db(), page_person().principal)
-    flash("All your sessions are signed out, this one included.", "success")
+    flash(N_("All your sessions are signed out, this one included."), "success")
     response = make_response(redirect(url_for("signin_pages.signin")))
     clear_session_cookie(response)
     return response
@@ -177,7 +178,7 @@ def password() -> Any:
     if request.method == "POST":
         new = request.form.get("new_password", "")
         if new != request.form.get("confirm_password", ""):
-            errors["confirm_password"] = "The two new passwords differ."
+            errors["confirm_password"] = N_("The two new passwords differ.")
             status = 422
         else:
             try:
@@ -187,7 +188,7 @@ def password() -> Any:
             except ValidationFailed as exc:
                 errors, status = field_errors(exc), 422
             else:
-                flash("Your password is changed.", "success")
+                flash(N_("Your password is changed."), "success")
                 return redirect(url_for("signin_pages.account"))
     return render("people/password.html", status, errors=errors, must_change=person.must_change_password)
 
@@ -212,7 +213,7 @@ def totp() -> Any:
             errors, status = field_errors(exc), 422
         else:
             session.pop("totp_secret", None)
-            flash("The second factor is on. Sign-in now asks for a code.", "success")
+            flash(N_("The second factor is on. Sign-in now asks for a code."), "success")
             return redirect(url_for("signin_pages.account"))
     uri = second_factor.provisioning_uri(secret, person.principal.name)
     return render(
@@ -239,9 +240,9 @@ def totp_remove() -> Any:
         )
     except (ValidationFailed, Conflict) as exc:
         message = field_errors(exc).get("code") if isinstance(exc, ValidationFailed) else None
-        flash(message or "Office administrators must keep the second factor.", "error")
+        flash(message or N_("Office administrators must keep the second factor."), "error")
     else:
-        flash("The second factor is off.", "success")
+        flash(N_("The second factor is off."), "success")
     return redirect(url_for("signin_pages.account"))
 
 
@@ -251,9 +252,9 @@ def revoke_own_token(token_id: int) -> BaseResponse:
     try:
         accounts.revoke_token(db(), page_person().principal, token_id)
     except Conflict:
-        flash("This token was already revoked.", "error")
+        flash(N_("This token was already revoked."), "error")
     else:
-        flash("The token is revoked.", "success")
+        flash(N_("The token is revoked."), "success")
     return redirect(url_for("signin_pages.account"))
 
 

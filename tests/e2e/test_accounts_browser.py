@@ -231,3 +231,12 @@ def test_the_scanner_signs_in_with_a_user_name_and_password(browser, live_url, s
     page.click("#sign-out")
     expect(page.locator("#device-sign-in")).to_be_visible()  # signing out is async (IndexedDB)
     context.close()
+
+
+def test_the_axe_check_reports_what_it_should(browser):
+    """The accessibility check itself can fail: a page with known faults is reported."""
+    page = browser.new_page()
+    page.set_content('<html><body><input type="text"><button></button><img src="x.png"></body></html>')
+    found = {v["id"] for v in axe_violations(page)}
+    assert {"button-name", "image-alt", "label", "html-has-lang"} <= found
+    page.close()

@@ -119,6 +119,16 @@ def test_form_tokens(tmp_path):
             public_guard.check_form(ring, purpose, subject, tok, origin, "tem.ocop.local", now=now)
 
 
+PEOPLE_SOURCES = (
+    "web/people.py",
+    "web/signin_pages.py",
+    "web/accounts_pages.py",
+    "crypto/passwords.py",
+    "services/accounts.py",
+    "services/second_factor.py",
+)
+
+
 def _msgids() -> set[str | tuple[str, str]]:
     ids: set = set()
     for name in ("web/verdict_text.py", "web/public.py", "web/verify_api.py"):
@@ -126,6 +136,15 @@ def _msgids() -> set[str | tuple[str, str]]:
     for template in sorted((ROOT / "templates/verify").glob("*.html")):
         with template.open("rb") as fh:
             ids |= {msg for _l, _f, msg, _c in babel_extract(fh, ["_", "gettext", "ngettext"], [], {})}
+    # Pages for people: ids marked with _() in templates and N_() in Python (domain/i18n.py).
+    for path in sorted(ROOT.glob("templates/people/*.html")):
+        with path.open("rb") as fh:
+            for _l, _f, msg, _c in babel_extract(fh, ["_"], [], {}):
+                first = msg[0] if isinstance(msg, tuple) else msg  # _("... %(n)d", n=...): the id
+                if first:  # _(variable): an id marked where the variable is set
+                    ids.add(first)
+    for path in PEOPLE_SOURCES:
+        ids |= {msg for _l, msg, _c, _x in extract_from_file("python", ROOT / path, keywords={"N_": None})}
     return ids
 
 
