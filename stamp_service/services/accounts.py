@@ -7,11 +7,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from stamp_service.domain.access import Principal, Role, require_role
-from stamp_service.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from stamp_service.domain.access import Principal, Role, in_province, province_scope, require_role
+from stamp_service.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from stamp_service.schemas.accounts import AccountOut
 from stamp_service.schemas.common import Page
 from stamp_service.services import audit
@@ -74,10 +74,7 @@ def open_account(
 
 
 def issue_token(session: Session, actor: Principal, *, account_id: int, label: str = "") -> IssuedToken:
-    require_role(actor, Role.ADMIN)
-    account = by_id(session, Account, account_id)
-    if account is None:
-        raise NotFound("no such account")
+    account = get_account(session, actor, account_id)
     issued = _add_token(session, actor, account, label)
     session.commit()
     return issued
@@ -87,7 +84,8 @@ def revoke_token(session: Session, actor: Principal, token_id: int, *, reason: s
     """Revoke a token at once; revoking it again is a Conflict (nothing changes)."""
     require_role(actor, Role.ADMIN)
     row = by_id(session, ApiToken, token_id)
-    if row is None:
+    owner = by_id(session, Account, row.account_id) if row is not None else None
+    if row is None or owner is None or not _in_scope(session, actor, owner):
         raise NotFound("no such token")
     if row.revoked_at is not None:
         raise Conflict("this token is already revoked")
@@ -110,9 +108,21 @@ def revoke_token(session: Session, actor: Principal, token_id: int, *, reason: s
 def get_account(session: Session, actor: Principal, account_id: int) -> Account:
     require_role(actor, Role.ADMIN)
     account = by_id(session, Account, account_id)
-    if account is None:
+    if account is None or not _in_scope(session, actor, account):
         raise NotFound("no such account")
     return account
+
+
+def _account_province(session: Session, account: Account) -> str | None:
+    """An office or inspector account's province (None: central); a producer account's producer's."""
+    if account.producer_id is not None:
+        return session.scalar(select(Producer.province_code).where(Producer.id == account.producer_id))
+    return account.province_code
+
+
+def _in_scope(session: Session, actor: Principal, account: Account) -> bool:
+    """A provincial office manages its province's accounts only (province scope, docs/api.md)."""
+    return in_province(actor, _account_province(session, account))
 
 
 def account_tokens(session: Session, actor: Principal, account_id: int) -> list[ApiToken]:
@@ -128,6 +138,12 @@ def list_accounts(
 ) -> Page[AccountOut]:
     require_role(actor, Role.ADMIN)
     stmt = select(Account)
+    province = province_scope(actor)
+    if province is not None:
+        in_province_producers = select(Producer.id).where(Producer.province_code == province)
+        stmt = stmt.where(
+            or_(Account.province_code == province, Account.producer_id.in_(in_province_producers))
+        )
     if role is not None:
         stmt = stmt.where(Account.role == role.value)
     return paginate(session, stmt.order_by(Account.id), page, per_page, AccountOut)
@@ -154,6 +170,16 @@ def _add_account(
         )
     if province_code is not None and not _is_province(session, province_code):
         raise ValidationFailed([{"field": "province_code", "message": "unknown province code"}])
+    if producer_id is not None:
+        producer_province = session.scalar(select(Producer.province_code).where(Producer.id == producer_id))
+        if not in_province(actor, producer_province):
+            raise NotFound("no such producer")
+    elif not in_province(actor, province_code):
+        # A provincial office creates accounts of its own province, never central-level ones.
+        raise Forbidden(
+            "a provincial office creates office and inspector accounts of its own province only",
+            province_code=actor.province_code,
+        )
     if session.scalar(select(Account.id).where(Account.name == name)) is not None:
         raise Conflict(f"an account named {name!r} exists")
     account = Account(name=name, role=role.value, producer_id=producer_id, province_code=province_code)
