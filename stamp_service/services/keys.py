@@ -123,7 +123,7 @@ def _commit(session: Session, keyring: KeyRing) -> None:
 def create(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
     """Make the first active key. Raises Conflict when a key is active (use ``rotate``)."""
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     current = active_key(session)
     if current is not None:
         raise Conflict(f"key {current.kid} is active; use `keys rotate` to replace it")
@@ -136,7 +136,7 @@ def create(session: Session, actor: Principal, *, keyring: KeyRing, note: str = 
 def rotate(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
     """A new key becomes active; the previous active key (if any) is retired and keeps verifying."""
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     previous = active_key(session)
     if previous is not None:
         _retire(session, actor, previous, "rotation")
@@ -148,7 +148,7 @@ def rotate(session: Session, actor: Principal, *, keyring: KeyRing, note: str = 
 def retire(session: Session, actor: Principal, *, keyring: KeyRing, kid: str, reason: str = "") -> SigningKey:
     """Stop signing with ``kid``; its stamps still verify. Retiring the active key stops issuance."""
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     row = get_key(session, kid)
     if row.state != "active":
         raise Conflict(f"key {row.kid} is {row.state}; only the active key can be retired")
@@ -165,7 +165,7 @@ def compromise(
     fails the whole action (use ``replace=False`` there, then rotate on the signing host).
     """
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     if not reason.strip():
         raise ValidationFailed([{"field": "reason", "message": "say why the key is compromised"}])
     row = get_key(session, kid)
@@ -197,7 +197,7 @@ def compromise(
 
 def list_keys(session: Session, actor: Principal) -> list[SigningKey]:
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     return list(session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)))
 
 
