@@ -24,6 +24,7 @@ class Caller:
     account_id: int
     token: str
     producer_id: int | None = None
+    token_id: int | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -43,7 +44,9 @@ def make_caller(
         province_code=province_code,
     )
     issued = accounts.issue_token(session, SYSTEM, account_id=account.id)
-    return Caller(account_id=account.id, token=issued.token, producer_id=producer_id)
+    return Caller(
+        account_id=account.id, token=issued.token, producer_id=producer_id, token_id=issued.token_id
+    )
 
 
 def producer_payload(**overrides: Any) -> dict[str, Any]:

@@ -179,6 +179,7 @@ def _province(session: Session, code: str, keyring: Any) -> ProvinceData:
             "request": {request.id, pending.id},
             "finding": {finding.id, proposed.id},
             "report": {report.id},
+            "account": {admin.account_id, inspector.account_id},
         },
     )
 

@@ -98,10 +98,10 @@ def producer_scope(principal: Principal) -> int | None:
     return principal.producer_id if principal.role is Role.PRODUCER else None
 
 
-def require_central(principal: Principal, what: str = "this") -> None:
+def require_central(principal: Principal) -> None:
     """Forbidden unless the account is at the central level (signing keys are the programme's)."""
     if principal.province_code is not None:
-        raise Forbidden(f"only central-level accounts may do {what}")
+        raise Forbidden("only central-level accounts may do this")
 
 
 def require_certifying_level(principal: Principal, level: str, *, stars: int | None = None) -> None:

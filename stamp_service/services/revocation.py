@@ -536,7 +536,7 @@ def compromise_key(
 ) -> KeyAction:
     """Mark a key compromised (its stamps verify online only, flagged); a repeat is a no-op."""
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     row = keys.get_key(session, kid, lock=False, malformed_is_unknown=True)
     if row.state == "compromised":
         session.rollback()
@@ -552,7 +552,7 @@ def rotate_key(
 ) -> KeyAction:
     """Replace the active key ``retire_kid`` by a new one; once it is no longer active, a no-op."""
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     row = keys.get_key(session, retire_kid, lock=False, malformed_is_unknown=True)
     if row.state != "active":
         active = keys.active_key(session, lock=False)

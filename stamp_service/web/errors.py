@@ -104,6 +104,54 @@ FIELD_MESSAGES = {
 }
 
 
+# Details and field messages of the services that have a Vietnamese wording in the catalogue (each
+# is checked to still occur in the code, so a reworded message cannot leave a stale entry).
+TRANSLATED_DETAILS = (
+    "no auto-approval policy for this producer",
+    "no auto-approval policy for this producer: every request waits for the office",
+    "no image for this product",
+    "no proposal was made from this finding",
+    "no stamp with this serial",
+    "no such account",
+    "no such certificate",
+    "no such finding",
+    "no such lot",
+    "no such producer",
+    "no such product",
+    "no such report",
+    "no such stamp request",
+    "no such stamp",
+    "no such token",
+    "inspectors have read-only access",
+    "only central-level accounts may do this",
+    "a decision cannot be signed in the future",
+    "before the signing date of the certificate it supersedes",
+    "before the signing date of the current certificate",
+    "must be digits",
+    "must not be in the future",
+    "no earlier event with this seq",
+    "not a product category or group of the reference list",
+    "observed_at is in the future",
+    "the commune is outside your province",
+    "unknown commune, ward or special zone code",
+    "unknown province",
+    "unknown province code",
+    "withdrawing stars needs the withdrawal decision",
+    "registration_number is required except for a cooperative group (THT)",
+    "give the serial, the scanned code, or both",
+)
+
+
+def problem_msgids() -> set[str]:
+    """Every message id the problem details use (the catalogue test checks each is translated)."""
+    from stamp_service.errors import ServiceError
+
+    def titles(cls: type[ServiceError]) -> set[str]:
+        return {cls.title}.union(*(titles(sub) for sub in cls.__subclasses__()))
+
+    return titles(ServiceError) | set(FIELD_MESSAGES.values()) - {"{error}"} | set(TRANSLATED_DETAILS)
+
+
 def problem_language() -> str:
     """``vi`` when the caller asks for Vietnamese (``Accept-Language: vi``), else English."""
     for tag, _quality in request.accept_languages:  # most preferred first

@@ -67,3 +67,18 @@ def test_english_unless_vietnamese_is_preferred(client, admin, header):
         headers["Accept-Language"] = header
     problem = client.get("/api/v1/products/999999", headers=headers).get_json()
     assert problem["title"] == "No such resource" and problem["detail"] == "no such product"
+
+
+def test_every_translated_detail_still_occurs_in_the_code():
+    """A reworded service message would leave its translation unused: catch it here."""
+    from pathlib import Path
+
+    from stamp_service.web.errors import TRANSLATED_DETAILS
+
+    root = Path(__file__).resolve().parents[2] / "stamp_service"
+    code = "".join(
+        p.read_text(encoding="utf-8")
+        for p in root.rglob("*.py")
+        if p.name != "errors.py" or p.parent.name != "web"
+    )
+    assert [d for d in TRANSLATED_DETAILS if f'"{d}"' not in code] == []

@@ -40,11 +40,6 @@ PNG = bytes.fromhex(
 
 # Operations outside the province rule, each with the reason. Anything else must pass the rule.
 EXEMPT = {
-    ("get", "/api/v1/accounts"): "account administration (the accounts branch scopes it)",
-    ("post", "/api/v1/accounts"): "account administration (the accounts branch scopes it)",
-    ("get", "/api/v1/accounts/{account_id}/tokens"): "account administration (the accounts branch)",
-    ("post", "/api/v1/accounts/{account_id}/tokens"): "account administration (the accounts branch)",
-    ("delete", "/api/v1/tokens/{token_id}"): "account administration (the accounts branch)",
     ("post", "/api/v1/findings"): "an inspector records what any stamp in a shop showed",
 }
 CENTRAL_ONLY = {"/api/v1/signing-keys/{kid}/compromise", "/api/v1/signing-keys/rotation"}
@@ -56,9 +51,11 @@ BODY_TARGETS = {
     ("post", "/api/v1/stamp-requests"),
     ("post", "/api/v1/voids"),
     ("post", "/api/v1/producers"),
+    ("post", "/api/v1/accounts"),
 }
 # A provincial office registering a producer in another province: a field error, not a 404.
-OUTSIDE_STATUS = {("post", "/api/v1/producers"): 422}
+# An office creating an account of another province: refused outright (403).
+OUTSIDE_STATUS = {("post", "/api/v1/producers"): 422, ("post", "/api/v1/accounts"): 403}
 
 
 def _operations() -> list[tuple[str, str, dict[str, Any]]]:
@@ -102,6 +99,8 @@ def _path_value(name: str, path: str, target: ProvinceData, world: World) -> Any
         "report_id": target.report_id,
         "serial": target.serial,
         "kid": world.kid,
+        "account_id": target.inspector.account_id,
+        "token_id": target.inspector.token_id,
     }
     assert name in values, f"{path}: no record of the two provinces for path parameter {name!r}"
     return values[name]
@@ -139,6 +138,12 @@ BODIES: dict[str, Callable[[ProvinceData, World], dict[str, Any]]] = {
     "ReportClose": lambda t, w: {"note": REASON},
     "CompromiseIn": lambda t, w: {"reason": REASON},
     "RotationIn": lambda t, w: {"retire_kid": w.kid},
+    "AccountIn": lambda t, w: {
+        "name": f"tt-{uuid.uuid4().hex[:8]}",
+        "role": "inspector",
+        "province_code": t.code,
+    },
+    "TokenIn": lambda t, w: {"label": "máy quét"},
 }
 
 
@@ -221,6 +226,7 @@ _KINDS = {
     "stamp-requests": "request",
     "findings": "finding",
     "reports": "report",
+    "accounts": "account",
 }
 _FIELDS = {
     "producer_id": "producer",
@@ -236,6 +242,9 @@ def _provinces_of(items: list[dict[str, Any]], path: str, world: World) -> set[s
     kind = _KINDS.get(path.rsplit("/", 1)[1])
     found: set[str] = set()
     for item in items:
+        if kind == "account" and item.get("province_code") is None and item.get("producer_id") is None:
+            found.add("central")  # a central-level account
+            continue
         marks = set()
         for code, data in world.provinces.items():
             if item.get("province_code") == code:
@@ -262,7 +271,7 @@ def test_listings_show_a_province_only_its_rows(client, world: World, op):
         assert response.status_code == 200, response.get_json()
         provinces = _provinces_of(response.get_json()["items"], path, world)
         if caller is world.central:
-            assert provinces == {HA_TINH, THANH_HOA}, path
+            assert provinces - {"central"} == {HA_TINH, THANH_HOA}, path
         elif path.endswith("/findings") and caller is ha_tinh.inspector:
             assert provinces == {HA_TINH}  # the inspector's own finding
         else:
@@ -356,3 +365,24 @@ def test_a_provincial_account_may_not_manage_signing_keys(client, session, world
         "/api/v1/signing-keys/rotation", json={"retire_kid": world.kid}, headers=office.headers
     )
     assert response.status_code == 403
+
+
+def test_a_provincial_office_cannot_reach_central_accounts(client, session, world: World):
+    """No way up: creating a central-level account, or a token for one, is refused."""
+    office = world.provinces[HA_TINH].admin
+    central_admin = client.post(
+        "/api/v1/accounts", json={"name": "tw-moi", "role": "admin"}, headers=office.headers
+    )
+    assert central_admin.status_code == 403
+    token = client.post(
+        f"/api/v1/accounts/{world.central.account_id}/tokens", json={"label": "x"}, headers=office.headers
+    )
+    assert token.status_code == 404
+    revoke = client.delete(f"/api/v1/tokens/{world.central.token_id}", headers=office.headers)
+    assert revoke.status_code == 404
+    own = client.post(
+        "/api/v1/accounts",
+        json={"name": "tt-ha-tinh-2", "role": "inspector", "province_code": HA_TINH},
+        headers=office.headers,
+    )
+    assert own.status_code == 201, own.get_json()
