@@ -155,6 +155,7 @@ def activatable_at(row: SigningKey, publish_period: timedelta = DEFAULT_PUBLISH_
 
 def publish(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
     """A new **pending** key: in the JWKS and the status bundle from now on, signing nothing yet."""
+    require_role(actor, Role.ADMIN)
     require_central(actor, "signing-key management")
     row = _new_key(session, actor, keyring, note, "signing_key.publish", state="pending")
     _commit(session, keyring)
@@ -179,6 +180,7 @@ def rotate(
     first key of a development install): offline scanners then say "not genuine" for its stamps
     until their next bundle.
     """
+    require_role(actor, Role.ADMIN)
     require_central(actor, "signing-key management")
     now = now or _now()
     waiting = pending_keys(session, lock=True)  # a concurrent rotation waits, then sees it active

@@ -56,7 +56,9 @@ def test_migrate_from_nothing_gives_an_office_that_can_register_a_producer(
     first = runner.invoke(main, ["migrate"])
     assert first.exit_code == 0, first.output
     assert "built-in reference data loaded" in first.output and "(0 rows" not in first.output
-    created = runner.invoke(main, ["accounts", "create", "vp-ha-tinh", "--role", "admin", "--province", "42"])
+    created = runner.invoke(
+        main, ["accounts", "create", "vp-ha-tinh", "--role", "admin", "--province", "42", "--token"]
+    )
     assert created.exit_code == 0, created.output
     token = created.output.strip().splitlines()[-1]
 

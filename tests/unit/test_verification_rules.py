@@ -25,6 +25,7 @@ from stamp_service.domain.verification import (
 from stamp_service.errors import ConfigurationError, RateLimited, ValidationFailed
 from stamp_service.services import public_guard
 from stamp_service.services.verify_config import VerifyConfig
+from stamp_service.web.errors import problem_msgids
 
 ROOT = Path(__file__).resolve().parents[2] / "stamp_service"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -145,7 +146,7 @@ def _msgids() -> set[str | tuple[str, str]]:
                     ids.add(first)
     for path in PEOPLE_SOURCES:
         ids |= {msg for _l, msg, _c, _x in extract_from_file("python", ROOT / path, keywords={"N_": None})}
-    return ids
+    return ids | problem_msgids()  # API problem details (web/errors.py)
 
 
 def test_vietnamese_catalogue_translates_every_message_with_the_same_placeholders():
