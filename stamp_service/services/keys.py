@@ -132,7 +132,7 @@ def _commit(session: Session, keyring: KeyRing) -> None:
 def create(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
     """Make the first active key. Raises Conflict when a key is active (use ``rotate``)."""
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     current = active_key(session)
     if current is not None:
         raise Conflict(f"key {current.kid} is active; use `keys rotate` to replace it")
@@ -156,7 +156,7 @@ def activatable_at(row: SigningKey, publish_period: timedelta = DEFAULT_PUBLISH_
 def publish(session: Session, actor: Principal, *, keyring: KeyRing, note: str = "") -> SigningKey:
     """A new **pending** key: in the JWKS and the status bundle from now on, signing nothing yet."""
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     row = _new_key(session, actor, keyring, note, "signing_key.publish", state="pending")
     _commit(session, keyring)
     return row
@@ -181,7 +181,7 @@ def rotate(
     until their next bundle.
     """
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     now = now or _now()
     waiting = pending_keys(session, lock=True)  # a concurrent rotation waits, then sees it active
     if waiting and not force and now < activatable_at(waiting[0], publish_period):
@@ -223,7 +223,7 @@ def rotate(
 def retire(session: Session, actor: Principal, *, keyring: KeyRing, kid: str, reason: str = "") -> SigningKey:
     """Stop signing with ``kid``; its stamps still verify. Retiring the active key stops issuance."""
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     row = get_key(session, kid)
     if row.state != "active":
         raise Conflict(f"key {row.kid} is {row.state}; only the active key can be retired")
@@ -240,7 +240,7 @@ def compromise(
     fails the whole action (use ``replace=False`` there, then rotate on the signing host).
     """
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     if not reason.strip():
         raise ValidationFailed([{"field": "reason", "message": "say why the key is compromised"}])
     row = get_key(session, kid)
@@ -272,7 +272,7 @@ def compromise(
 
 def list_keys(session: Session, actor: Principal) -> list[SigningKey]:
     require_role(actor, Role.ADMIN)
-    require_central(actor, "signing-key management")
+    require_central(actor)
     return list(session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)))
 
 

@@ -55,7 +55,8 @@ BODY_TARGETS = {
 }
 # A provincial office registering a producer in another province: a field error, not a 404.
 # An office creating an account of another province: refused outright (403).
-OUTSIDE_STATUS = {("post", "/api/v1/producers"): 422, ("post", "/api/v1/accounts"): 403}
+# Creating a record for another province is a field error (422) on its province or commune.
+OUTSIDE_STATUS = {("post", "/api/v1/producers"): 422, ("post", "/api/v1/accounts"): 422}
 
 
 def _operations() -> list[tuple[str, str, dict[str, Any]]]:
@@ -373,7 +374,8 @@ def test_a_provincial_office_cannot_reach_central_accounts(client, session, worl
     central_admin = client.post(
         "/api/v1/accounts", json={"name": "tw-moi", "role": "admin"}, headers=office.headers
     )
-    assert central_admin.status_code == 403
+    assert central_admin.status_code == 422  # province_code: outside your province
+    assert central_admin.get_json()["errors"][0]["field"] == "province_code"
     token = client.post(
         f"/api/v1/accounts/{world.central.account_id}/tokens", json={"label": "x"}, headers=office.headers
     )
