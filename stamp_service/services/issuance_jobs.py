@@ -23,6 +23,7 @@ would still be safe: ``minting.issue_chunk`` locks the request and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -45,7 +46,9 @@ log = logging.getLogger(__name__)
 SYNC_LIMIT = 10_000
 QUEUE_NAME = "ocop-issuance"
 SWEEP_SECONDS = 30.0
-WORKER_SWEEP_SECONDS = 20.0  # with LEASE_SECONDS, an orphaned job resumes within 40 s; ``stamp-service worker --sweep-seconds`` / OCOP_WORKER_SWEEP_SECONDS
+# ``stamp-service worker --sweep-seconds`` / OCOP_WORKER_SWEEP_SECONDS; with LEASE_SECONDS, a killed
+# worker's job resumes within 40 s
+WORKER_SWEEP_SECONDS = 20.0
 STALE_AFTER = timedelta(minutes=5)  # a small request untouched this long was abandoned by its caller
 JOB_TIMEOUT = 3600
 
@@ -146,10 +149,8 @@ class Lease:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(LEASE_RENEW)
-        try:
+        with contextlib.suppress(Exception):  # it expires on its own
             self.redis.delete(self.key)
-        except Exception:  # it expires on its own
-            pass
 
 
 def rq_queue(redis_url: str) -> Any:

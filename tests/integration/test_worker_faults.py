@@ -8,6 +8,7 @@ PostgreSQL pass (the processes share a committed database).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -104,10 +105,8 @@ def _stop(proc: subprocess.Popen) -> list[int]:
     """kill -9 of the worker and its work-horse (RQ starts the horse in a session of its own)."""
     horses = _children(proc.pid)
     for pid in [proc.pid, *horses]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     proc.wait(10)
     return horses
 
