@@ -31,6 +31,10 @@ def init_app(app: Flask) -> None:
         # Set for every request: gunicorn's threads serve one request after another.
         set_write_intent(request.method not in SAFE_METHODS)
 
+    @app.teardown_request
+    def _forget_writes(_exc: BaseException | None) -> None:
+        set_write_intent(False)  # the thread's next work (a stream, a test) only reads by default
+
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
