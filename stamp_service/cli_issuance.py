@@ -54,7 +54,7 @@ def register(main: click.Group) -> None:
     @click.option(
         "--sweep-seconds",
         type=click.FloatRange(min=1.0),
-        default=60.0,
+        default=20.0,  # issuance_jobs.WORKER_SWEEP_SECONDS
         show_default=True,
         envvar="OCOP_WORKER_SWEEP_SECONDS",
         help="how often unfinished requests without a live job are queued again",
@@ -74,7 +74,7 @@ def register(main: click.Group) -> None:
         runtime = ctx.runtime
         issuance_jobs.bind_job_runtime(runtime)
         if runtime.settings.redis_url:
-            from rq import Worker
+            from stamp_service.services import rq_worker
 
             queue = issuance_jobs.rq_queue(runtime.settings.redis_url)
             resumed = issuance_jobs.enqueue_pending(runtime, queue)
@@ -84,7 +84,7 @@ def register(main: click.Group) -> None:
                 sweeper = issuance_jobs.Sweeper(runtime, queue, interval=sweep_seconds)
                 sweeper.start()
             try:
-                Worker([queue], connection=queue.connection).work(burst=burst)
+                rq_worker.work(queue, burst=burst)
             finally:
                 if sweeper is not None:
                     sweeper.stop()

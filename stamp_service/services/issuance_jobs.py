@@ -14,13 +14,16 @@ enqueue time) when they start and then every ``WORKER_SWEEP_SECONDS`` (the RQ
 worker's ``Sweeper`` thread) or ``SWEEP_SECONDS`` (the in-process thread).
 Enqueuing is idempotent: one job id per request, and a request whose job is
 still waiting or running is not queued again (a short Redis lock per request
-serialises the approval and every worker's sweep). Two workers on one request
+serialises the approval and every worker's sweep). "Running" means a renewed
+lease (``Lease``): a job whose worker was killed is queued again by the next
+sweep, not left "started" until RQ's maintenance notices. Two workers on one request
 would still be safe: ``minting.issue_chunk`` locks the request and
 ``UNIQUE(request_id, seq)`` refuses a duplicate slot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -43,7 +46,9 @@ log = logging.getLogger(__name__)
 SYNC_LIMIT = 10_000
 QUEUE_NAME = "ocop-issuance"
 SWEEP_SECONDS = 30.0
-WORKER_SWEEP_SECONDS = 60.0  # ``stamp-service worker --sweep-seconds`` / OCOP_WORKER_SWEEP_SECONDS
+# ``stamp-service worker --sweep-seconds`` / OCOP_WORKER_SWEEP_SECONDS; with LEASE_SECONDS, a killed
+# worker's job resumes within 40 s
+WORKER_SWEEP_SECONDS = 20.0
 STALE_AFTER = timedelta(minutes=5)  # a small request untouched this long was abandoned by its caller
 JOB_TIMEOUT = 3600
 
@@ -98,9 +103,54 @@ def _runtime_for_jobs() -> Runtime:
 def run_job(request_id: int) -> dict[str, Any]:
     """The RQ job: issue one request to the end; the result says where it ended."""
     runtime = _runtime_for_jobs()
-    with runtime.session_factory() as session:
+    assert runtime.settings.redis_url
+    with Lease(runtime.settings.redis_url, request_id), runtime.session_factory() as session:
         result = run_request(session, request_id, for_runtime(runtime))
     return {"request_id": request_id, "state": result.state, "issued": result.issued_total}
+
+
+# A running job renews its request's lease every LEASE_RENEW seconds. A job RQ still calls
+# "started" whose lease has expired belongs to a worker that died (kill -9, a lost host): the next
+# sweep queues the request again at once, instead of waiting for RQ's own clean-up (minutes).
+LEASE_SECONDS = 15
+LEASE_RENEW = 5.0
+
+
+def lease_key(request_id: int) -> str:
+    return f"ocop:issuance:lease:{request_id}"
+
+
+class Lease:
+    """Holds ``lease_key(request_id)`` in Redis while a job runs (a daemon thread renews it)."""
+
+    def __init__(self, redis_url: str, request_id: int) -> None:
+        from redis import Redis
+
+        self.redis = Redis.from_url(redis_url, socket_timeout=5)
+        self.key = lease_key(request_id)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="ocop-issuance-lease", daemon=True)
+
+    def _touch(self) -> None:
+        try:
+            self.redis.set(self.key, str(os.getpid()), ex=LEASE_SECONDS)
+        except Exception as exc:  # Redis away: the work goes on; the lease lapses at worst
+            log.warning("issuance lease not renewed", extra={"key": self.key, "error": repr(exc)})
+
+    def _renew(self) -> None:
+        while not self._stop.wait(LEASE_RENEW):
+            self._touch()
+
+    def __enter__(self) -> Lease:
+        self._touch()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(LEASE_RENEW)
+        with contextlib.suppress(Exception):  # it expires on its own
+            self.redis.delete(self.key)
 
 
 def rq_queue(redis_url: str) -> Any:
@@ -128,7 +178,12 @@ def enqueue(queue: Any, request_id: int) -> bool:
     with lock:
         job = queue.fetch_job(job_id(request_id))
         status = job.get_status(refresh=False) if job is not None else None
-        if status is not None and getattr(status, "value", status) not in _ENDED:
+        status = getattr(status, "value", status)
+        if status == "started" and not queue.connection.exists(lease_key(request_id)):
+            # Its worker died mid-job (no lease renewed): RQ would notice only much later.
+            log.warning("issuance job orphaned: queued again", extra={"request_id": request_id})
+            job.delete()  # type: ignore[union-attr]  # from its registries too
+        elif status is not None and status not in _ENDED:
             return False
         queue.enqueue(
             run_job,

@@ -43,6 +43,10 @@ def init_app(app: Flask) -> None:
         # Set for every request: gunicorn's threads serve one request after another.
         set_write_intent(request.method not in SAFE_METHODS)
 
+    @app.teardown_request
+    def _forget_writes(_exc: BaseException | None) -> None:
+        set_write_intent(False)  # the thread's next work (a stream, a test) only reads by default
+
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         reads = g.pop("read_session", None)
