@@ -46,6 +46,7 @@ class Operation:
     roles: tuple[str, ...]
     errors: tuple[int, ...]
     description: str = ""
+    uploads: tuple[str, ...] = ()  # media types of a raw (non-JSON) body the view reads itself
     extra_responses: dict[str, Any] = field(default_factory=dict)
 
 
@@ -123,6 +124,7 @@ def operation(
     roles: tuple[str, ...] = ("admin", "producer", "inspector"),
     errors: tuple[int, ...] = (),
     description: str = "",
+    uploads: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON operation on ``bp`` and in the OpenAPI document.
 
@@ -164,6 +166,7 @@ def operation(
                 roles=roles,
                 errors=errors,
                 description=description or (view.__doc__ or "").strip(),
+                uploads=uploads,
             )
         )
         return wrapper

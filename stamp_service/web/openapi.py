@@ -139,6 +139,8 @@ def build_document(version: str) -> dict[str, Any]:
         codes = set(op.errors) | ({401, 403} if op.auth else set()) | {503}
         if op.body is not None:
             codes |= {400, 413, 415, 422}
+        if op.uploads:
+            codes |= {413, 415, 422}
         if op.query is not None:
             codes.add(422)
         for code in sorted(codes):
@@ -165,6 +167,9 @@ def build_document(version: str) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": _schema_ref(op.body, "validation", refs)}},
             }
+        if op.uploads:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            entry["requestBody"] = {"required": True, "content": {t: binary for t in op.uploads}}
         paths.setdefault(path, {})[op.method] = entry
     for query in {op.query for op in operations if op.query is not None}:
         # Query models become parameters, not components (their enums stay components).
