@@ -26,4 +26,4 @@ USER ocop
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
-CMD ["sh", "-c", "exec gunicorn stamp_service.wsgi:app --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY} --worker-class gthread --threads 4 --timeout 60 --access-logfile -"]
+CMD ["sh", "-c", "exec gunicorn stamp_service.wsgi:app --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY} --worker-class gthread --threads 4 --timeout 60 --limit-request-line 8190 --access-logfile -"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, g, json, render_template_string, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestURITooLarge
 
 from stamp_service.errors import ServiceError, Unauthenticated
 
@@ -43,6 +43,7 @@ _HTTP_KINDS = {
     404: "not-found",
     405: "method-not-allowed",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     429: "rate-limited",
 }
@@ -79,7 +80,20 @@ def problem_response(status: int, kind: str, title: str, detail: str | None = No
     )
 
 
+# The longest request target the app reads (path and query string). No URL of this API comes
+# near it (a stamp URL is 171 characters); above it the answer is a 414 problem. gunicorn is run
+# with limit_request_line = GUNICORN_REQUEST_LINE (its maximum) so that its own HTML 414 only
+# meets request lines the reverse proxy already refuses (docs/operations.md).
+MAX_REQUEST_TARGET = 4096
+GUNICORN_REQUEST_LINE = 8190
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _bounded_target() -> None:
+        if len(request.full_path) > MAX_REQUEST_TARGET:
+            raise RequestURITooLarge(f"a request target has at most {MAX_REQUEST_TARGET} characters")
+
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
         if exc.status >= 500:
