@@ -46,7 +46,10 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         "OCOP_LOG_FORMAT": "text",
     }
     env.pop("REDIS_URL", None)
-    code = f"from stamp_service.serve import run_gunicorn; run_gunicorn(host='127.0.0.1', port={port}, workers=1, threads=2)"
+    code = (
+        "from stamp_service.serve import run_gunicorn; "
+        f"run_gunicorn(host='127.0.0.1', port={port}, workers=1, threads=2)"
+    )
     log = (tmp / "gunicorn.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-c", code], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp
