@@ -70,7 +70,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     if request.content_length is not None and limit is not None and request.content_length > limit:
         raise PayloadTooLarge()
     if request.mimetype != "application/json":
-        raise UnsupportedMediaType()
+        raise UnsupportedMediaType("send the body as application/json")
     raw = request.get_data(cache=True)
     try:
         return model.model_validate_json(raw or b"")

@@ -88,12 +88,14 @@ MAX_REQUEST_TARGET = 4096
 GUNICORN_REQUEST_LINE = 8190
 
 
-def init_app(app: Flask) -> None:
-    @app.before_request
-    def _bounded_target() -> None:
-        if len(request.full_path) > MAX_REQUEST_TARGET:
-            raise RequestURITooLarge(f"a request target has at most {MAX_REQUEST_TARGET} characters")
+def check_request_target() -> None:
+    """Raise a 414 for a path and query longer than MAX_REQUEST_TARGET (web.ops calls it first
+    thing after giving the request its id, so the problem carries it)."""
+    if len(request.full_path) > MAX_REQUEST_TARGET:
+        raise RequestURITooLarge(f"a request target has at most {MAX_REQUEST_TARGET} characters")
 
+
+def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
         if exc.status >= 500:

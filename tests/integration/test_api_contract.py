@@ -189,3 +189,10 @@ def test_recertification_with_validity_ending_before_signing_is_422_like_certifi
         r = client.post(url, json=payload, headers=admin.headers)
         assert r.status_code == 422, (url, r.get_json())
         assert "valid_until must be after signed_on" in r.get_json()["errors"][0]["message"]
+
+
+def test_a_too_long_request_target_is_a_414_problem_with_its_request_id(client):
+    r = client.get("/api/v1/producers?q=" + "x" * 5000, headers={"X-Request-ID": "abcdef0123456789"})
+    assert r.status_code == 414 and r.content_type == "application/problem+json"
+    assert r.get_json()["type"] == "/problems/uri-too-long"
+    assert r.get_json()["request_id"] == r.headers["X-Request-ID"] == "abcdef0123456789"
