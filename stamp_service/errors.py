@@ -53,7 +53,7 @@ class MalformedRequest(ServiceError):
 class UnsupportedMediaType(ServiceError):
     kind = "unsupported-media-type"
     status = 415
-    title = "Send the body as application/json"
+    title = "This media type is not accepted here"  # the detail names the accepted ones
 
 
 class PayloadTooLarge(ServiceError):

@@ -62,6 +62,8 @@ def start_background_work(app: Flask) -> bool:
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
+    from stamp_service.web.errors import GUNICORN_REQUEST_LINE
+
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
@@ -70,6 +72,9 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", None)
             self.cfg.set("timeout", 60)
+            # The app answers long targets with a 414 problem (web.errors.MAX_REQUEST_TARGET);
+            # gunicorn's own (HTML) 414 is left for lines above its maximum.
+            self.cfg.set("limit_request_line", GUNICORN_REQUEST_LINE)
 
         def load(self) -> Any:
             from stamp_service.wsgi import app

@@ -20,6 +20,12 @@ class CriteriaVersion(StrEnum):
     QD_148_2023 = "148/QĐ-TTg"
 
 
+def validity_after_signing(signed_on: date, valid_until: date | None) -> None:
+    """Every body that sets a validity: ``valid_until`` (the last valid day) after signing."""
+    if valid_until is not None and valid_until <= signed_on:
+        raise ValueError("valid_until must be after signed_on")
+
+
 class CertificateIn(Body):
     product_id: int = Field(ge=1)
     stars: int = Field(ge=3, le=5, description="Only 3-5 stars are certified; reductions are issue 5's")
@@ -36,8 +42,7 @@ class CertificateIn(Body):
 
     @model_validator(mode="after")
     def _validity_after_signing(self) -> CertificateIn:
-        if self.valid_until is not None and self.valid_until <= self.signed_on:
-            raise ValueError("valid_until must be after signed_on")
+        validity_after_signing(self.signed_on, self.valid_until)
         return self
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 NO_NUL = r"^[^\x00]*$"
@@ -71,9 +72,34 @@ class Strict(BaseModel):
 
 
 class QueryModel(BaseModel):
-    """Base of query-string models: values arrive as strings; unknown parameters are errors."""
+    """Base of query-string models: values arrive as strings; unknown parameters are errors.
+
+    Out-of-range dates and NUL characters are errors here as in bodies (a ``since`` of
+    0001-01-01 overflowed to year 10000 in the query and answered 500).
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _storable(self) -> QueryModel:
+        problem = _insane(self, "")
+        if problem:
+            raise problem
+        return self
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+# A day in a query string: only the ISO form the document states (pydantic's lax parsing
+# would also read "0" or "1700000000" as Unix timestamps).
+QueryDate = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class Out(BaseModel):

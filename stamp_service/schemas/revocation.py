@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from stamp_service.domain.certification import AuthorityLevel
-from stamp_service.schemas.certificates import CertificateOut, CriteriaVersion
-from stamp_service.schemas.common import Out, PageQuery, QueryModel, Strict
+from stamp_service.schemas.certificates import CertificateOut, CriteriaVersion, validity_after_signing
+from stamp_service.schemas.common import Out, PageQuery, QueryDate, QueryModel, Strict
 from stamp_service.schemas.lots import LotOut
 
 DECISION_NUMBER = r"^[0-9]{1,6}/[0-9A-Za-zĐđ/-]{2,40}$"
@@ -55,6 +55,11 @@ class RecertificationIn(Strict):
     decision_number: str = Field(pattern=DECISION_NUMBER)
     signed_on: date
     valid_until: date | None = Field(None, description="Defaults to signed_on + 36 months")
+
+    @model_validator(mode="after")
+    def _validity_after_signing(self) -> RecertificationIn:
+        validity_after_signing(self.signed_on, self.valid_until)
+        return self
 
 
 class RecallIn(Strict):
@@ -178,8 +183,8 @@ class RevocationReportQuery(PageQuery):
     """Filters of the revocation reports (not the consumer reports of schemas.verification)."""
 
     province: str | None = Field(None, pattern=r"^[0-9]{2}$")
-    since: date | None = Field(None, description="Decision (or void) date on or after")
-    until: date | None = Field(None, description="Decision (or void) date on or before")
+    since: QueryDate | None = Field(None, description="Decision (or void) date on or after")
+    until: QueryDate | None = Field(None, description="Decision (or void) date on or before")
 
 
 class VoidReportQuery(RevocationReportQuery):

@@ -46,6 +46,7 @@ class Operation:
     roles: tuple[str, ...]
     errors: tuple[int, ...]
     description: str = ""
+    uploads: tuple[str, ...] = ()  # media types of a raw (non-JSON) body the view reads itself
     extra_responses: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,7 +74,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     if request.content_length is not None and limit is not None and request.content_length > limit:
         raise PayloadTooLarge()
     if request.mimetype != "application/json":
-        raise UnsupportedMediaType()
+        raise UnsupportedMediaType("send the body as application/json")
     raw = request.get_data(cache=True)
     try:
         return model.model_validate_json(raw or b"")
@@ -127,6 +128,7 @@ def operation(
     roles: tuple[str, ...] = ("admin", "producer", "inspector"),
     errors: tuple[int, ...] = (),
     description: str = "",
+    uploads: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a JSON operation on ``bp`` and in the OpenAPI document.
 
@@ -168,6 +170,7 @@ def operation(
                 roles=roles,
                 errors=errors,
                 description=description or (view.__doc__ or "").strip(),
+                uploads=uploads,
             )
         )
         return wrapper

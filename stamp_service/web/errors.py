@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask, Response, g, json, render_template_string, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestURITooLarge
 
 from stamp_service.errors import ServiceError, Unauthenticated
 from stamp_service.storage.db import committed_since_start
@@ -45,6 +45,7 @@ _HTTP_KINDS = {
     404: "not-found",
     405: "method-not-allowed",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     429: "rate-limited",
 }
@@ -236,6 +237,21 @@ def _page(status: int, title: str, detail: str | None, headers: dict[str, str]) 
         response.headers["Content-Security-Policy"] = HTML_CSP
     response.headers.update(headers)
     return response
+
+
+# The longest request target the app reads (path and query string). No URL of this API comes
+# near it (a stamp URL is 171 characters); above it the answer is a 414 problem. gunicorn is run
+# with limit_request_line = GUNICORN_REQUEST_LINE (its maximum) so that its own HTML 414 only
+# meets request lines the reverse proxy already refuses (docs/operations.md).
+MAX_REQUEST_TARGET = 4096
+GUNICORN_REQUEST_LINE = 8190
+
+
+def check_request_target() -> None:
+    """Raise a 414 for a path and query longer than MAX_REQUEST_TARGET (web.ops calls it first
+    thing after giving the request its id, so the problem carries it)."""
+    if len(request.full_path) > MAX_REQUEST_TARGET:
+        raise RequestURITooLarge(f"a request target has at most {MAX_REQUEST_TARGET} characters")
 
 
 def init_app(app: Flask) -> None:

@@ -43,6 +43,7 @@ _STATUS_TEXT = {
     404: "Not found",
     409: "Conflict",
     413: "Body too large",
+    414: "URI too long (more than 4,096 characters)",
     415: "Not JSON",
     422: "Invalid fields or rule violated",
     429: "Rate limited",
@@ -136,9 +137,12 @@ def build_document(version: str) -> dict[str, Any]:
             responses[str(op.status)] = {"description": "Success"}
         # Every operation reads or writes the database, which may be busy (SQLite's one writer)
         # or restarting (PostgreSQL): 503 database-busy is a possible answer everywhere.
-        codes = set(op.errors) | ({401, 403} if op.auth else set()) | {503}
+        # Any request target may be too long (web.errors.MAX_REQUEST_TARGET).
+        codes = set(op.errors) | ({401, 403} if op.auth else set()) | {414, 503}
         if op.body is not None:
             codes |= {400, 413, 415, 422}
+        if op.uploads:
+            codes |= {413, 415, 422}
         if op.query is not None:
             codes.add(422)
         for code in sorted(codes):
@@ -165,6 +169,9 @@ def build_document(version: str) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": _schema_ref(op.body, "validation", refs)}},
             }
+        if op.uploads:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            entry["requestBody"] = {"required": True, "content": {t: binary for t in op.uploads}}
         paths.setdefault(path, {})[op.method] = entry
     for query in {op.query for op in operations if op.query is not None}:
         # Query models become parameters, not components (their enums stay components).

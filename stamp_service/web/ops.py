@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from stamp_service.web import metrics
 from stamp_service.web.context import runtime
+from stamp_service.web.errors import check_request_target
 
 bp = Blueprint("ops", __name__)
 access_log = logging.getLogger("stamp_service.access")
@@ -99,6 +100,7 @@ def init_app(app: Flask) -> None:
     def _start() -> None:
         g.request_id = request_id_for(request.headers.get("X-Request-ID", ""))
         g.started = time.perf_counter()
+        check_request_target()
 
     @app.after_request
     def _finish(response: Response) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, request
 
+from stamp_service import uploads
 from stamp_service.domain.access import Principal
 from stamp_service.schemas.common import Page
 from stamp_service.schemas.products import ProductImageOut, ProductIn, ProductOut, ProductQuery
@@ -67,7 +68,10 @@ def get_product(*, principal: Principal, product_id: int) -> ProductOut:
     tag=TAG,
     response=ProductImageOut,
     roles=("admin", "producer"),
-    errors=(404, 413, 415),
+    errors=(404,),
+    uploads=uploads.IMAGE_TYPES,
+    description="The image is checked and re-encoded (stamp_service.uploads): at most "
+    f"{uploads.MAX_IMAGE_PIXELS:,} pixels, no metadata is kept.",
 )
 def put_product_image(*, principal: Principal, product_id: int) -> ProductImageOut:
     return products.set_product_image(
@@ -93,7 +97,7 @@ def product_image(product_id: int) -> Response:
     response.cache_control.max_age = IMAGE_CACHE_SECONDS
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'"
-    response.make_conditional(request)  # in place; typed as werkzeug's base class
+    response.make_conditional(request)  # in place: 304 when the ETag or date matches
     return response
 
 

@@ -157,3 +157,42 @@ def test_hsts_on_every_answer_when_the_public_address_is_https(client, settings,
         assert "Strict-Transport-Security" not in plain.test_client().get("/healthz").headers
     finally:
         plain.extensions["ocop"].close()
+
+
+def test_report_dates_outside_the_storable_range_or_not_iso_are_422(client, admin):
+    """Issue 14: since=0001-01-01 and until=9999-12-31 answered 500 (year 10000 out of range)."""
+    for path in (
+        "/api/v1/reports/voided-ranges",
+        "/api/v1/reports/recalled-lots",
+        "/api/v1/reports/revoked-products",
+    ):
+        for query in ("since=0001-01-01", "until=9999-12-31", "until=0", "since=1700000000"):
+            r = client.get(f"{path}?{query}", headers=admin.headers)
+            assert r.status_code == 422, (path, query, r.status_code)
+            assert r.get_json()["errors"][0]["field"] == f"query.{query.split('=')[0]}"
+        assert (
+            client.get(f"{path}?since=2025-01-01&until=2025-12-31", headers=admin.headers).status_code == 200
+        )
+
+
+def test_recertification_with_validity_ending_before_signing_is_422_like_certificates(client, session, admin):
+    from tests.factories import certificate_payload, make_certificate, make_producer, make_product
+
+    product = make_product(session, make_producer(session).id)
+    make_certificate(session, product.id)
+    body = certificate_payload(product.id, signed_on="2026-01-10", valid_until="2026-01-10")
+    del body["product_id"]
+    for url, payload in (
+        (f"/api/v1/products/{product.id}/recertification", body),
+        ("/api/v1/certificates", {**body, "product_id": product.id}),
+    ):
+        r = client.post(url, json=payload, headers=admin.headers)
+        assert r.status_code == 422, (url, r.get_json())
+        assert "valid_until must be after signed_on" in r.get_json()["errors"][0]["message"]
+
+
+def test_a_too_long_request_target_is_a_414_problem_with_its_request_id(client):
+    r = client.get("/api/v1/producers?q=" + "x" * 5000, headers={"X-Request-ID": "abcdef0123456789"})
+    assert r.status_code == 414 and r.content_type == "application/problem+json"
+    assert r.get_json()["type"] == "/problems/uri-too-long"
+    assert r.get_json()["request_id"] == r.headers["X-Request-ID"] == "abcdef0123456789"
