@@ -173,7 +173,9 @@ def make_data(db_url: str, keys_dir: Path, *, stamps: int, lots: int, products: 
     return Mix(order, [by_lot[i][0] for i in sorted(cold_lots)], sizes)
 
 
-def gunicorn(target: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def gunicorn(
+    target: str, port: int, env: dict[str, str], log: Path, root: Path = ROOT
+) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable,
         "-m",
@@ -188,7 +190,7 @@ def gunicorn(target: str, port: int, env: dict[str, str], log: Path) -> subproce
         "--worker-class",
         "gthread",
         "--chdir",
-        str(ROOT),
+        str(root),
         "--log-level",
         "warning",
     ]
@@ -303,6 +305,12 @@ def main() -> None:
     parser.add_argument("--stamps", type=int, default=100_000)
     parser.add_argument("--lots", type=int, default=1000)
     parser.add_argument("--products", type=int, default=200)
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="another checkout (e.g. `git archive <commit>`) served beside this one on the same data, "
+        "interleaved in every round: before/after from one run",
+    )
     parser.add_argument("--wrk-threads", type=int, default=WRK_THREADS)
     parser.add_argument("--wrk-cpus", default=WRK_CPUS, help="pin wrk with taskset, e.g. 1 (all runs alike)")
     args = parser.parse_args()
@@ -352,6 +360,13 @@ def main() -> None:
             procs.append(gunicorn("stamp_service.wsgi:app", app_port, env, log))
             procs.append(gunicorn("bench.verify:bare_app()", bare_port, env, log))
             app = f"http://127.0.0.1:{app_port}/"
+            old_app = None
+            if args.baseline_tree:
+                old_port = free_port()
+                old_env = {**env, "PYTHONPATH": str(args.baseline_tree.resolve())}
+                tree = args.baseline_tree.resolve()
+                procs.append(gunicorn("stamp_service.wsgi:app", old_port, old_env, log, root=tree))
+                old_app = f"http://127.0.0.1:{old_port}/"
             d, c = args.duration, args.connections
             pinned = f" pinned to CPU {WRK_CPUS}" if WRK_CPUS else ""
             print(
@@ -370,7 +385,9 @@ def main() -> None:
 
             bare_run(2)  # warm-up: every worker thread has served requests
             warm = targets.run(app, duration=2, connections=c)
-            bares, mixes, ratios = [], [], []
+            if old_app:
+                targets.run(old_app, duration=2, connections=c)
+            bares, mixes, ratios, olds, old_ratios = [], [], [], [], []
             for i in range(args.rounds):  # interleaved, so a noisy neighbour hits both routes alike
                 expected = max([warm["rps"], *(m["rps"] for m in mixes)])
                 if not targets.enough_for(expected, d):
@@ -386,14 +403,20 @@ def main() -> None:
                     bares.append(bare_run(d))
                     mixes.append(targets.run(app, duration=d, connections=c))
                 ratios.append(mixes[-1]["rps"] / bares[-1]["rps"])
+                if old_app:
+                    olds.append(targets.run(old_app, duration=d, connections=c))
+                    old_ratios.append(olds[-1]["rps"] / bares[-1]["rps"])
                 print(
                     f"  round: bare {bares[-1]['rps']:.0f} req/s, mix {mixes[-1]['rps']:.0f} req/s "
-                    f"({ratios[-1]:.0%})",
+                    f"({ratios[-1]:.0%})"
+                    + (f", baseline {olds[-1]['rps']:.0f} req/s ({old_ratios[-1]:.0%})" if old_app else ""),
                     file=sys.stderr,
                 )
             bare, one = median(bares), median(mixes)
             show("bare Flask route (baseline)", bare)
             show("realistic mix: first scans of distinct stamps", one)
+            if olds:
+                show("the same mix, --baseline-tree", median(olds))
             target = 0.8 * one["rps"]
             delay = max(0.0, c / target * 1000 - one["p50"])
             tries = []
@@ -430,6 +453,14 @@ def main() -> None:
                 + (f"p99 at ~80% load: {paced['p99']:.1f} ms (goal < 50 ms); " if paced else "")
                 + f"{targets.next:,} of {targets.total:,} stamps scanned"
             )
+            if old_ratios:
+                r = sorted(old_ratios)[len(old_ratios) // 2]
+                gains = sorted(m["rps"] / o["rps"] for m, o in zip(mixes, olds, strict=True))
+                print(
+                    f"baseline tree mix / bare: {r:.0%} (range {min(old_ratios):.0%}-{max(old_ratios):.0%}); "
+                    f"this tree / baseline tree, median of pairs: "
+                    f"{gains[len(gains) // 2]:.2f}x (range {gains[0]:.2f}-{gains[-1]:.2f})"
+                )
         finally:
             for proc in procs:
                 proc.terminate()
