@@ -1,0 +1,123 @@
+"""Two app servers side by side: two gunicorn masters on different ports, one PostgreSQL, one Redis.
+
+A withdrawal made through one master is seen on the very next request through the other, whichever
+of its workers answers (each worker holds its own generation cache, warmed before the change).
+PostgreSQL + Redis pass only: separate processes need shared, committed data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from stamp_service.domain.access import SYSTEM, Role
+from stamp_service.storage.db import make_engine, make_session_factory
+from tests.conftest import REDIS_URL
+from tests.factories import make_caller
+from tests.revocation_support import decision
+from tests.stamp_factories import ensure_keyring, make_issued_batch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _master(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "gunicorn", "stamp_service.wsgi:app", "--bind", f"127.0.0.1:{port}"]
+    cmd += ["--workers", "2", "--threads", "2", "--worker-class", "gthread", "--chdir", str(ROOT)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "gunicorn exited"
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise AssertionError("gunicorn did not start")
+
+
+def _call(url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def test_a_withdrawal_through_one_master_is_seen_on_the_next_request_of_the_other(database_url, tmp_path):
+    if not database_url.startswith("postgresql") or REDIS_URL is None:
+        pytest.skip("needs PostgreSQL and Redis (separate processes share committed data)")
+    import redis
+    import sqlalchemy as sa
+
+    from stamp_service.services import reference
+    from stamp_service.storage.migrate import upgrade
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    # Its own database: committed rows must not leak into the other tests of the run.
+    base = sa.make_url(database_url)
+    name = f"ocop_masters_{uuid.uuid4().hex[:8]}"
+    server = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    database_url = base.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(database_url)
+    upgrade(engine)
+    keys = tmp_path / "keys"
+    with make_session_factory(engine)() as session:  # committed: the masters must see it
+        reference.load_builtin(session, SYSTEM)
+        ring = ensure_keyring(session, keys)
+        batch = make_issued_batch(session, ring, n=2)
+        admin = make_caller(session, Role.ADMIN)
+    engine.dispose()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "OCOP_KEYS_DIR": str(keys),
+        "OCOP_VAR_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
+    a_port, b_port = _free_port(), _free_port()
+    masters = [_master(a_port, env), _master(b_port, env)]
+    try:
+        verify_b = f"http://127.0.0.1:{b_port}/api/v1/verify/{batch.tokens[0]}"
+        for _ in range(8):  # both workers of B answer and cache the lot's status
+            assert _call(verify_b)[1]["verdict"] == "genuine"
+        status, body = _call(
+            f"http://127.0.0.1:{a_port}/api/v1/certificates/{batch.certificate.id}/withdrawal",
+            {"decision": decision(), "reason": "vi phạm an toàn thực phẩm"},
+            admin.token,
+        )
+        assert status == 200, body
+        verdicts = [_call(verify_b)[1]["verdict"] for _ in range(8)]
+        assert verdicts == ["revoked"] * 8
+    finally:
+        for proc in masters:
+            proc.terminate()
+        for proc in masters:
+            proc.wait(20)
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
