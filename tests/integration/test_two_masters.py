@@ -7,6 +7,7 @@ PostgreSQL + Redis pass only: separate processes need shared, committed data.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -16,7 +17,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,9 +68,9 @@ def _call(url: str, body: dict | None = None, token: str | None = None) -> tuple
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def test_a_withdrawal_through_one_master_is_seen_on_the_next_request_of_the_other(database_url, tmp_path):
-    if not database_url.startswith("postgresql") or REDIS_URL is None:
-        pytest.skip("needs PostgreSQL and Redis (separate processes share committed data)")
+@contextlib.contextmanager
+def _two_masters(database_url: str, tmp_path: Path, *, redis_url: str) -> Iterator[tuple[str, str, Any, Any]]:
+    """Two masters on a database of their own (committed rows must not leak into other tests)."""
     import redis
     import sqlalchemy as sa
 
@@ -94,7 +97,7 @@ def test_a_withdrawal_through_one_master_is_seen_on_the_next_request_of_the_othe
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": redis_url,
         "OCOP_KEYS_DIR": str(keys),
         "OCOP_VAR_DIR": str(tmp_path),
         "PYTHONPATH": str(ROOT),
@@ -102,17 +105,7 @@ def test_a_withdrawal_through_one_master_is_seen_on_the_next_request_of_the_othe
     a_port, b_port = _free_port(), _free_port()
     masters = [_master(a_port, env), _master(b_port, env)]
     try:
-        verify_b = f"http://127.0.0.1:{b_port}/api/v1/verify/{batch.tokens[0]}"
-        for _ in range(8):  # both workers of B answer and cache the lot's status
-            assert _call(verify_b)[1]["verdict"] == "genuine"
-        status, body = _call(
-            f"http://127.0.0.1:{a_port}/api/v1/certificates/{batch.certificate.id}/withdrawal",
-            {"decision": decision(), "reason": "vi phạm an toàn thực phẩm"},
-            admin.token,
-        )
-        assert status == 200, body
-        verdicts = [_call(verify_b)[1]["verdict"] for _ in range(8)]
-        assert verdicts == ["revoked"] * 8
+        yield f"http://127.0.0.1:{a_port}", f"http://127.0.0.1:{b_port}", batch, admin
     finally:
         for proc in masters:
             proc.terminate()
@@ -121,3 +114,57 @@ def test_a_withdrawal_through_one_master_is_seen_on_the_next_request_of_the_othe
         with server.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
+
+
+def test_a_withdrawal_through_one_master_is_seen_on_the_next_request_of_the_other(database_url, tmp_path):
+    if not database_url.startswith("postgresql") or REDIS_URL is None:
+        pytest.skip("needs PostgreSQL and Redis (separate processes share committed data)")
+    with _two_masters(database_url, tmp_path, redis_url=REDIS_URL) as (a, b, batch, admin):
+        verify_b = f"{b}/api/v1/verify/{batch.tokens[0]}"
+        for _ in range(8):  # both workers of B answer and cache the lot's status
+            assert _call(verify_b)[1]["verdict"] == "genuine"
+        status, body = _call(
+            f"{a}/api/v1/certificates/{batch.certificate.id}/withdrawal",
+            {"decision": decision(), "reason": "vi phạm an toàn thực phẩm"},
+            admin.token,
+        )
+        assert status == 200, body
+        verdicts = [_call(verify_b)[1]["verdict"] for _ in range(8)]
+        assert verdicts == ["revoked"] * 8
+
+
+def test_a_revocation_during_a_redis_connection_loss_reaches_every_worker_after_it(database_url, tmp_path):
+    """Issue 13 fault: Redis keeps its data but the connection drops for a second; a withdrawal made
+    meanwhile bumps only the database. Within 2 s of the connection's return every worker of the
+    other master (warmed before, idle during the loss) shows it: each process publishes the
+    database generation every half second."""
+    if not database_url.startswith("postgresql") or REDIS_URL is None:
+        pytest.skip("needs PostgreSQL and Redis (separate processes share committed data)")
+    import redis
+
+    from tests.tcp_proxy import TcpProxy
+
+    target = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
+    proxy = TcpProxy(target.get("host", "127.0.0.1"), int(target.get("port", 6379)))
+    through_proxy = f"redis://127.0.0.1:{proxy.port}/{target.get('db', 0)}"
+    try:
+        with _two_masters(database_url, tmp_path, redis_url=through_proxy) as (a, b, batch, admin):
+            verify_b = f"{b}/api/v1/verify/{batch.tokens[0]}"
+            for _ in range(8):
+                assert _call(verify_b)[1]["verdict"] == "genuine"
+            proxy.cut()
+            status, body = _call(
+                f"{a}/api/v1/certificates/{batch.certificate.id}/withdrawal",
+                {"decision": decision(), "reason": "vi phạm an toàn thực phẩm"},
+                admin.token,
+            )
+            assert status == 200, body
+            time.sleep(1.0)
+            proxy.restore()
+            back = time.monotonic()
+            while time.monotonic() - back < 2.0:
+                time.sleep(0.1)
+            verdicts = [_call(verify_b)[1]["verdict"] for _ in range(8)]
+            assert verdicts == ["revoked"] * 8
+    finally:
+        proxy.close()
