@@ -49,7 +49,23 @@ def start_background_work(app: Flask) -> bool:
 
 
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
+    import os
+    import shutil
+
     from gunicorn.app.base import BaseApplication
+
+    from stamp_service.config import load_settings
+
+    # One /metrics answer for all workers (web.metrics): their files live here, emptied at start.
+    metrics_dir = load_settings().var_dir / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -59,6 +75,7 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", None)
             self.cfg.set("timeout", 60)
+            self.cfg.set("child_exit", child_exit)
 
         def load(self) -> Any:
             from stamp_service.wsgi import app

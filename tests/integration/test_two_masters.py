@@ -40,6 +40,9 @@ def _free_port() -> int:
 
 
 def _master(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    metrics_dir = Path(env["OCOP_VAR_DIR"]) / f"prometheus-{port}"  # web.metrics: one answer for all workers
+    metrics_dir.mkdir()
+    env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     cmd = [sys.executable, "-m", "gunicorn", "stamp_service.wsgi:app", "--bind", f"127.0.0.1:{port}"]
     cmd += ["--workers", "2", "--threads", "2", "--worker-class", "gthread", "--chdir", str(ROOT)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -131,6 +134,13 @@ def test_a_withdrawal_through_one_master_is_seen_on_the_next_request_of_the_othe
         assert status == 200, body
         verdicts = [_call(verify_b)[1]["verdict"] for _ in range(8)]
         assert verdicts == ["revoked"] * 8
+        req = urllib.request.Request(f"{b}/metrics", headers={"Authorization": f"Bearer {admin.token}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            text = resp.read().decode()
+        # prometheus_client in multiprocess mode: one scrape sums both workers of B (16 answers).
+        counts = [ln for ln in text.splitlines() if ln.startswith("ocop_http_requests_total{")]
+        verify = [ln for ln in counts if "/verify/" in ln and 'status="2xx"' in ln]
+        assert sum(float(ln.rsplit(" ", 1)[1]) for ln in verify) == 16, counts
 
 
 def test_a_revocation_during_a_redis_connection_loss_reaches_every_worker_after_it(database_url, tmp_path):
