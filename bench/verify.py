@@ -35,6 +35,7 @@ import http.client
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -311,6 +312,11 @@ def main() -> None:
         help="another checkout (e.g. `git archive <commit>`) served beside this one on the same data, "
         "interleaved in every round: before/after from one run",
     )
+    parser.add_argument(
+        "--hang-redis",
+        action="store_true",
+        help="serve from a redis-server of its own and measure the mix again while it is stopped (SIGSTOP)",
+    )
     parser.add_argument("--wrk-threads", type=int, default=WRK_THREADS)
     parser.add_argument("--wrk-cpus", default=WRK_CPUS, help="pin wrk with taskset, e.g. 1 (all runs alike)")
     args = parser.parse_args()
@@ -327,8 +333,18 @@ def main() -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     db_url = base.set(database=name).render_as_string(hide_password=False)
-    redis.Redis.from_url(REDIS).flushdb()
+    redis_url = REDIS
     procs: list[subprocess.Popen[bytes]] = []
+    own_redis = None
+    if args.hang_redis:  # never stop the machine's shared Redis: one of our own, on a free port
+        port = free_port()
+        own_redis = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)
+        redis_url = f"redis://127.0.0.1:{port}/0"
+    redis.Redis.from_url(redis_url).flushdb()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         try:
@@ -348,7 +364,7 @@ def main() -> None:
             env = {
                 **os.environ,
                 "DATABASE_URL": db_url,
-                "REDIS_URL": REDIS,
+                "REDIS_URL": redis_url,
                 "OCOP_KEYS_DIR": str(keys),
                 "OCOP_VAR_DIR": tmp_dir,
                 "OCOP_TRUSTED_PROXIES": "1",
@@ -440,6 +456,16 @@ def main() -> None:
             bare_again = bare_run(d)
             show("repeated scans (1,000 scanned stamps, same clients)", repeat)
             show("bare Flask route, right after", bare_again)
+            if own_redis is not None:
+                normal = targets.run(app, duration=d, connections=c)
+                os.kill(own_redis.pid, signal.SIGSTOP)
+                try:
+                    hung = targets.run(app, duration=d, connections=c)
+                finally:
+                    os.kill(own_redis.pid, signal.SIGCONT)
+                show("mix, Redis answering (its own redis-server)", normal)
+                show("mix, Redis hung (SIGSTOP)", hung)
+                print(f"hung / answering: {hung['rps'] / normal['rps']:.0%} (goal >= 50 %, p99 < 200 ms)")
             cold = cold_latencies(app_port, mix.cold)
             print(
                 f"{'cold: first scan of a lot nobody scanned (1 at a time)':<52} {'':>8}         "
@@ -466,6 +492,9 @@ def main() -> None:
                 proc.terminate()
             for proc in procs:
                 proc.wait(10)
+            if own_redis is not None:
+                own_redis.kill()
+                own_redis.wait(10)
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
