@@ -491,7 +491,11 @@ def main() -> None:
             for proc in procs:
                 proc.terminate()
             for proc in procs:
-                proc.wait(10)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:  # a loaded machine: never leave a server behind
+                    proc.kill()
+                    proc.wait(10)
             if own_redis is not None:
                 own_redis.kill()
                 own_redis.wait(10)
