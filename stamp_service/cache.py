@@ -99,6 +99,8 @@ class Store:
         self.failures = 0  # calls that reached Redis and failed (each opened the breaker)
         self._degraded = False
         self._open_until = 0.0  # the breaker: no call to Redis before this monotonic time
+        self._tripped = False  # a call failed and none has answered since (half open after the period)
+        self._breaker_lock = threading.Lock()
         # Called (once) when Redis answers again after an outage.
         self.on_recover: list[Callable[[], None]] = []
         if redis_url:
@@ -116,14 +118,34 @@ class Store:
         return "redis" if self.redis is not None else "memory"
 
     def shared(self) -> bool:
-        """True when calls go to Redis now (configured, and the breaker closed)."""
-        return self.redis is not None and time.monotonic() >= self._open_until
+        """True when this call may go to Redis: configured, and the breaker closed, or half open
+        and this call is the one probe (the others keep falling back until the probe answers)."""
+        if self.redis is None:
+            return False
+        now = time.monotonic()
+        if now < self._open_until:
+            return False
+        if not self._tripped:
+            return True
+        with self._breaker_lock:
+            if now < self._open_until:
+                return False
+            self._open_until = now + BREAKER_SECONDS  # this call probes; the others wait for it
+        return True
 
     def failed(self, exc: Exception) -> None:
         """A Redis call failed: open the breaker and fall back (``ScanLog`` reports here too)."""
         self.failures += 1
+        self._tripped = True
         self._open_until = time.monotonic() + BREAKER_SECONDS
         self._fallback(exc)
+
+    def succeeded(self) -> None:
+        """A Redis call answered: close the breaker (``ScanLog`` reports here too)."""
+        if self._tripped:
+            self._tripped = False
+            self._open_until = 0.0
+        self._ok()
 
     def _fallback(self, exc: Exception | None) -> None:
         self.degraded_count += 1
@@ -163,7 +185,7 @@ class Store:
                 result = pipe.execute()[0]
             else:  # pragma: no cover - guarded by the public methods
                 raise AssertionError(name)
-            self._ok()
+            self.succeeded()
             return result
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self.failed(exc)
@@ -186,7 +208,7 @@ class Store:
         if self.shared():
             try:
                 value = self.redis.eval(_ADVANCE_LUA, 2, self.prefix + key, self.prefix + seen_key, durable)
-                self._ok()
+                self.succeeded()
                 return int(value)
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 self.failed(exc)
@@ -202,7 +224,7 @@ class Store:
             return None, False
         try:
             value = self.redis.get(self.prefix + key)
-            self._ok()
+            self.succeeded()
             return value, True
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self.failed(exc)
@@ -223,7 +245,7 @@ class Store:
                 pipe.expire(self.prefix + counter, ttl, nx=True)
                 pipe.get(self.prefix + key)
                 count, _, value = pipe.execute()
-                self._ok()
+                self.succeeded()
                 return int(count), value, True
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 self.failed(exc)
@@ -237,7 +259,7 @@ class Store:
         if self.shared() and keys:
             try:
                 self.redis.delete(*(self.prefix + k for k in keys))
-                self._ok()
+                self.succeeded()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 self.failed(exc)
 

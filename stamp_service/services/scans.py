@@ -352,6 +352,7 @@ class ScanLog:
         elif self.redis_backend is not None:
             try:
                 result = getattr(self.redis_backend, name)(*args, **kwargs)
+                self.store.succeeded()
                 self._warned = False
                 return result
             except (redis.ConnectionError, redis.TimeoutError) as exc:
