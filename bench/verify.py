@@ -35,6 +35,7 @@ import http.client
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -173,7 +174,9 @@ def make_data(db_url: str, keys_dir: Path, *, stamps: int, lots: int, products: 
     return Mix(order, [by_lot[i][0] for i in sorted(cold_lots)], sizes)
 
 
-def gunicorn(target: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def gunicorn(
+    target: str, port: int, env: dict[str, str], log: Path, root: Path = ROOT
+) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable,
         "-m",
@@ -188,7 +191,7 @@ def gunicorn(target: str, port: int, env: dict[str, str], log: Path) -> subproce
         "--worker-class",
         "gthread",
         "--chdir",
-        str(ROOT),
+        str(root),
         "--log-level",
         "warning",
     ]
@@ -303,6 +306,17 @@ def main() -> None:
     parser.add_argument("--stamps", type=int, default=100_000)
     parser.add_argument("--lots", type=int, default=1000)
     parser.add_argument("--products", type=int, default=200)
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="another checkout (e.g. `git archive <commit>`) served beside this one on the same data, "
+        "interleaved in every round: before/after from one run",
+    )
+    parser.add_argument(
+        "--hang-redis",
+        action="store_true",
+        help="serve from a redis-server of its own and measure the mix again while it is stopped (SIGSTOP)",
+    )
     parser.add_argument("--wrk-threads", type=int, default=WRK_THREADS)
     parser.add_argument("--wrk-cpus", default=WRK_CPUS, help="pin wrk with taskset, e.g. 1 (all runs alike)")
     args = parser.parse_args()
@@ -319,8 +333,18 @@ def main() -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     db_url = base.set(database=name).render_as_string(hide_password=False)
-    redis.Redis.from_url(REDIS).flushdb()
+    redis_url = REDIS
     procs: list[subprocess.Popen[bytes]] = []
+    own_redis = None
+    if args.hang_redis:  # never stop the machine's shared Redis: one of our own, on a free port
+        port = free_port()
+        own_redis = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)
+        redis_url = f"redis://127.0.0.1:{port}/0"
+    redis.Redis.from_url(redis_url).flushdb()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         try:
@@ -340,7 +364,7 @@ def main() -> None:
             env = {
                 **os.environ,
                 "DATABASE_URL": db_url,
-                "REDIS_URL": REDIS,
+                "REDIS_URL": redis_url,
                 "OCOP_KEYS_DIR": str(keys),
                 "OCOP_VAR_DIR": tmp_dir,
                 "OCOP_TRUSTED_PROXIES": "1",
@@ -352,6 +376,13 @@ def main() -> None:
             procs.append(gunicorn("stamp_service.wsgi:app", app_port, env, log))
             procs.append(gunicorn("bench.verify:bare_app()", bare_port, env, log))
             app = f"http://127.0.0.1:{app_port}/"
+            old_app = None
+            if args.baseline_tree:
+                old_port = free_port()
+                old_env = {**env, "PYTHONPATH": str(args.baseline_tree.resolve())}
+                tree = args.baseline_tree.resolve()
+                procs.append(gunicorn("stamp_service.wsgi:app", old_port, old_env, log, root=tree))
+                old_app = f"http://127.0.0.1:{old_port}/"
             d, c = args.duration, args.connections
             pinned = f" pinned to CPU {WRK_CPUS}" if WRK_CPUS else ""
             print(
@@ -370,7 +401,9 @@ def main() -> None:
 
             bare_run(2)  # warm-up: every worker thread has served requests
             warm = targets.run(app, duration=2, connections=c)
-            bares, mixes, ratios = [], [], []
+            if old_app:
+                targets.run(old_app, duration=2, connections=c)
+            bares, mixes, ratios, olds, old_ratios = [], [], [], [], []
             for i in range(args.rounds):  # interleaved, so a noisy neighbour hits both routes alike
                 expected = max([warm["rps"], *(m["rps"] for m in mixes)])
                 if not targets.enough_for(expected, d):
@@ -386,14 +419,20 @@ def main() -> None:
                     bares.append(bare_run(d))
                     mixes.append(targets.run(app, duration=d, connections=c))
                 ratios.append(mixes[-1]["rps"] / bares[-1]["rps"])
+                if old_app:
+                    olds.append(targets.run(old_app, duration=d, connections=c))
+                    old_ratios.append(olds[-1]["rps"] / bares[-1]["rps"])
                 print(
                     f"  round: bare {bares[-1]['rps']:.0f} req/s, mix {mixes[-1]['rps']:.0f} req/s "
-                    f"({ratios[-1]:.0%})",
+                    f"({ratios[-1]:.0%})"
+                    + (f", baseline {olds[-1]['rps']:.0f} req/s ({old_ratios[-1]:.0%})" if old_app else ""),
                     file=sys.stderr,
                 )
             bare, one = median(bares), median(mixes)
             show("bare Flask route (baseline)", bare)
             show("realistic mix: first scans of distinct stamps", one)
+            if olds:
+                show("the same mix, --baseline-tree", median(olds))
             target = 0.8 * one["rps"]
             delay = max(0.0, c / target * 1000 - one["p50"])
             tries = []
@@ -417,6 +456,16 @@ def main() -> None:
             bare_again = bare_run(d)
             show("repeated scans (1,000 scanned stamps, same clients)", repeat)
             show("bare Flask route, right after", bare_again)
+            if own_redis is not None:
+                normal = targets.run(app, duration=d, connections=c)
+                os.kill(own_redis.pid, signal.SIGSTOP)
+                try:
+                    hung = targets.run(app, duration=d, connections=c)
+                finally:
+                    os.kill(own_redis.pid, signal.SIGCONT)
+                show("mix, Redis answering (its own redis-server)", normal)
+                show("mix, Redis hung (SIGSTOP)", hung)
+                print(f"hung / answering: {hung['rps'] / normal['rps']:.0%} (goal >= 50 %, p99 < 200 ms)")
             cold = cold_latencies(app_port, mix.cold)
             print(
                 f"{'cold: first scan of a lot nobody scanned (1 at a time)':<52} {'':>8}         "
@@ -430,11 +479,26 @@ def main() -> None:
                 + (f"p99 at ~80% load: {paced['p99']:.1f} ms (goal < 50 ms); " if paced else "")
                 + f"{targets.next:,} of {targets.total:,} stamps scanned"
             )
+            if old_ratios:
+                r = sorted(old_ratios)[len(old_ratios) // 2]
+                gains = sorted(m["rps"] / o["rps"] for m, o in zip(mixes, olds, strict=True))
+                print(
+                    f"baseline tree mix / bare: {r:.0%} (range {min(old_ratios):.0%}-{max(old_ratios):.0%}); "
+                    f"this tree / baseline tree, median of pairs: "
+                    f"{gains[len(gains) // 2]:.2f}x (range {gains[0]:.2f}-{gains[-1]:.2f})"
+                )
         finally:
             for proc in procs:
                 proc.terminate()
             for proc in procs:
-                proc.wait(10)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:  # a loaded machine: never leave a server behind
+                    proc.kill()
+                    proc.wait(10)
+            if own_redis is not None:
+                own_redis.kill()
+                own_redis.wait(10)
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()

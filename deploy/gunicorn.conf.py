@@ -15,3 +15,22 @@ limit_request_line = 8190  # nginx: large_client_header_buffers 4 8k
 limit_request_fields = 100
 limit_request_field_size = 8190
 accesslog = None  # the service logs its own access lines (JSON, without client addresses)
+
+
+# /metrics sums every worker (prometheus_client's multiprocess mode, web/metrics.py): each worker
+# writes its samples to files in this directory, emptied when the master starts; a dead worker's
+# live gauges are dropped.
+_metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/app/var/prometheus")
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    import shutil
+
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

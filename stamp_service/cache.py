@@ -2,6 +2,10 @@
 
 Redis failures degrade to the fallback with one log line per outage (and a
 counter), never to an error: verification must keep working when Redis is down.
+Every call has a short timeout (``REDIS_TIMEOUT``), and a failed call opens a
+breaker: for ``BREAKER_SECONDS`` no call goes to Redis at all, so a hung Redis
+(stopped, not closed) costs one timeout per process and period instead of one
+per request; then one call tries again.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
+REDIS_TIMEOUT = 0.25  # seconds; Redis on the local network answers in well under a millisecond
+BREAKER_SECONDS = 1.0
 
 
 # KEYS: 1 generation, 2 the durable value it last took in. ARGV: 1 the durable (database) value.
@@ -90,21 +96,58 @@ class Store:
         self.memory = MemoryStore()
         self.redis: Any = None
         self.degraded_count = 0
+        self.failures = 0  # calls that reached Redis and failed (each opened the breaker)
         self._degraded = False
+        self._open_until = 0.0  # the breaker: no call to Redis before this monotonic time
+        self._tripped = False  # a call failed and none has answered since (half open after the period)
+        self._breaker_lock = threading.Lock()
         # Called (once) when Redis answers again after an outage.
         self.on_recover: list[Callable[[], None]] = []
         if redis_url:
             import redis
 
             self.redis = redis.Redis.from_url(
-                redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
+                redis_url,
+                socket_timeout=REDIS_TIMEOUT,
+                socket_connect_timeout=REDIS_TIMEOUT,
+                health_check_interval=30,
             )
 
     @property
     def backend(self) -> str:
         return "redis" if self.redis is not None else "memory"
 
-    def _fallback(self, exc: Exception) -> None:
+    def shared(self) -> bool:
+        """True when this call may go to Redis: configured, and the breaker closed, or half open
+        and this call is the one probe (the others keep falling back until the probe answers)."""
+        if self.redis is None:
+            return False
+        now = time.monotonic()
+        if now < self._open_until:
+            return False
+        if not self._tripped:
+            return True
+        with self._breaker_lock:
+            if now < self._open_until:
+                return False
+            self._open_until = now + BREAKER_SECONDS  # this call probes; the others wait for it
+        return True
+
+    def failed(self, exc: Exception) -> None:
+        """A Redis call failed: open the breaker and fall back (``ScanLog`` reports here too)."""
+        self.failures += 1
+        self._tripped = True
+        self._open_until = time.monotonic() + BREAKER_SECONDS
+        self._fallback(exc)
+
+    def succeeded(self) -> None:
+        """A Redis call answered: close the breaker (``ScanLog`` reports here too)."""
+        if self._tripped:
+            self._tripped = False
+            self._open_until = 0.0
+        self._ok()
+
+    def _fallback(self, exc: Exception | None) -> None:
         self.degraded_count += 1
         if not self._degraded:
             self._degraded = True
@@ -123,7 +166,9 @@ class Store:
     def _call(self, name: str, key: str, *args: Any) -> Any:
         import redis
 
-        if self.redis is None:
+        if not self.shared():
+            if self.redis is not None:
+                self._fallback(None)
             return getattr(self.memory, name)(key, *args)
         try:
             if name == "get":
@@ -140,10 +185,10 @@ class Store:
                 result = pipe.execute()[0]
             else:  # pragma: no cover - guarded by the public methods
                 raise AssertionError(name)
-            self._ok()
+            self.succeeded()
             return result
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            self._fallback(exc)
+            self.failed(exc)
             return getattr(self.memory, name)(key, *args)
 
     def get(self, key: str) -> bytes | None:
@@ -160,13 +205,13 @@ class Store:
         (atomic: one Lua call); returns ``key``'s value. Falls back like ``incr``."""
         import redis
 
-        if self.redis is not None:
+        if self.shared():
             try:
                 value = self.redis.eval(_ADVANCE_LUA, 2, self.prefix + key, self.prefix + seen_key, durable)
-                self._ok()
+                self.succeeded()
                 return int(value)
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                self._fallback(exc)
+                self.failed(exc)
         return self.memory.advance(key, seen_key, durable)
 
     def get_shared(self, key: str) -> tuple[bytes | None, bool]:
@@ -175,12 +220,14 @@ class Store:
 
         if self.redis is None:
             return self.memory.get(key), True
+        if not self.shared():
+            return None, False
         try:
             value = self.redis.get(self.prefix + key)
-            self._ok()
+            self.succeeded()
             return value, True
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            self._fallback(exc)
+            self.failed(exc)
             return None, False
 
     def incr_and_get(self, counter: str, ttl: int, key: str) -> tuple[int, bytes | None, bool]:
@@ -191,17 +238,17 @@ class Store:
         """
         import redis
 
-        if self.redis is not None:
+        if self.shared():
             try:
                 pipe = self.redis.pipeline(transaction=False)
                 pipe.incr(self.prefix + counter)
                 pipe.expire(self.prefix + counter, ttl, nx=True)
                 pipe.get(self.prefix + key)
                 count, _, value = pipe.execute()
-                self._ok()
+                self.succeeded()
                 return int(count), value, True
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                self._fallback(exc)
+                self.failed(exc)
         value = self.memory.get(key) if self.redis is None else None
         return self.memory.incr(counter, ttl), value, self.redis is None
 
@@ -209,12 +256,12 @@ class Store:
         import redis
 
         self.memory.delete(*keys)
-        if self.redis is not None and keys:
+        if self.shared() and keys:
             try:
                 self.redis.delete(*(self.prefix + k for k in keys))
-                self._ok()
+                self.succeeded()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                self._fallback(exc)
+                self.failed(exc)
 
     def ping(self) -> bool:
         if self.redis is None:

@@ -60,9 +60,24 @@ def start_background_work(app: Flask) -> bool:
 
 
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
+    import os
+    import shutil
+
     from gunicorn.app.base import BaseApplication
 
+    from stamp_service.config import load_settings
     from stamp_service.web.errors import GUNICORN_REQUEST_LINE
+
+    # One /metrics answer for all workers (web.metrics): their files live here, emptied at start.
+    metrics_dir = load_settings().var_dir / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -75,6 +90,7 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             # The app answers long targets with a 414 problem (web.errors.MAX_REQUEST_TARGET);
             # gunicorn's own (HTML) 414 is left for lines above its maximum.
             self.cfg.set("limit_request_line", GUNICORN_REQUEST_LINE)
+            self.cfg.set("child_exit", child_exit)
 
         def load(self) -> Any:
             from stamp_service.wsgi import app

@@ -332,6 +332,7 @@ class ScanLog:
         self, store: Store, *, ttl_days: int = 400, dedupe_seconds: int = 600, flush_batch: int = 500
     ) -> None:
         self.memory = MemoryBackend()
+        self.store = store
         self.store_prefix = store.prefix
         self.redis_backend = RedisBackend(store.redis, store.prefix) if store.redis is not None else None
         self.ttl = ttl_days * 86400
@@ -346,12 +347,16 @@ class ScanLog:
         """The Redis backend, or the in-process one while Redis is unreachable (logged once per outage)."""
         import redis
 
-        if self.redis_backend is not None:
+        if self.redis_backend is not None and not self.store.shared():
+            self.degraded_count += 1  # the store's breaker is open: do not wait on a hung Redis
+        elif self.redis_backend is not None:
             try:
                 result = getattr(self.redis_backend, name)(*args, **kwargs)
+                self.store.succeeded()
                 self._warned = False
                 return result
             except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self.store.failed(exc)
                 self.degraded_count += 1
                 if not self._warned:
                     self._warned = True
@@ -396,9 +401,9 @@ class ScanLog:
         ``drain=False`` (the background thread) stops after a batch that was not full instead of
         chasing the few scans that arrived meanwhile in tiny batches (each costs a transaction).
         """
-        done = 0
+        done = self._flush_counted_in_process(session_factory)
         if not self._call("lock", 120):
-            return 0
+            return done
         try:
             for _ in range(max_batches):
                 batch = self._call("peek", self.flush_batch)
@@ -411,6 +416,21 @@ class ScanLog:
                     break
         finally:
             self._call("unlock")
+        return done
+
+    def _flush_counted_in_process(self, session_factory: sessionmaker[Session]) -> int:
+        """Scans this process counted in-process while Redis was unreachable (with Redis configured):
+        written like the others once a flush runs, so an outage loses no scan record."""
+        if self.redis_backend is None or not self.memory.peek(1) or not self.memory.lock(120):
+            return 0
+        done = 0
+        try:
+            while batch := self.memory.peek(self.flush_batch):
+                self._write(session_factory, batch)
+                self.memory.trim(len(batch))
+                done += len(batch)
+        finally:
+            self.memory.unlock()
         return done
 
     def _write(self, session_factory: sessionmaker[Session], batch: list[tuple[bool, ScanEvent]]) -> None:

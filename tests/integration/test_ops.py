@@ -93,5 +93,6 @@ def test_metrics_count_requests_and_need_an_admin(client, session):
     assert client.get("/metrics", headers=inspector.headers).status_code == 403
     client.get("/healthz")
     body = client.get("/metrics", headers=admin.headers).get_data(as_text=True)
-    assert 'route="/healthz",status="2xx"' in body
+    assert 'ocop_http_requests_total{route="/healthz",status="2xx"}' in body
+    assert 'ocop_http_request_duration_seconds_bucket{le="0.05",route="/healthz"}' in body
     assert "ocop_status_generation" in body and "ocop_store_fallbacks_total" in body
