@@ -8,9 +8,9 @@ RUN npm run build
 
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY stamp_service ./stamp_service
-RUN pip install --no-cache-dir --prefix=/install .
+RUN pip install --no-cache-dir --prefix=/install -c requirements.lock .
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home /app ocop && mkdir -p /app/var && chown ocop /app/var

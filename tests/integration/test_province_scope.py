@@ -160,13 +160,13 @@ def _call(
     url = re.sub(r"\{(\w+)\}", lambda m: str(_path_value(m.group(1), path, target, world)), path)
     headers = dict(caller.headers)
     kwargs: dict[str, Any] = {"headers": headers}
-    if "requestBody" in entry:
+    if path.endswith("/image") and method == "put":  # a raw image body, not JSON
+        kwargs.update(data=PNG, content_type="image/png")
+    elif "requestBody" in entry:
         model = entry["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
         assert model in BODIES, f"{method.upper()} {path}: add a sample {model} body to BODIES"
         kwargs["json"] = BODIES[model](target, world)
         headers["Idempotency-Key"] = uuid.uuid4().hex
-    elif path.endswith("/image") and method == "put":
-        kwargs.update(data=PNG, content_type="image/png")
     return getattr(client, method)(url, **kwargs)
 
 
