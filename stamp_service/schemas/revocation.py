@@ -110,6 +110,15 @@ class RotationIn(Strict):
         pattern=KID, description="The active key to replace; a repeat after it was replaced is a no-op"
     )
     note: str = Field("", max_length=300)
+    force: bool = Field(
+        False,
+        description=(
+            "Activate at once: the oldest pending key even if it was published for less than the "
+            "publish period, or a new key when none is pending (offline scanners then answer "
+            "'not genuine' for its stamps until their next bundle). Without it, a pending key "
+            "published on the signing host (`stamp-service keys publish`) long enough is required."
+        ),
+    )
 
 
 # -- responses -------------------------------------------------------------------------------------

@@ -548,9 +548,19 @@ def compromise_key(
 
 
 def rotate_key(
-    session: Session, actor: Principal, *, keyring: KeyRing, retire_kid: str, note: str = ""
+    session: Session,
+    actor: Principal,
+    *,
+    keyring: KeyRing,
+    retire_kid: str,
+    note: str = "",
+    force: bool = False,
+    publish_period: timedelta = keys.DEFAULT_PUBLISH_PERIOD,
 ) -> KeyAction:
-    """Replace the active key ``retire_kid`` by a new one; once it is no longer active, a no-op."""
+    """Replace the active key ``retire_kid`` by the pending one; once it is no longer active, a no-op.
+
+    Raises Conflict when no key is pending or it was published less than ``publish_period`` ago,
+    unless ``force`` (keys.rotate)."""
     require_role(actor, Role.ADMIN)
     require_central(actor)
     row = keys.get_key(session, retire_kid, lock=False, malformed_is_unknown=True)
@@ -562,8 +572,8 @@ def rotate_key(
                 f"key {row.kid} is {row.state} and no key is active; create one on the signing host"
             )
         return KeyAction(False, row, active)
-    # The API's rotation replaces the key at once (as before pending keys existed): planned
-    # rotations publish first (`keys publish`, then `keys rotate` once scanners know the key).
-    new = keys.rotate(session, actor, keyring=keyring, note=note, force=True)  # commits, status_changed
+    new = keys.rotate(
+        session, actor, keyring=keyring, note=note, force=force, publish_period=publish_period
+    )  # commits, status_changed
     session.refresh(row)
     return KeyAction(True, row, new)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, Flask
 
 from stamp_service.crypto.keyring import for_runtime
@@ -207,7 +209,15 @@ def compromise(*, principal: Principal, kid: str, body: CompromiseIn) -> KeyActi
 def rotate(*, principal: Principal, body: RotationIn) -> KeyActionOut:
     ring = for_runtime(runtime())
     return _key_out(
-        revocation.rotate_key(db(), principal, keyring=ring, retire_kid=body.retire_kid, note=body.note)
+        revocation.rotate_key(
+            db(),
+            principal,
+            keyring=ring,
+            retire_kid=body.retire_kid,
+            note=body.note,
+            force=body.force,
+            publish_period=timedelta(hours=runtime().settings.key_publish_hours),
+        )
     )
 
 

@@ -54,7 +54,9 @@ def test_each_action_tells_the_workers_once(app, client, session, admin, keyring
 
     kid = batch.stamps[0].kid
     before = generation(app)
-    resp = client.post("/api/v1/signing-keys/rotation", json={"retire_kid": kid}, headers=admin.headers)
+    resp = client.post(
+        "/api/v1/signing-keys/rotation", json={"retire_kid": kid, "force": True}, headers=admin.headers
+    )
     assert resp.status_code == 200, resp.get_json()
     assert generation(app) == before + 1
     new_kid = resp.get_json()["active"]["kid"]

@@ -174,7 +174,9 @@ def test_key_actions_refuse_bad_input_and_other_roles(client, session, admin, in
 
 def test_rotation_is_idempotent_and_old_stamps_stay_genuine(client, session, admin, keyring, batch):
     kid = batch.stamps[0].kid
-    resp = client.post("/api/v1/signing-keys/rotation", json={"retire_kid": kid}, headers=admin.headers)
+    resp = client.post(
+        "/api/v1/signing-keys/rotation", json={"retire_kid": kid, "force": True}, headers=admin.headers
+    )
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["changed"] and body["key"]["state"] == "retired" and body["active"]["kid"] != kid
@@ -182,7 +184,9 @@ def test_rotation_is_idempotent_and_old_stamps_stay_genuine(client, session, adm
     bundle = served_bundle(client, session)
     assert bundle.keys[bytes.fromhex(kid)].state == "retired"
     assert offline(bundle, batch.tokens[0]).verdict is OfflineVerdict.GENUINE
-    again = client.post("/api/v1/signing-keys/rotation", json={"retire_kid": kid}, headers=admin.headers)
+    again = client.post(
+        "/api/v1/signing-keys/rotation", json={"retire_kid": kid, "force": True}, headers=admin.headers
+    )
     assert again.get_json()["changed"] is False and again.get_json()["active"]["kid"] == body["active"]["kid"]
     assert (
         client.post(
@@ -277,3 +281,26 @@ def test_history_and_reports_show_each_revocation(client, session, admin, inspec
         for bad in ("province=abc", "since=yesterday", "per_page=0", "nope=1"):
             assert client.get(f"{url}?{bad}", headers=admin.headers).status_code == 422
     assert client.get("/api/v1/products/999999/revocation-history", headers=admin.headers).status_code == 404
+
+
+def test_rotation_waits_for_a_key_published_long_enough_unless_forced(client, session, admin, keyring, batch):
+    """Issue 14: the API rotation obeys the publish period (scanners must know the key first)."""
+    from datetime import timedelta
+
+    from stamp_service.domain.access import SYSTEM
+    from stamp_service.services import keys as key_service
+
+    kid = batch.stamps[0].kid
+    none_pending = client.post(
+        "/api/v1/signing-keys/rotation", json={"retire_kid": kid}, headers=admin.headers
+    )
+    assert none_pending.status_code == 409 and "pending" in none_pending.get_json()["detail"]
+    pending = key_service.publish(session, SYSTEM, keyring=keyring)
+    too_early = client.post("/api/v1/signing-keys/rotation", json={"retire_kid": kid}, headers=admin.headers)
+    assert too_early.status_code == 409 and pending.kid in too_early.get_json()["detail"]
+    assert session.get(SigningKey, kid).state == "active"
+    pending.created_at -= timedelta(days=8)  # published before the bundle's validity and its rebuild
+    session.commit()
+    resp = client.post("/api/v1/signing-keys/rotation", json={"retire_kid": kid}, headers=admin.headers)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["active"]["kid"] == pending.kid
