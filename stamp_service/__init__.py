@@ -43,6 +43,7 @@ WEB_MODULES = (
     "stamp_service.web.console_producers",
     "stamp_service.web.console_products",
     "stamp_service.web.console_lots",
+    "stamp_service.web.console_inbox",
 )
 
 
