@@ -135,11 +135,13 @@ def _detail(product_id: int, *, form: dict[str, str], errors: dict[str, str], st
     producer = registry.get_producer(db(), me, product.producer_id)
     history = certificates.list_certificates(db(), me, CertificateQuery(product_id=product.id, per_page=200))
     product_lots = lots.list_lots(db(), me, LotQuery(product_id=product.id, per_page=50))
+    group = db().get(ProductGroup, product.group_code)
     return render(
         "people/console_product.html",
         status,
         product=product,
         producer=producer,
+        group_name=(group.name_en if lang() == "en" else group.name_vi) if group else product.group_code,
         history=sorted(history.items, key=lambda c: (c.signed_on, c.id), reverse=True),
         lots=product_lots,
         form=form,
