@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from stamp_service.domain.access import Principal, Role, require_role
 from stamp_service.domain.certification import local_today
 from stamp_service.schemas.common import Page
-from stamp_service.services.certificates import current_certificate_ids, status_clause
+from stamp_service.services.certificates import status_clause
 from stamp_service.services.pagination import paginate
 from stamp_service.services.reference import COMMUNE_LEVELS
 from stamp_service.services.scope import scoped
@@ -76,11 +76,11 @@ def search_producers(session: Session, actor: Principal, filters: ProducerFilter
     if filters.legal_type:
         stmt = stmt.where(Producer.legal_type == filters.legal_type)
     if filters.stars is not None:
-        current = current_certificate_ids()
+        # An active certificate is always its product's current one (a new decision cannot be signed
+        # before the current one, and only one is active), so no ranking of certificates is needed.
         certified = (
             select(Product.producer_id)
-            .join(current, current.c.product_id == Product.id)
-            .join(Certificate, Certificate.id == current.c.certificate_id)
+            .join(Certificate, Certificate.product_id == Product.id)
             .where(Certificate.stars == filters.stars, status_clause(Certificate, "valid", local_today()))
         )
         stmt = stmt.where(Producer.id.in_(certified))
