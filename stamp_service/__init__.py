@@ -44,6 +44,7 @@ WEB_MODULES = (
     "stamp_service.web.console_products",
     "stamp_service.web.console_lots",
     "stamp_service.web.console_inbox",
+    "stamp_service.web.console_audit",
 )
 
 

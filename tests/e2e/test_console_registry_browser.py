@@ -114,3 +114,18 @@ def test_register_a_producer_product_and_certificate(
     assert page.locator("h1").inner_text() == t["inbox"]
     _check(page, shots, f"console-inbox-{lang}")
     assert external == []
+
+
+def test_central_office_reads_the_audit_log(browser, live_url, session, shots) -> None:
+    load_demo_registry(session)
+    make_person(session, Role.ADMIN, name="central-admin")
+    page: Any = browser.new_context(locale="vi-VN", viewport=PHONE).new_page()
+    _sign_in(page, live_url, "central-admin")
+    page.click("header nav >> text=Nhật ký kiểm toán")
+    _check(page, shots, "console-audit-vi")
+    page.click("text=Kiểm tra chuỗi mã băm")
+    assert "Chuỗi mã băm nguyên vẹn" in page.locator("main").inner_text()
+    page.fill("#f-action", "producer")
+    page.click("form[role=search] button[type=submit]")
+    assert "producer.create" in page.locator("main").inner_text()
+    _check(page, shots, "console-audit-search-vi")
