@@ -178,7 +178,7 @@ def main() -> None:
                 "producers, commune + 4 stars": "/console/producers/?commune=18418&stars=4",
                 "producers, name search": "/console/producers/?q=s%E1%BB%91+1999",
                 "lots, page 1": "/console/lots/",
-                "lots, page 2000": "/console/lots/?page=2000",
+                "lots, 50,000 lots in (keyset)": "/console/lots/?after=50000",
                 "lots, code search": "/console/lots/?q=L00999",
             }
             for path in pages.values():  # warm up (templates, statement caches)

@@ -10,7 +10,7 @@ from flask import Flask, request
 from stamp_service.domain.access import Principal, Role
 from stamp_service.services import lot_directory, lots, products
 from stamp_service.web.auth import page_person
-from stamp_service.web.console_forms import add_number_format, page_number
+from stamp_service.web.console_forms import add_number_format
 from stamp_service.web.context import db
 from stamp_service.web.people import people_blueprint, render, signed_in
 
@@ -35,8 +35,15 @@ def _me() -> Principal:
 @signed_in(Role.ADMIN)
 def index() -> Any:
     q = request.args.get("q", "").strip()[:64].replace("\x00", "") or None
-    listing = lot_directory.search_lots(db(), _me(), q=q, page=page_number(), per_page=PER_PAGE)
+    listing = lot_directory.search_lots(
+        db(), _me(), q=q, per_page=PER_PAGE, after=_lot_id("after"), before=_lot_id("before")
+    )
     return render("people/console_lots.html", listing=listing, q=q or "")
+
+
+def _lot_id(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
 @bp.get("/<int:lot_id>")

@@ -162,7 +162,7 @@ def test_another_provinces_records_are_404_on_every_page(clerk, session, two_pro
     ):
         assert post_form(clerk, path, data, form_page=token_page).status_code == 404, path
     lots_page = _text(clerk.get("/console/lots/"))
-    assert "1 lô" in lots_page
+    assert "Tìm thấy 1 lô" in lots_page
 
 
 def test_forms_without_a_csrf_token_are_refused(clerk, session, two_provinces):
@@ -305,3 +305,19 @@ def test_central_office_sees_both_provinces(client, session, two_provinces):
     html = _text(client.get("/console/producers/"))
     assert "2 nhà sản xuất" in html and "Xã Hà Trung" in html
     assert client.get(f"/console/lots/{two_provinces['38']['lot']}").status_code == 200
+
+
+def test_lots_are_paged_by_key_newest_first(clerk, session, two_provinces):
+    product_id = two_provinces["42"]["product"]
+    for _ in range(29):
+        make_lot(session, product_id, quantity=10)
+    first = _text(clerk.get("/console/lots/"))
+    assert "Tìm thấy 30 lô" in first and first.count('class="row"') == 25
+    assert 'rel="prev"' not in first
+    older = re.search(r'rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    second = _text(clerk.get(older))
+    assert second.count('class="row"') == 5 and 'rel="next"' not in second
+    assert f"/console/lots/{two_provinces['42']['lot']}" in second  # the oldest lot is last
+    newer = re.search(r'rel="prev" href="([^"]+)"', second).group(1).replace("&amp;", "&")
+    again = _text(clerk.get(newer))
+    assert again.count('class="row"') == 25 and 'rel="prev"' not in again and 'rel="next"' in again
