@@ -45,6 +45,7 @@ WEB_MODULES = (
     "stamp_service.web.console_lots",
     "stamp_service.web.console_inbox",
     "stamp_service.web.console_audit",
+    "stamp_service.web.console_statistics",
 )
 
 

@@ -30,6 +30,7 @@ TEXT = {
         "found_one": "Tìm thấy 1 nhà sản xuất",
         "lots": "Lô hàng",
         "inbox": "Hộp thư việc cần làm",
+        "report": "Báo cáo tháng",
     },
     "en": {
         "producers": "Producers",
@@ -41,6 +42,7 @@ TEXT = {
         "found_one": "Producers found: 1",
         "lots": "Lots",
         "inbox": "Inbox",
+        "report": "Monthly report",
     },
 }
 
@@ -113,6 +115,9 @@ def test_register_a_producer_product_and_certificate(
     page.click(f"header nav >> text={t['inbox']}")
     assert page.locator("h1").inner_text() == t["inbox"]
     _check(page, shots, f"console-inbox-{lang}")
+    page.click(f"header nav >> text={t['report']}")
+    assert page.locator("h1").inner_text() == t["report"]
+    _check(page, shots, f"console-statistics-{lang}")
     assert external == []
 
 
