@@ -40,6 +40,12 @@ WEB_MODULES = (
     "stamp_service.web.console_home",
     "stamp_service.web.producer_home",
     "stamp_service.web.accounts_pages",
+    "stamp_service.web.console_producers",
+    "stamp_service.web.console_products",
+    "stamp_service.web.console_lots",
+    "stamp_service.web.console_inbox",
+    "stamp_service.web.console_audit",
+    "stamp_service.web.console_statistics",
 )
 
 

@@ -305,6 +305,7 @@ def _register_feature_commands() -> None:
         "stamp_service.cli_issuance",
         "stamp_service.cli_revocation",
         "stamp_service.cli_scans",
+        "stamp_service.cli_notify",
     ):
         try:
             module = importlib.import_module(name)

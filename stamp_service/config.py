@@ -56,6 +56,15 @@ class Settings:
         default_factory=lambda: {"admin": 90, "producer": 365, "inspector": 30}
     )
     device_token_days: int = 14
+    # Email notifications (docs/console.md, stamp_service/notifier.py): off while smtp_host is empty.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_sender: str = "ocop-noreply@localhost"
+    # Who is told, by province code or "central" (told about every province): OCOP_NOTIFY_TO.
+    notify_recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -81,6 +90,20 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     if value < minimum:
         raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _recipients(raw: str) -> dict[str, tuple[str, ...]]:
+    """``42=a@x.vn,b@x.vn;central=c@y.vn`` -> {"42": ("a@x.vn", "b@x.vn"), "central": ("c@y.vn",)}."""
+    out: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        key, sep, addresses = part.partition("=")
+        emails = tuple(a.strip() for a in addresses.split(",") if a.strip())
+        if not sep or not (key.strip().isdigit() or key.strip() == "central") or not emails:
+            raise ConfigurationError("OCOP_NOTIFY_TO must read like 42=a@x.vn,b@x.vn;central=c@y.vn")
+        if any("@" not in a for a in emails):
+            raise ConfigurationError(f"OCOP_NOTIFY_TO has an address without @: {addresses}")
+        out[key.strip()] = emails
+    return out
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -135,5 +158,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "inspector": _int(env, "OCOP_TOKEN_MAX_DAYS_INSPECTOR", 30, minimum=1),
         },
         device_token_days=_int(env, "OCOP_DEVICE_TOKEN_DAYS", 14, minimum=1),
+        smtp_host=env.get("OCOP_SMTP_HOST", ""),
+        smtp_port=_int(env, "OCOP_SMTP_PORT", 25, minimum=1),
+        smtp_starttls=env.get("OCOP_SMTP_STARTTLS", "0") == "1",
+        smtp_user=env.get("OCOP_SMTP_USER", ""),
+        smtp_password=env.get("OCOP_SMTP_PASSWORD", ""),
+        smtp_sender=env.get("OCOP_SMTP_SENDER", "ocop-noreply@localhost"),
+        notify_recipients=_recipients(env.get("OCOP_NOTIFY_TO", "")),
         extra={"scanner_dist": env["OCOP_SCANNER_DIST"]} if env.get("OCOP_SCANNER_DIST") else {},
     )

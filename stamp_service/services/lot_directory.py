@@ -1,0 +1,85 @@
+"""The office console's lot listing: lots with their product and producer names, paged by the database.
+
+The API's ``lots.list_lots`` gives bare lots; the console's list shows whose each lot is, so it
+selects the names in the same query (one query for the page, one count), within the caller's scope.
+Pages are keyset pages (newest first; ``after``/``before`` a lot id): the hundred-thousandth lot
+costs what the first does, where an offset would walk every lot before it (bench/console.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stamp_service.domain.access import Principal, Role, require_role
+from stamp_service.services.pagination import count
+from stamp_service.services.scope import scoped
+from stamp_service.storage.models.registry import Lot, Producer, Product
+
+
+@dataclass(frozen=True)
+class LotRow:
+    id: int
+    lot_code: str
+    production_date: date
+    quantity: int
+    unit: str
+    recalled: bool
+    product_id: int
+    product_name: str
+    producer_name: str
+
+
+@dataclass(frozen=True)
+class LotPage:
+    items: list[LotRow]
+    total: int
+    has_newer: bool
+    has_older: bool
+
+
+def search_lots(
+    session: Session,
+    actor: Principal,
+    *,
+    q: str | None,
+    per_page: int,
+    after: int | None = None,
+    before: int | None = None,
+) -> LotPage:
+    """The lots ``actor`` may see (lot code or product name contains ``q``), newest first: the first
+    page, or the page of older lots ``after`` a lot id, or of newer lots ``before`` one."""
+    require_role(actor, Role.ADMIN)
+    stmt = (
+        select(
+            Lot.id,
+            Lot.lot_code,
+            Lot.production_date,
+            Lot.quantity,
+            Lot.unit,
+            Lot.recall.is_not(None),
+            Product.id,
+            Product.name,
+            Producer.name,
+        )
+        .join(Product, Product.id == Lot.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+    )
+    stmt = scoped(stmt, actor, Product.producer_id)
+    if q:
+        pattern = f"%{q}%"
+        stmt = stmt.where(Lot.lot_code.ilike(pattern) | Product.name.ilike(pattern))
+    total = count(session, stmt)
+    if before is not None:
+        rows = session.execute(stmt.where(Lot.id > before).order_by(Lot.id).limit(per_page + 1)).all()
+        newer = len(rows) > per_page
+        items = [LotRow(*r) for r in reversed(rows[:per_page])]
+        return LotPage(items, total, has_newer=newer, has_older=True)
+    if after is not None:
+        stmt = stmt.where(Lot.id < after)
+    rows = session.execute(stmt.order_by(Lot.id.desc()).limit(per_page + 1)).all()
+    items = [LotRow(*r) for r in rows[:per_page]]
+    return LotPage(items, total, has_newer=after is not None, has_older=len(rows) > per_page)

@@ -1,0 +1,213 @@
+"""What the office must be told, and telling it once: new stamp requests, certificates expiring.
+
+``due_notices`` finds what is due (a stamp request waiting; an active certificate whose validity
+ends within 90 days, and again within 30); ``send_due`` sends each through every channel of
+``stamp_service.notifier`` to the province's addresses (and the central office's) and records it in
+``notices_sent``, one commit per notice, so a run stopped half-way or a failing server never sends
+a notice twice and never loses one (it is retried on the next run: ``stamp-service notify``).
+``expiring_certificates`` is the same 90-day list for the console's inbox, within the caller's scope.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stamp_service.domain.access import Principal, Role, require_role
+from stamp_service.domain.certification import local_today
+from stamp_service.notifier import Channel, Message
+from stamp_service.services.scope import scoped
+from stamp_service.storage.models.notifications import NoticeSent
+from stamp_service.storage.models.registry import Certificate, Producer, Product
+from stamp_service.storage.models.stamps import StampRequest
+
+log = logging.getLogger(__name__)
+EXPIRY_STEPS = (30, 90)  # days before the end of validity; the nearest step not yet sent is sent
+
+
+@dataclass(frozen=True)
+class Notice:
+    key: str  # unique per event: "request.new:12", "certificate.expiry30:7"
+    kind: str
+    province_code: str
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: int
+    failed: int
+    without_recipients: int
+
+
+@dataclass(frozen=True)
+class ExpiringCertificate:
+    certificate_id: int
+    product_id: int
+    product_name: str
+    producer_name: str
+    stars: int
+    decision_number: str
+    valid_until: date
+    province_code: str
+
+
+def _vi_number(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+def _day(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def _request_notices(session: Session, base_url: str) -> list[Notice]:
+    rows = session.execute(
+        select(
+            StampRequest.id,
+            StampRequest.quantity_requested,
+            Product.name,
+            Producer.name,
+            Producer.province_code,
+        )
+        .join(Product, Product.id == StampRequest.product_id)
+        .join(Producer, Producer.id == StampRequest.producer_id)
+        .where(StampRequest.state == "requested")
+        .order_by(StampRequest.id)
+    )
+    return [
+        Notice(
+            key=f"request.new:{rid}",
+            kind="request.new",
+            province_code=province,
+            subject=f"[OCOP] Yêu cầu cấp tem mới #{rid} / New stamp request #{rid}",
+            text=(
+                f"{producer} đề nghị cấp {_vi_number(quantity)} tem cho sản phẩm {product}.\n"
+                f"Xem và phê duyệt: {base_url}/console/requests\n\n"
+                f"{producer} requests {quantity:,} stamps for {product}.\n"
+                f"Review and approve: {base_url}/console/requests\n"
+            ),
+        )
+        for rid, quantity, product, producer, province in rows
+    ]
+
+
+def _expiry_notices(session: Session, today: date, base_url: str) -> list[Notice]:
+    notices = []
+    for cert in _expiring(session, select_scope=None, today=today, within=max(EXPIRY_STEPS)):
+        left = (cert.valid_until - today).days
+        step = min(s for s in EXPIRY_STEPS if left <= s)
+        link = f"{base_url}/console/products/{cert.product_id}"
+        notices.append(
+            Notice(
+                key=f"certificate.expiry{step}:{cert.certificate_id}",
+                kind=f"certificate.expiry{step}",
+                province_code=cert.province_code,
+                subject=(
+                    f"[OCOP] Chứng nhận hết hạn sau {left} ngày: {cert.product_name} / "
+                    f"Certificate expires in {left} days"
+                ),
+                text=(
+                    f"Chứng nhận {cert.stars} sao ({cert.decision_number}) của sản phẩm {cert.product_name} "
+                    f"({cert.producer_name}) hết hiệu lực ngày {_day(cert.valid_until)}.\n"
+                    f"Xem: {link}\n\n"
+                    f"The {cert.stars}-star certificate ({cert.decision_number}) of {cert.product_name} "
+                    f"({cert.producer_name}) ends on {_day(cert.valid_until)}.\nSee: {link}\n"
+                ),
+            )
+        )
+    return notices
+
+
+def _expiring(
+    session: Session, *, select_scope: Principal | None, today: date, within: int
+) -> list[ExpiringCertificate]:
+    stmt = (
+        select(
+            Certificate.id,
+            Product.id,
+            Product.name,
+            Producer.name,
+            Certificate.stars,
+            Certificate.decision_number,
+            Certificate.valid_until,
+            Producer.province_code,
+        )
+        .join(Product, Product.id == Certificate.product_id)
+        .join(Producer, Producer.id == Product.producer_id)
+        .where(
+            Certificate.state == "active",
+            Certificate.valid_until >= today,
+            Certificate.valid_until <= today + timedelta(days=within),
+        )
+        .order_by(Certificate.valid_until, Certificate.id)
+    )
+    if select_scope is not None:
+        stmt = scoped(stmt, select_scope, Product.producer_id)
+    return [ExpiringCertificate(*row) for row in session.execute(stmt)]
+
+
+def due_notices(session: Session, *, base_url: str, today: date | None = None) -> list[Notice]:
+    """Every notice the office should have had by now (sent or not: ``send_due`` skips the sent)."""
+    today = today or local_today()
+    return _request_notices(session, base_url) + _expiry_notices(session, today, base_url)
+
+
+def recipients_for(recipients: dict[str, tuple[str, ...]], province_code: str) -> tuple[str, ...]:
+    """The province office's addresses, then the central office's (each once)."""
+    found = [*recipients.get(province_code, ()), *recipients.get("central", ())]
+    return tuple(dict.fromkeys(found))
+
+
+def send_due(
+    session: Session,
+    channels: list[Channel],
+    recipients: dict[str, tuple[str, ...]],
+    *,
+    base_url: str,
+    today: date | None = None,
+) -> SendReport:
+    """Send what is due and not yet sent, through each channel; record each success at once."""
+    sent = failed = unaddressed = 0
+    if not channels:
+        return SendReport(0, 0, 0)
+    done = {(k, c) for k, c in session.execute(select(NoticeSent.key, NoticeSent.channel))}
+    for notice in due_notices(session, base_url=base_url, today=today):
+        to = recipients_for(recipients, notice.province_code)
+        for channel in channels:
+            if (notice.key, channel.name) in done:
+                continue
+            if not to:
+                unaddressed += 1
+                continue
+            try:
+                channel.send(Message(subject=notice.subject, text=notice.text, to=to))
+            except (OSError, smtplib.SMTPException) as exc:
+                failed += 1
+                log.warning("notice %s not sent by %s: %s", notice.key, channel.name, exc)
+                continue
+            session.add(
+                NoticeSent(
+                    key=notice.key,
+                    channel=channel.name,
+                    kind=notice.kind,
+                    province_code=notice.province_code,
+                    recipients=len(to),
+                )
+            )
+            session.commit()
+            sent += 1
+    return SendReport(sent=sent, failed=failed, without_recipients=unaddressed)
+
+
+def expiring_certificates(
+    session: Session, actor: Principal, *, within: int = max(EXPIRY_STEPS), today: date | None = None
+) -> list[ExpiringCertificate]:
+    """Active certificates ending within ``within`` days that ``actor`` may see, soonest first."""
+    require_role(actor, Role.ADMIN, Role.INSPECTOR)
+    return _expiring(session, select_scope=actor, today=today or local_today(), within=within)
