@@ -40,6 +40,10 @@ WEB_MODULES = (
     "stamp_service.web.console_home",
     "stamp_service.web.producer_home",
     "stamp_service.web.accounts_pages",
+    "stamp_service.web.console_requests",
+    "stamp_service.web.console_revocation",
+    "stamp_service.web.console_findings",
+    "stamp_service.web.console_consumer_reports",
 )
 
 
