@@ -47,7 +47,7 @@ def test_office_decides_requests_revocations_and_findings(browser, live_url, ses
     keyring = ensure_keyring(session, settings.keys_dir)
     office = make_office(session, keyring, HA_TINH, admin_name="hatinh-admin")
     neighbour = make_office(session, keyring, HA_TINH)  # another Hà Tĩnh producer, whose stamp is copied
-    make_office(session, keyring, THANH_HOA)  # another province: must stay invisible
+    far = make_office(session, keyring, THANH_HOA)  # another province: must stay invisible
     locale = "vi-VN" if lang == "vi" else "en-GB"
     context = browser.new_context(locale=locale, viewport=PHONE, accept_downloads=True)
     page = context.new_page()
@@ -65,7 +65,7 @@ def test_office_decides_requests_revocations_and_findings(browser, live_url, ses
     # The queue: waiting first, only Hà Tĩnh.
     page.click(f"header nav >> text={_t(lang, 'Stamp requests')}")
     queue = page.locator("main").inner_text()
-    assert office.batch.producer.name in queue and "Thanh" not in queue
+    assert office.batch.producer.name in queue and far.batch.producer.name not in queue
     _check(page, shots, name("requests"))
     page.click(f"a[href='/console/requests/{office.waiting.id}']")
     _check(page, shots, name("request-waiting"))
@@ -122,6 +122,22 @@ def test_office_decides_requests_revocations_and_findings(browser, live_url, ses
     page.goto(f"{live_url}/console/revocation/requests/{neighbour.batch.request.id}/void")
     assert page.locator("main .list li").count() == 1
     _check(page, shots, name("void"))
+    # The other confirmation pages, before anything is done on them.
+    void_url = f"{live_url}/console/revocation/requests/{neighbour.batch.request.id}/void"
+    page.goto(void_url + "?seq_from=2&seq_to=3")
+    assert "2" in page.locator(".count").inner_text()
+    _check(page, shots, name("void-confirm"))
+    page.goto(f"{live_url}/console/revocation/lots/{neighbour.batch.lot.id}")
+    assert "3" in page.locator(".count").inner_text()
+    _check(page, shots, name("recall-confirm"))
+    page.goto(f"{live_url}/console/revocation/certificates/{neighbour.batch.certificate.id}/reduce")
+    page.select_option("#f-stars", "2")
+    page.click(f"main button >> text={_t(lang, 'Reduce the stars')}")
+    assert page.locator("#f-decision_number-error").is_visible()  # nothing filled in: told per field
+    _check(page, shots, name("reduce-error"))
+    page.goto(f"{live_url}/console/findings/{far.finding_id}")
+    assert page.locator("h1").inner_text() == _t(lang, "Page not found")  # another province's finding
+
     page.goto(live_url + "/console/")
     page.click(f"header nav >> text={_t(lang, 'Consumer reports')}")
     _check(page, shots, name("consumer-reports"))
