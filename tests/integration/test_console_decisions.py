@@ -301,3 +301,21 @@ def test_console_home_links_to_the_decision_pages(client, ha_tinh):
         'href="/console/consumer-reports/?state=open"',
     ):
         assert link in home
+
+
+def test_inspectors_and_producers_may_not_open_the_decision_pages(client, offices, session):
+    from stamp_service.domain.access import Role
+    from tests.people_support import make_person
+
+    make_person(session, Role.INSPECTOR, name="field-inspector", province_code=HA_TINH)
+    make_person(session, Role.PRODUCER, name="htx-own", producer_id=offices[0].batch.producer.id)
+    for name in ("field-inspector", "htx-own"):
+        sign_in(client, name)
+        for path in (
+            "/console/requests/",
+            f"/console/requests/{offices[0].batch.request.id}/labels.pdf",
+            f"/console/findings/{offices[0].finding_id}",
+            f"/console/revocation/lots/{offices[0].batch.lot.id}",
+            "/console/consumer-reports/",
+        ):
+            assert client.get(path).status_code == 403, (name, path)
