@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from stamp_service.errors import ValidationFailed
+from stamp_service.errors import RuleViolation, ValidationFailed
 from stamp_service.schemas.revocation import DECISION_NUMBER, DecisionIn
 
 _NUMBER = re.compile(DECISION_NUMBER)
@@ -93,3 +93,27 @@ def page_context() -> dict[str, object]:
 
     current = lang()
     return {"fmt_number": lambda value: format_number(value, current)}
+
+
+# OCOP rules a decision page can run into, as messages for people (``RuleViolation.rule``).
+RULE_MESSAGES = {
+    "lot-quantity-exceeded": "The lot has no room for that many stamps (its quantity plus the spare).",
+    "lot-recalled": "The lot is recalled: no stamps can be issued for it.",
+    "certificate-expired": "The product's certificate has expired.",
+    "certificate-withdrawn": "The product's stars were withdrawn.",
+    "no-valid-certificate": "The product has no certificate in force today.",
+    "stars-below-three": "The product has fewer than 3 stars: no stamps can be issued.",
+    "no-active-certificate": "The product has no active certificate to withdraw.",
+    "finding-without-issued-stamp": "The finding's serial is not an issued stamp: nothing to act on.",
+    "stamp-outside-province": "The stamp belongs to a producer of another province: its office acts on it.",
+    "certifying-authority-level": "This decision belongs to another level (5 stars: the central level).",
+    "score-star-band": "The score does not fall in the stars' band.",
+}
+
+
+def rule_message(exc: RuleViolation) -> str:
+    """The rule as a message in the page's language (unknown rules: the service's English text)."""
+    from stamp_service.web.people import _
+
+    known = RULE_MESSAGES.get(exc.rule)
+    return _(known) if known else _("The rules do not allow it: %(detail)s", detail=exc.detail)

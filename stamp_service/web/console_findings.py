@@ -15,9 +15,16 @@ from stamp_service.errors import Conflict, RuleViolation, ValidationFailed
 from stamp_service.schemas.findings import FindingQuery, ProposalAction, ProposalDecisionIn, ProposalIn
 from stamp_service.services import findings
 from stamp_service.web.auth import page_person
-from stamp_service.web.console_decision_form import Errors, page_context, read, read_reason, service_errors
+from stamp_service.web.console_decision_form import (
+    Errors,
+    page_context,
+    read,
+    read_reason,
+    rule_message,
+    service_errors,
+)
 from stamp_service.web.context import db
-from stamp_service.web.people import _, people_blueprint, render, signed_in
+from stamp_service.web.people import people_blueprint, render, signed_in
 
 bp = people_blueprint("console_findings", __name__, url_prefix="/console/findings")
 bp.context_processor(page_context)
@@ -77,7 +84,7 @@ def _refused(finding_id: int, exc: Exception, field: str) -> Any:
         flash("This finding was already decided: the page shows its state now.", "error")
         return redirect(url_for("console_findings.detail", finding_id=finding_id))
     assert isinstance(exc, RuleViolation)
-    return _detail(finding_id, 422, {field: _("The rules do not allow it: %(detail)s", detail=exc.detail)})
+    return _detail(finding_id, 422, {field: rule_message(exc)})
 
 
 @bp.post("/<int:finding_id>/propose")

@@ -28,9 +28,16 @@ from stamp_service.render.zpl import render_zpl
 from stamp_service.schemas.stamp_requests import MAX_STAMPS, ApproveIn, RejectIn, RequestState
 from stamp_service.services import issuance_jobs, print_files, request_queue, stamp_requests
 from stamp_service.web.auth import page_person
-from stamp_service.web.console_decision_form import Errors, page_context, read_reason, service_errors, text
+from stamp_service.web.console_decision_form import (
+    Errors,
+    page_context,
+    read_reason,
+    rule_message,
+    service_errors,
+    text,
+)
 from stamp_service.web.context import db, runtime
-from stamp_service.web.people import _, people_blueprint, render, signed_in
+from stamp_service.web.people import people_blueprint, render, signed_in
 
 bp = people_blueprint("console_requests", __name__, url_prefix="/console/requests")
 bp.context_processor(page_context)
@@ -91,10 +98,8 @@ def _decision_failed(request_id: int, exc: ServiceError, form: dict[str, str], f
     if isinstance(exc, Conflict):
         flash("This request was already decided: the page shows its state now.", "error")
         return redirect(url_for("console_requests.detail", request_id=request_id))
-    # RuleViolation: the lot is full, the certificate ended, the lot is recalled...
-    return _detail(
-        request_id, 422, {field: _("The rules do not allow it now: %(detail)s", detail=exc.detail)}, form
-    )
+    assert isinstance(exc, RuleViolation)  # the lot is full, the certificate ended, the lot is recalled...
+    return _detail(request_id, 422, {field: rule_message(exc)}, form)
 
 
 @bp.post("/<int:request_id>/approve")

@@ -17,7 +17,14 @@ from stamp_service.errors import Conflict, RuleViolation, ValidationFailed
 from stamp_service.schemas.revocation import ReasonCode, RecallIn, ReductionIn, VoidIn, WithdrawalIn
 from stamp_service.services import revocation, revocation_impact
 from stamp_service.web.auth import page_person
-from stamp_service.web.console_decision_form import Errors, page_context, read, service_errors, text
+from stamp_service.web.console_decision_form import (
+    Errors,
+    page_context,
+    read,
+    rule_message,
+    service_errors,
+    text,
+)
 from stamp_service.web.context import db
 from stamp_service.web.people import _, people_blueprint, render, signed_in
 
@@ -43,7 +50,7 @@ def _failed(exc: Exception) -> Errors:
     if isinstance(exc, Conflict):
         return {"reason": _("This cannot be done on the record as it is now: %(detail)s", detail=exc.detail)}
     assert isinstance(exc, RuleViolation)
-    return {"reason": _("The rules do not allow it: %(detail)s", detail=exc.detail)}
+    return {"reason": rule_message(exc)}
 
 
 # --- certificates ---------------------------------------------------------------------------------

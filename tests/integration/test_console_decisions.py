@@ -319,3 +319,14 @@ def test_inspectors_and_producers_may_not_open_the_decision_pages(client, office
             "/console/consumer-reports/",
         ):
             assert client.get(path).status_code == 403, (name, path)
+
+
+def test_a_broken_rule_is_told_in_the_page_language(client, ha_tinh, session):
+    lot = f"/console/revocation/lots/{ha_tinh.batch.lot.id}"
+    assert post_form(client, lot, {"reason": "an toàn thực phẩm"}).status_code == 302
+    path = f"/console/requests/{ha_tinh.waiting.id}"
+    refused = post_form(client, path + "/approve", {}, form_page=path)
+    assert refused.status_code == 422 and 'id="f-quantity-error"' in _html(refused)
+    assert "Lô đã bị thu hồi: không thể phát hành tem cho lô." in _html(refused)
+    session.expire_all()
+    assert session.get(StampRequest, ha_tinh.waiting.id).state == "requested"
