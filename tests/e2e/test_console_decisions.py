@@ -19,7 +19,7 @@ import zxingcpp
 
 from stamp_service.web.i18n import translations
 from tests.console_decisions_support import HA_TINH, THANH_HOA, make_office
-from tests.e2e.test_accounts_browser import PHONE, _check, browser, live_url, shots  # noqa: F401
+from tests.e2e.test_accounts_browser import DESKTOP, PHONE, _check, browser, live_url, shots  # noqa: F401
 from tests.people_support import PASSWORD
 from tests.stamp_factories import ensure_keyring
 
@@ -150,3 +150,25 @@ def test_office_decides_requests_revocations_and_findings(browser, live_url, ses
     assert page.url.startswith(live_url + "/signin")
     assert external == []
     context.close()
+
+
+def test_the_decision_pages_on_a_desktop(browser, live_url, session, settings, shots):  # noqa: F811
+    keyring = ensure_keyring(session, settings.keys_dir)
+    office = make_office(session, keyring, HA_TINH, admin_name="hatinh-admin")
+    page = browser.new_context(locale="vi-VN", viewport=DESKTOP).new_page()
+    page.goto(f"{live_url}/signin")
+    page.fill("#f-name", "hatinh-admin")
+    page.fill("#f-password", PASSWORD)
+    page.click("main button[type=submit]")
+    pages = {
+        "requests": "/console/requests/?state=requested",
+        "request-waiting": f"/console/requests/{office.waiting.id}",
+        "withdraw-confirm": f"/console/revocation/certificates/{office.batch.certificate.id}/withdraw",
+        "void-confirm": f"/console/revocation/requests/{office.batch.request.id}/void?seq_from=1&seq_to=3",
+        "finding": f"/console/findings/{office.finding_id}",
+        "consumer-report": f"/console/consumer-reports/{office.report_id}",
+    }
+    for step, path in pages.items():
+        page.goto(live_url + path)
+        assert page.url == live_url + path, step
+        _check(page, shots, f"console-{step}-vi")
