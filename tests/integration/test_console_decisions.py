@@ -330,3 +330,22 @@ def test_a_broken_rule_is_told_in_the_page_language(client, ha_tinh, session):
     assert "Lô đã bị thu hồi: không thể phát hành tem cho lô." in _html(refused)
     session.expire_all()
     assert session.get(StampRequest, ha_tinh.waiting.id).state == "requested"
+
+
+def test_the_queue_pages_waiting_first_then_newest_across_the_boundary(session, keyring, monkeypatch):
+    from stamp_service.schemas.stamp_requests import RequestState
+    from stamp_service.services import request_queue
+
+    first, second = make_office(session, keyring, HA_TINH), make_office(session, keyring, HA_TINH)
+    make_office(session, keyring, THANH_HOA)
+    monkeypatch.setattr(request_queue, "PER_PAGE", 3)
+    actor = first.admin
+
+    def ids(page: int, state=None) -> list[int]:
+        return [row.request.id for row in request_queue.queue(session, actor, state=state, page=page).rows]
+
+    waiting = [first.waiting.id, second.waiting.id]  # oldest first
+    issued = [second.batch.request.id, first.batch.request.id]  # newest first
+    assert ids(1) == [*waiting, issued[0]] and ids(2) == [issued[1]] and ids(3) == []
+    assert request_queue.queue(session, actor, page=1).total == 4
+    assert ids(1, RequestState.ISSUED) == issued and ids(1, RequestState.REQUESTED) == waiting
