@@ -118,8 +118,10 @@ def test_office_decides_requests_revocations_and_findings(browser, live_url, ses
     neighbour_url = neighbour.batch.urls[0]
     assert _public_heading(page, live_url, neighbour_url) == _t(lang, "Stamp cancelled: it was copied")
 
-    # The voided stamp shows on its request's void page; consumer reports list.
-    page.goto(f"{live_url}/console/revocation/requests/{neighbour.batch.request.id}/void")
+    # The voided stamp shows on its request's void page (linked from the accepted proposal).
+    page.goto(f"{live_url}/console/findings/{neighbour.finding_id}")
+    page.click(f"text={_t(lang, 'Voided stamps of this request')}")
+    assert page.url == f"{live_url}/console/revocation/requests/{neighbour.batch.request.id}/void"
     assert page.locator("main .list li").count() == 1
     _check(page, shots, name("void"))
     # The other confirmation pages, before anything is done on them.
