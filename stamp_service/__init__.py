@@ -46,6 +46,10 @@ WEB_MODULES = (
     "stamp_service.web.console_inbox",
     "stamp_service.web.console_audit",
     "stamp_service.web.console_statistics",
+    "stamp_service.web.console_requests",
+    "stamp_service.web.console_revocation",
+    "stamp_service.web.console_findings",
+    "stamp_service.web.console_consumer_reports",
 )
 
 

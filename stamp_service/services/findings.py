@@ -55,6 +55,7 @@ from stamp_service.storage.models.stamps import Stamp, StampRequest
 __all__ = [
     "RecordedFinding",
     "accept_proposal",
+    "get_finding",
     "list_findings",
     "propose",
     "record_finding",
@@ -433,3 +434,11 @@ def _out(row: Finding, proposal: FindingProposal | None) -> FindingOut:
             "proposal": _proposal_out(proposal) if proposal else None,
         }
     )
+
+
+def get_finding(session: Session, actor: Principal, finding_id: int) -> FindingOut:
+    """One finding with its proposal (the office's page); NotFound outside the caller's province."""
+    require_role(actor, Role.ADMIN)
+    finding = _finding(session, actor, finding_id)
+    proposal = session.scalar(select(FindingProposal).where(FindingProposal.finding_id == finding.id))
+    return _out(finding, proposal)

@@ -111,8 +111,8 @@ def list_reports(session: Session, actor: Principal, query: ReportQuery) -> Page
     return paginate(session, stmt, query.page, query.per_page, _out)
 
 
-def close_report(session: Session, actor: Principal, report_id: int, note: str) -> ReportOut:
-    require_role(actor, Role.ADMIN)
+def _report(session: Session, actor: Principal, report_id: int) -> ConsumerReport:
+    """The report, NotFound when unknown or not concerning the caller's province."""
     report = by_id(session, ConsumerReport, report_id)
     province = province_scope(actor)
     if report is None or (
@@ -123,6 +123,18 @@ def close_report(session: Session, actor: Principal, report_id: int, note: str) 
         is None
     ):
         raise NotFound("no such report")
+    return report
+
+
+def get_report(session: Session, actor: Principal, report_id: int) -> ReportOut:
+    """One report (the office's triage page), within the caller's province."""
+    require_role(actor, Role.ADMIN, Role.INSPECTOR)
+    return _out(_report(session, actor, report_id))
+
+
+def close_report(session: Session, actor: Principal, report_id: int, note: str) -> ReportOut:
+    require_role(actor, Role.ADMIN)
+    report = _report(session, actor, report_id)
     if report.state == "closed":
         raise Conflict("the report is already closed")
     report.state, report.closed_at, report.closed_by, report.close_note = (
