@@ -17,7 +17,7 @@ from flask import Flask, Response, g, json, render_template_string, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestURITooLarge
 
-from stamp_service.errors import ServiceError, Unauthenticated
+from stamp_service.errors import ServiceError
 from stamp_service.storage.db import committed_since_start
 
 log = logging.getLogger(__name__)
@@ -263,8 +263,9 @@ def init_app(app: Flask) -> None:
             log.error("service unavailable", extra={"kind": exc.kind, "detail": exc.detail})
             return problem_response(exc.status, exc.kind, exc.title, "The problem was logged.")
         response = problem_response(exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
-        if isinstance(exc, Unauthenticated):
-            # RFC 9110 §11.6.1: a 401 names the scheme that would succeed (RFC 6750 for bearer tokens).
+        if exc.status == 401:
+            # RFC 9110 §11.6.1: every 401 names the scheme that would succeed (RFC 6750 for bearer
+            # tokens): a missing or bad token, and a failed scanner sign-in (whose answer is one).
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
