@@ -39,6 +39,8 @@ WEB_MODULES = (
     "stamp_service.web.signin_pages",
     "stamp_service.web.console_home",
     "stamp_service.web.producer_home",
+    "stamp_service.web.producer_lots",
+    "stamp_service.web.trace_documents_public",
     "stamp_service.web.accounts_pages",
 )
 
