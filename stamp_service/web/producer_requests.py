@@ -32,11 +32,12 @@ from stamp_service.render.pdf import render_pdf
 from stamp_service.render.presets import PRESETS, all_presets
 from stamp_service.render.zpl import render_zpl
 from stamp_service.schemas.lots import LotQuery
+from stamp_service.schemas.revocation import ReasonCode, VoidIn
 from stamp_service.schemas.stamp_requests import StampRequestIn, StampRequestQuery
-from stamp_service.services import issuance_jobs, lots, print_files, stamp_requests
+from stamp_service.services import issuance_jobs, lots, print_files, producer_view, revocation, stamp_requests
 from stamp_service.storage.models.registry import Product
 from stamp_service.web.context import db, runtime
-from stamp_service.web.people import people_blueprint, signed_in
+from stamp_service.web.people import _, people_blueprint, signed_in
 from stamp_service.web.producer_common import as_int, me, page
 
 bp = people_blueprint("producer_requests", __name__, url_prefix="/producer/requests")
@@ -152,7 +153,79 @@ def detail(request_id: int) -> Any:
         preset=preset,
         errors={},
         form={},
+        voids=producer_view.request_voids(db(), me(), req.id),
+        reasons=[(code, _(label)) for code, label in VOID_REASONS],
     )
+
+
+# --- spoiled stamps ------------------------------------------------------------------------------
+
+VOID_REASONS = (("spoiled", "Misprinted or damaged"), ("other", "Not printed (left over)"))
+VOID_DEFAULT_TEXT = {"spoiled": "Tem in hỏng", "other": "Tem không in"}
+
+
+def _void_form(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The range and reason as numbers, and the page errors (each next to its field)."""
+    errors: dict[str, str] = {}
+    first = as_int(form.get("seq_from"))
+    last = as_int(form.get("seq_to")) if form.get("seq_to", "").strip() else first
+    if not first:
+        errors["seq_from"] = "Enter the first number (STT) printed on a spoiled label."
+    if not last or (first and last < first):
+        errors["seq_to"] = "Enter the last number, not smaller than the first."
+    raw_code = form.get("reason_code", "")
+    code = raw_code if raw_code in dict(VOID_REASONS) else "spoiled"
+    note = form.get("note", "").strip()
+    if len(note) > 2000:
+        errors["note"] = "At most 2000 characters."
+    reason = note if len(note) >= 3 else VOID_DEFAULT_TEXT[code]
+    return {"seq_from": first, "seq_to": last, "reason_code": code, "reason": reason, "note": note}, errors
+
+
+@bp.post("/<int:request_id>/void")
+@signed_in(Role.PRODUCER)
+def void(request_id: int) -> Any:
+    """Step 1 shows how many stamps would be voided; step 2 (``confirm``) voids them."""
+    req = stamp_requests.get_request(db(), me(), request_id)
+    form = request.form.to_dict()
+    values, errors = _void_form(form)
+    if not errors and values["seq_to"] > req.issued_count:
+        errors["seq_to"] = _("This request has stamps numbered 1 to %(n)s only.", n=req.issued_count)
+    if errors or form.get("confirm") != "yes":
+        count = 0 if errors else values["seq_to"] - values["seq_from"] + 1
+        return page(
+            "people/producer_void.html",
+            422 if errors else 200,
+            req=req,
+            values=values,
+            form=form,
+            errors=errors,
+            count=count,
+            reasons=[(code, _(label)) for code, label in VOID_REASONS],
+        )
+    try:
+        result = revocation.void_stamps(
+            db(),
+            me(),
+            VoidIn.model_validate(
+                {
+                    "request_id": req.id,
+                    "seq_from": values["seq_from"],
+                    "seq_to": values["seq_to"],
+                    "reason_code": ReasonCode(values["reason_code"]),
+                    "reason": values["reason"],
+                }
+            ),
+        )
+    except (ValidationFailed, ValidationError):
+        flash("These stamps could not be voided. Check the numbers.", "error")
+        return redirect(url_for(".detail", request_id=req.id) + "#void")
+    count = values["seq_to"] - values["seq_from"] + 1
+    if result.changed:
+        flash(_("%(n)s stamps were voided.", n=count), "success")
+    else:
+        flash("These stamps were already voided.", "success")
+    return redirect(url_for(".detail", request_id=req.id) + "#void")
 
 
 # --- print files: the API's downloads, with the session ----------------------------------------

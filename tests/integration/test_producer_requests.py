@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -113,3 +114,44 @@ def test_another_producers_request_is_a_404_on_every_page(app, client, session, 
     )
     assert resp.status_code == 404
     assert session.scalars(select(StampVoid)).first() is None
+
+
+def test_void_a_spoiled_range_with_a_confirmation_naming_the_count(app, client, session, admin, keyring):
+    from tests.integration.test_verify_page import verdict_of
+
+    world = producer_world(session, "htx-void")
+    me = signed_in_client(app, "htx-void")
+    _request(me, world.lot.id, "12", pin=False)
+    req = _latest(session)
+    approve(client, admin, req.id)
+    token = csrf_token(me, f"/producer/requests/{req.id}")
+    path = f"/producer/requests/{req.id}/void"
+    too_far = me.post(path, data={"csrf_token": token, "seq_from": "10", "seq_to": "13"})
+    assert too_far.status_code == 422 and "chỉ có tem số 1 đến 12" in too_far.get_data(as_text=True)
+    ask = me.post(path, data={"csrf_token": token, "seq_from": "3", "seq_to": "7", "reason_code": "spoiled"})
+    assert ask.status_code == 200 and "Bạn sắp huỷ 5 tem (STT 3 đến 7)" in ask.get_data(as_text=True)
+    assert session.scalars(select(StampVoid)).first() is None  # not before the confirmation
+    done = me.post(
+        path,
+        data={
+            "csrf_token": token,
+            "seq_from": "3",
+            "seq_to": "7",
+            "reason_code": "spoiled",
+            "confirm": "yes",
+        },
+    )
+    assert done.status_code == 302
+    shown = me.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Đã huỷ 5 tem" in shown, shown.split("<main")[1][:1500]
+    session.expire_all()
+    void = session.scalars(select(StampVoid)).one()
+    assert (void.seq_from, void.seq_to, void.reason_code) == (3, 7, "spoiled")
+    rows = list(
+        csv.DictReader(io.StringIO(me.get(f"/producer/requests/{req.id}/labels.csv").get_data(as_text=True)))
+    )
+    public = app.test_client()
+    for row in rows:
+        page = public.get(urlsplit(row["url"]).path).get_data(as_text=True)
+        expected = "revoked" if 3 <= int(row["seq"]) <= 7 else "genuine"
+        assert verdict_of(page) == expected, row["seq"]
