@@ -41,6 +41,7 @@ WEB_MODULES = (
     "stamp_service.web.producer_home",
     "stamp_service.web.producer_lots",
     "stamp_service.web.producer_requests",
+    "stamp_service.web.producer_products",
     "stamp_service.web.trace_documents_public",
     "stamp_service.web.accounts_pages",
 )
