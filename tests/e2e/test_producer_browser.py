@@ -33,10 +33,10 @@ from tests.stamp_factories import ensure_keyring
 PHONE = {"width": 390, "height": 844}
 
 
-def _check(page: Any, shots: Path, name: str) -> None:
+def _check(page: Any, folder: Path, name: str) -> None:
     assert axe_violations(page) == [], name
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
-    page.screenshot(path=str(shots / f"producer-{name}.png"), full_page=True)
+    page.screenshot(path=str(folder / f"producer-{name}.png"), full_page=True)
 
 
 def _verdict(page: Any) -> str:
