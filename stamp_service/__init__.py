@@ -42,6 +42,7 @@ WEB_MODULES = (
     "stamp_service.web.producer_lots",
     "stamp_service.web.producer_requests",
     "stamp_service.web.producer_products",
+    "stamp_service.web.producer_scans",
     "stamp_service.web.trace_documents_public",
     "stamp_service.web.accounts_pages",
 )

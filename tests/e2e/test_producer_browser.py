@@ -3,8 +3,8 @@
 Sign in as the demo producer; record a lot with two origin records and a photo; request 200
 stamps with PINs; the office approves (through the service); download the PDF and decode every
 code in it with zxing-cpp; void a spoiled range and see those stamps revoked on their public
-pages; my products. axe-core on every page (no serious or critical violation), nothing wider than
-the phone, and a screenshot of each (OCOP_SCREENSHOT_DIR keeps them; docs/producers.md shows them).
+pages and the scans in the chart; my products. axe-core on every page (no serious or critical
+violation), nothing wider than the phone, and a screenshot of each (OCOP_SCREENSHOT_DIR keeps them; docs/producers.md shows them).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy import select
 from stamp_service.demo import DEMO_PRODUCER_ACCOUNT, demo_producer_id, load_demo_registry
 from stamp_service.domain.access import Principal, Role
 from stamp_service.schemas.stamp_requests import ApproveIn
-from stamp_service.services import issuance_jobs, stamp_requests
+from stamp_service.services import issuance_jobs, scans, stamp_requests
 from stamp_service.storage.models.stamps import StampRequest
 from tests.e2e.axe_console import axe_violations
 from tests.e2e.test_accounts_browser import browser, live_url, shots  # noqa: F401  (fixtures)
@@ -171,6 +171,14 @@ def test_producer_journey_on_a_phone_in_vietnamese(browser, live_url, app, sessi
     public.goto(live_url + by_seq[1])
     link = public.locator("a", has_text="Mở giấy tờ").first
     assert link.count() == 1 and public.request.get(live_url + link.get_attribute("href")).status == 200
+
+    # Those public pages were scans: once flushed, they are in the chart
+    rt = app.extensions["ocop"]
+    assert scans.scan_log_for(rt).flush(rt.session_factory) >= 1
+    page.goto(live_url + "/producer/scans/")
+    assert "0 lượt quét trong 30 ngày" not in page.inner_text("main")
+    assert page.locator("svg.chart rect").count() == 30
+    _check(page, shots, "scans")
 
     page.goto(live_url + "/producer/requests/")
     _check(page, shots, "requests")
