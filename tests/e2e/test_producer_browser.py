@@ -4,7 +4,8 @@ Sign in as the demo producer; record a lot with two origin records and a photo; 
 stamps with PINs; the office approves (through the service); download the PDF and decode every
 code in it with zxing-cpp; void a spoiled range and see those stamps revoked on their public
 pages and the scans in the chart; my products. axe-core on every page (no serious or critical
-violation), nothing wider than the phone, and a screenshot of each (OCOP_SCREENSHOT_DIR keeps them; docs/producers.md shows them).
+violation), nothing wider than the phone, and a screenshot of each (OCOP_SCREENSHOT_DIR keeps
+them; docs/producers.md shows them).
 """
 
 from __future__ import annotations
