@@ -14,7 +14,7 @@ from stamp_service.domain.certification import CertificateStatus, local_today
 from stamp_service.services import certificates, stamp_requests
 from stamp_service.services.certificates import current_certificate
 from stamp_service.services.scope import scoped
-from stamp_service.storage.models.registry import Certificate, Product
+from stamp_service.storage.models.registry import Certificate, Lot, Product
 from stamp_service.storage.models.stamps import StampVoid
 
 
@@ -85,3 +85,14 @@ def my_products(session: Session, actor: Principal, today: date | None = None) -
         warning = _warning(current.status, days_left) if current and days_left is not None else None
         cards.append(ProductCard(product, current, days_left, warning, history))
     return cards
+
+
+def lot_choices(session: Session, actor: Principal) -> list[tuple[str, str]]:
+    """The actor's lots as form choices ("product · lot code"), newest first."""
+    rows = session.execute(
+        scoped(select(Lot.id, Lot.lot_code, Product.name), actor, Product.producer_id)
+        .join(Product, Product.id == Lot.product_id)
+        .order_by(Lot.id.desc())
+        .limit(500)
+    )
+    return [(str(lot_id), f"{name} · {code}") for lot_id, code, name in rows]

@@ -31,11 +31,9 @@ from stamp_service.render.manifest import render_manifest
 from stamp_service.render.pdf import render_pdf
 from stamp_service.render.presets import PRESETS, all_presets
 from stamp_service.render.zpl import render_zpl
-from stamp_service.schemas.lots import LotQuery
 from stamp_service.schemas.revocation import ReasonCode, VoidIn
 from stamp_service.schemas.stamp_requests import StampRequestIn, StampRequestQuery
-from stamp_service.services import issuance_jobs, lots, print_files, producer_view, revocation, stamp_requests
-from stamp_service.storage.models.registry import Product
+from stamp_service.services import issuance_jobs, print_files, producer_view, revocation, stamp_requests
 from stamp_service.web.context import db, runtime
 from stamp_service.web.people import _, people_blueprint, signed_in
 from stamp_service.web.producer_common import as_int, me, page
@@ -53,12 +51,7 @@ STATE_LABELS = {
 
 
 def _lot_choices() -> list[tuple[str, str]]:
-    listing = lots.list_lots(db(), me(), LotQuery(per_page=200))
-    names = {
-        p.id: p.name
-        for p in db().query(Product).filter(Product.id.in_({x.product_id for x in listing.items}))
-    }
-    return [(str(x.id), f"{names.get(x.product_id, '')} · {x.lot_code}") for x in reversed(listing.items)]
+    return producer_view.lot_choices(db(), me())
 
 
 def _presets() -> list[Any]:
