@@ -180,3 +180,11 @@ def test_event_form_without_csrf_is_refused(app, session):
     client = signed_in_client(app, "htx-csrf")
     resp = client.post(f"/producer/lots/{world.lot.id}/events", data={"event_type": "sourcing"})
     assert resp.status_code == 400 and _counts(session)[0] == 0
+
+
+def test_pages_switch_to_english(app, session):
+    producer_world(session, "htx-en")
+    client = signed_in_client(app, "htx-en")
+    page = client.get("/producer/lots/new?lang=en").get_data(as_text=True)
+    assert "Lot code" in page and "Mã lô" not in page
+    assert "Scans of my products" in client.get("/producer/scans/").get_data(as_text=True)
