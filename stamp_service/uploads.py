@@ -86,13 +86,18 @@ def _check_size(data: bytes, limit: int) -> None:
         raise _refuse("the file is empty")
 
 
-def check_image(data: bytes, media_type: str) -> CheckedImage:
-    """The image re-encoded as ``media_type``; raises if the bytes are not such an image."""
+def check_image(
+    data: bytes, media_type: str, *, max_bytes: int = MAX_IMAGE_BYTES, fit: int | None = None
+) -> CheckedImage:
+    """The image re-encoded as ``media_type``; raises if the bytes are not such an image.
+
+    ``fit``: downsize (keeping the proportions) so neither side exceeds it, for phone photos.
+    """
     from PIL import Image, ImageOps
 
     if media_type not in IMAGE_TYPES:
         raise UnsupportedMediaType(f"send the image as one of {', '.join(IMAGE_TYPES)}")
-    _check_size(data, MAX_IMAGE_BYTES)
+    _check_size(data, max_bytes)
     expected = _PILLOW_FORMATS[media_type]
     try:
         with warnings.catch_warnings():
@@ -111,6 +116,8 @@ def check_image(data: bytes, media_type: str) -> CheckedImage:
                 image.load()  # decodes every pixel: a truncated or corrupt file fails here
                 upright = ImageOps.exif_transpose(image)  # keep the orientation the EXIF gave
                 pixels = _pixels_only(upright, media_type)
+                if fit is not None and max(pixels.size) > fit:
+                    pixels.thumbnail((fit, fit), Image.Resampling.LANCZOS)
     except ValidationFailed:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -119,6 +126,22 @@ def check_image(data: bytes, media_type: str) -> CheckedImage:
     except (OSError, SyntaxError, ValueError):
         raise _refuse(f"the bytes are not a readable {media_type} image") from None
     return CheckedImage(media_type, _encode(pixels, expected), pixels.width, pixels.height)
+
+
+# Trace-event files from a phone: a photo of up to 10 MB (downsized to 2048 px), or a PDF.
+MAX_TRACE_FILE_BYTES = 10 * 1024 * 1024
+TRACE_PHOTO_SIDE = 2048
+TRACE_FILE_TYPES = ("image/jpeg", "image/png", PDF_TYPE)
+
+
+def check_trace_file(data: bytes, media_type: str) -> tuple[str, bytes]:
+    """A trace-event photo or document as it may be stored: (media type, bytes); raises otherwise."""
+    if media_type == PDF_TYPE:
+        return PDF_TYPE, check_pdf(data, media_type).data
+    if media_type not in TRACE_FILE_TYPES:
+        raise UnsupportedMediaType(f"send a photo or document as one of {', '.join(TRACE_FILE_TYPES)}")
+    image = check_image(data, media_type, max_bytes=MAX_TRACE_FILE_BYTES, fit=TRACE_PHOTO_SIDE)
+    return image.media_type, image.data
 
 
 def _pixels_only(image: PilImage, media_type: str) -> PilImage:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stamp_service.services import trace_documents
 from stamp_service.services.minting import current_certificate
 from stamp_service.storage.models.reference import AdministrativeUnit, ProductGroup
 from stamp_service.storage.models.registry import (
@@ -49,8 +50,15 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
     }
     image = session.scalar(select(ProductImage.sha256).where(ProductImage.product_id == product.id))
     snap = producer.address_snapshot or {}
-    events = session.scalars(
-        select(TraceEvent).where(TraceEvent.lot_id == lot.id).order_by(TraceEvent.occurred_at, TraceEvent.seq)
+    events = list(
+        session.scalars(
+            select(TraceEvent)
+            .where(TraceEvent.lot_id == lot.id)
+            .order_by(TraceEvent.occurred_at, TraceEvent.seq)
+        )
+    )
+    stored = trace_documents.stored_fingerprints(
+        session, {str(d.get("sha256")) for e in events for d in e.documents or [] if d.get("sha256")}
     )
     cert = current_certificate(session, product.id)
     return {
@@ -97,6 +105,8 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
                             "name": d.get("name"),
                             "fingerprint": str(d.get("sha256", ""))[:12],
                             "sha256": d.get("sha256"),
+                            # The stored file itself, when the producer uploaded it (docs/producers.md).
+                            "url": f"/documents/{d.get('sha256')}" if d.get("sha256") in stored else None,
                         }
                         for d in e.documents or []
                     ],

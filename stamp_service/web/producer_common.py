@@ -1,0 +1,52 @@
+"""What the producer pages share: the signed-in principal, form parsing helpers, a render that
+adds the Vietnamese number format (2.000), and pydantic errors as messages next to fields."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from stamp_service.domain.access import Principal
+from stamp_service.domain.certification import VN_TZ
+from stamp_service.web.auth import page_person
+from stamp_service.web.i18n import format_number
+from stamp_service.web.people import lang, render
+
+
+def me() -> Principal:
+    return page_person().principal
+
+
+def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render(template, status, fmt_num=lambda v: format_number(v, lang()), **context)
+
+
+def as_int(raw: str | None) -> int | None:
+    raw = (raw or "").strip().replace(".", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def as_day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+
+
+def as_local_moment(raw: str | None) -> datetime | None:
+    """A ``datetime-local`` input (Vietnam time) as an aware datetime."""
+    try:
+        return datetime.fromisoformat((raw or "").strip()).replace(tzinfo=VN_TZ)
+    except ValueError:
+        return None
+
+
+def pydantic_errors(exc: ValidationError, messages: dict[str, str], fallback: str) -> dict[str, str]:
+    """Each invalid field's page message (``messages[field]``, else ``fallback``)."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        errors.setdefault(field or "form", messages.get(field, fallback))
+    return errors

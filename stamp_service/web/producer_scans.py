@@ -1,0 +1,55 @@
+"""``/producer/scans``: scans of my products per day (an inline SVG chart, no script) and per
+province, clone alerts with the rule that fired, and consumers' reports. Read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from stamp_service.domain.access import Role
+from stamp_service.services import producer_scans
+from stamp_service.services.verify_config import VerifyConfig
+from stamp_service.web.context import db, runtime
+from stamp_service.web.people import people_blueprint, province_name, signed_in
+from stamp_service.web.producer_common import me, page
+
+bp = people_blueprint("producer_scans", __name__, url_prefix="/producer/scans")
+REASONS = {
+    "scans": "Scanned very many times",
+    "places": "Scanned by many people in many provinces",
+    "span": "Scanned over too long a time",
+}
+PROBLEMS = {
+    "fake_stamp": "The stamp looks fake",
+    "fake_goods": "The goods look fake",
+    "expired_sold": "Sold after its expiry date",
+    "no_stamp": "Sold without a stamp",
+    "recalled_sold": "Sold although recalled",
+    "other": "Other problem",
+}
+
+
+def _limits() -> Any:
+    rt = runtime()
+    return rt.services.setdefault("verify_config", VerifyConfig.load(rt.settings)).clone
+
+
+@bp.get("/")
+@signed_in(Role.PRODUCER)
+def index() -> Any:
+    data = producer_scans.overview(db(), me(), _limits())
+    top = max([n for _, n in data.per_day] + [1])
+    return page(
+        "people/producer_scans.html",
+        data=data,
+        top=top,
+        total=sum(n for _, n in data.per_day),
+        reasons=REASONS,
+        problems=PROBLEMS,
+        province_label=lambda code: province_name(code) if code else "—",
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

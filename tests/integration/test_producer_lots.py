@@ -1,0 +1,190 @@
+"""The producer's lot pages: a lot and its origin records with uploaded files, through the pages.
+
+Stored files are the checked ones (re-encoded, no EXIF), the fingerprint is the service's, the
+public page's document link opens the file, every hostile upload is refused next to the field with
+nothing stored, and another producer's lot is a 404.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from sqlalchemy import func, select
+
+from stamp_service.storage.models.registry import Lot, TraceEvent
+from stamp_service.storage.models.trace_documents import TraceDocument
+from tests.people_support import csrf_token
+from tests.producer_support import (
+    html_as_png,
+    jpeg_photo,
+    pdf,
+    png_bomb,
+    producer_world,
+    signed_in_client,
+)
+
+
+def _counts(session) -> tuple[int, int]:
+    session.expire_all()
+    events = session.scalar(select(func.count()).select_from(TraceEvent)) or 0
+    docs = session.scalar(select(func.count()).select_from(TraceDocument)) or 0
+    return events, docs
+
+
+def _post_event(client, lot_id: int, files: list[tuple[bytes, str, str]], **fields: str):
+    token = csrf_token(client, f"/producer/lots/{lot_id}")
+    data: dict = {
+        "csrf_token": token,
+        "event_type": "sourcing",
+        "occurred_at": "2025-09-28T07:30",
+        "place": "Vườn thôn 3",
+        "actor": "Tổ thu hái",
+        **fields,
+    }
+    data["files"] = [(io.BytesIO(body), name, kind) for body, name, kind in files]
+    return client.post(f"/producer/lots/{lot_id}/events", data=data, content_type="multipart/form-data")
+
+
+def test_create_lot_in_vietnamese_with_date_inputs(app, session):
+    world = producer_world(session, "htx-lots")
+    client = signed_in_client(app, "htx-lots")
+    page = client.get("/producer/lots/new").get_data(as_text=True)
+    assert 'type="date"' in page and "Mã lô" in page
+    token = csrf_token(client, "/producer/lots/new")
+    form = {
+        "csrf_token": token,
+        "product_id": str(world.product.id),
+        "lot_code": "L2026-7",
+        "production_date": "2025-11-02",
+        "expiry_date": "2025-10-01",  # before production: refused next to the field
+        "quantity": "2.000",
+        "unit": "hộp",
+    }
+    bad = client.post("/producer/lots/new", data=form)
+    assert bad.status_code == 422
+    assert 'id="f-expiry_date-error"' in bad.get_data(as_text=True)
+    ok = client.post("/producer/lots/new", data={**form, "expiry_date": "2026-05-01"})
+    assert ok.status_code == 302
+    session.expire_all()
+    lot = session.scalar(select(Lot).where(Lot.lot_code == "L2026-7"))
+    assert lot is not None and lot.quantity == 2000 and lot.unit == "hộp"
+    shown = client.get(ok.headers["Location"]).get_data(as_text=True)
+    assert "02/11/2025" in shown and "2.000" in shown
+
+
+def test_event_with_photo_and_pdf_is_stored_checked_and_opens_from_the_public_page(app, session):
+    world = producer_world(session, "htx-photo")
+    client = signed_in_client(app, "htx-photo")
+    photo = jpeg_photo()
+    resp = _post_event(
+        client, world.lot.id, [(photo, "IMG_0001.jpg", "image/jpeg"), (pdf(), "phieu.pdf", "application/pdf")]
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    session.expire_all()
+    event = session.scalar(select(TraceEvent).where(TraceEvent.lot_id == world.lot.id))
+    assert event is not None and [d["name"] for d in event.documents] == ["IMG_0001.jpg", "phieu.pdf"]
+    stored = session.scalar(select(TraceDocument).where(TraceDocument.sha256 == event.documents[0]["sha256"]))
+    assert stored is not None and stored.media_type == "image/jpeg"
+    assert hashlib.sha256(stored.data).hexdigest() == stored.sha256  # the service's fingerprint
+    from PIL import Image
+
+    with Image.open(io.BytesIO(stored.data)) as image:
+        assert max(image.size) == 2048  # downsized from 3000 px
+        assert not image.getexif()  # no camera, no GPS
+    served = app.test_client().get(f"/documents/{stored.sha256}")
+    assert served.status_code == 200 and served.data == stored.data
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in served.headers["Content-Security-Policy"]
+    assert app.test_client().get("/documents/" + "0" * 64).status_code == 404
+
+
+def test_public_stamp_page_links_the_stored_document(app, session, tmp_path):
+    from stamp_service.services import product_facts
+
+    world = producer_world(session, "htx-public")
+    client = signed_in_client(app, "htx-public")
+    assert (
+        _post_event(client, world.lot.id, [(pdf(), "kiem-nghiem.pdf", "application/pdf")]).status_code == 302
+    )
+    session.expire_all()
+    facts = product_facts.product_facts(session, world.product.id, world.lot.id, "vi")
+    doc = facts["lot"]["events"][0]["documents"][0]
+    assert doc["url"] == f"/documents/{doc['sha256']}"
+    assert app.test_client().get(doc["url"]).headers["Content-Type"] == "application/pdf"
+
+
+def test_hostile_uploads_are_refused_next_to_the_field_and_nothing_is_stored(app, session):
+    world = producer_world(session, "htx-hostile")
+    client = signed_in_client(app, "htx-hostile")
+    before = _counts(session)
+    cases = [
+        ([(html_as_png(), "anh.png", "image/png")], "không phải là tệp JPEG, PNG hoặc PDF"),
+        ([(png_bomb(), "bom.png", "image/png")], "quá nhiều điểm ảnh"),
+        ([(pdf(javascript=True), "a.pdf", "application/pdf")], "JavaScript"),
+        ([(b"<html></html>", "a.html", "text/html")], "Hãy gửi ảnh JPEG"),
+        # a good photo with a bad file: the whole record is refused, the good photo not kept
+        (
+            [(jpeg_photo(400, 300), "ok.jpg", "image/jpeg"), (html_as_png(), "x.png", "image/png")],
+            "không phải",
+        ),
+    ]
+    for files, message in cases:
+        resp = _post_event(client, world.lot.id, files)
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 422, (files[0][1], resp.status_code)
+        assert 'id="f-files-error"' in body and message in body, (files[0][1], body[-3000:])
+    assert _counts(session) == before
+
+
+def test_a_50_mb_upload_is_a_page_with_the_message_not_a_bare_413(app, session):
+    world = producer_world(session, "htx-big")
+    client = signed_in_client(app, "htx-big")
+    resp = _post_event(
+        client, world.lot.id, [(b"\xff\xd8" + b"\0" * (50 * 1024 * 1024), "big.jpg", "image/jpeg")]
+    )
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 413
+    assert 'id="f-files-error"' in body and "lớn hơn 10 MB" in body and "<html" in body
+    assert _counts(session) == (0, 0)
+
+
+def test_another_producers_lot_is_a_404_on_every_lot_page(app, session):
+    mine = producer_world(session, "htx-mine")
+    producer_world(session, "htx-other")
+    other = signed_in_client(app, "htx-other")
+    assert other.get(f"/producer/lots/{mine.lot.id}").status_code == 404
+    token = csrf_token(other, "/producer/lots/new")
+    resp = other.post(
+        f"/producer/lots/{mine.lot.id}/events",
+        data={"csrf_token": token, "event_type": "sourcing", "occurred_at": "2025-09-28T07:30"},
+    )
+    assert resp.status_code == 404
+    listing = other.get("/producer/lots/").get_data(as_text=True)
+    assert mine.lot.lot_code not in listing
+    resp = other.post(
+        "/producer/lots/new",
+        data={
+            "csrf_token": token,
+            "product_id": str(mine.product.id),
+            "lot_code": "STEAL-1",
+            "production_date": "2025-11-02",
+            "quantity": "5",
+        },
+    )
+    assert resp.status_code == 422 and session.scalar(select(Lot).where(Lot.lot_code == "STEAL-1")) is None
+
+
+def test_event_form_without_csrf_is_refused(app, session):
+    world = producer_world(session, "htx-csrf")
+    client = signed_in_client(app, "htx-csrf")
+    resp = client.post(f"/producer/lots/{world.lot.id}/events", data={"event_type": "sourcing"})
+    assert resp.status_code == 400 and _counts(session)[0] == 0
+
+
+def test_pages_switch_to_english(app, session):
+    producer_world(session, "htx-en")
+    client = signed_in_client(app, "htx-en")
+    page = client.get("/producer/lots/new?lang=en").get_data(as_text=True)
+    assert "Lot code" in page and "Mã lô" not in page
+    assert "Scans of my products" in client.get("/producer/scans/").get_data(as_text=True)
