@@ -25,7 +25,10 @@ with tempfile.TemporaryDirectory() as tmp:
     engine = make_engine(f"sqlite:///{tmp}/gen.sqlite3")
     config = alembic_config(engine)
     upgrade(engine)
-    head = ScriptDirectory.from_config(config).get_current_head() or "0000"
-    rev_id = f"{int(head) + 1:04d}"
+    # Revision ids start with a number ("0004_gs1" from parallel branches): the next is one more
+    # than the highest number used so far.
+    scripts = ScriptDirectory.from_config(config)
+    used = [int(r.revision.split("_")[0]) for r in scripts.walk_revisions()]
+    rev_id = f"{max(used, default=0) + 1:04d}"
     script = command.revision(config, message=sys.argv[1], autogenerate=True, rev_id=rev_id)
 print(f"wrote {Path(script.path).relative_to(Path.cwd())}" if script else "nothing to write")  # type: ignore[union-attr]
