@@ -13,28 +13,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pypdfium2 as pdfium
 import pytest
-import zxingcpp
 
 from stamp_service.web.i18n import translations
 from tests.console_decisions_support import HA_TINH, THANH_HOA, make_office
 from tests.e2e.test_accounts_browser import DESKTOP, PHONE, _check, browser, live_url, shots  # noqa: F401
 from tests.people_support import PASSWORD
+from tests.qr_decoding import decode_pdf
 from tests.stamp_factories import ensure_keyring
 
 
 def _t(lang: str, message: str) -> str:
     return translations(lang).gettext(message)
-
-
-def _decode_pdf(data: bytes) -> list[str]:
-    doc = pdfium.PdfDocument(data)
-    texts: list[str] = []
-    for i in range(len(doc)):
-        image = doc[i].render(scale=300 / 72, grayscale=True).to_pil()
-        texts.extend(r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode))
-    return texts
 
 
 def _public_heading(page: Any, url: str, stamp_url: str) -> str:
@@ -85,7 +75,7 @@ def test_office_decides_requests_revocations_and_findings(browser, live_url, ses
     with page.expect_download() as download:
         page.click(f"text={_t(lang, 'PDF label sheets')}")
     pdf = Path(download.value.path()).read_bytes()
-    codes = _decode_pdf(pdf)
+    codes = decode_pdf(pdf)
     assert len(codes) == 12 and all("/V/" in c for c in codes)
     assert _public_heading(page, live_url, codes[0]) == _t(lang, "Genuine OCOP stamp")
 

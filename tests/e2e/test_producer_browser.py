@@ -26,9 +26,9 @@ from stamp_service.services import issuance_jobs, scans, stamp_requests
 from stamp_service.storage.models.stamps import StampRequest
 from tests.e2e.axe_console import axe_violations
 from tests.e2e.test_accounts_browser import browser, live_url, shots  # noqa: F401  (fixtures)
-from tests.integration.test_print_downloads import decode_pdf
 from tests.people_support import PASSWORD, make_person
 from tests.producer_support import jpeg_photo
+from tests.qr_decoding import decode_pdf
 from tests.stamp_factories import ensure_keyring
 
 PHONE = {"width": 390, "height": 844}

@@ -20,6 +20,7 @@ from stamp_service.domain.stamp_format import verify
 from stamp_service.storage.models.stamps import Stamp, StampVoid
 from tests.factories import make_caller
 from tests.issuance_helpers import approve, audit_count, certified, jwks_lookup, post_request
+from tests.qr_decoding import decode_pdf
 from tests.stamp_factories import ensure_keyring
 
 QR = zxingcpp.BarcodeFormat.QRCode
@@ -39,15 +40,6 @@ def issued(client, session, admin, keyring):
     assert approve(client, admin, rid).get_json()["state"] == "issued"
     stamps = session.scalars(select(Stamp).where(Stamp.request_id == rid).order_by(Stamp.seq)).all()
     return setup, rid, stamps
-
-
-def decode_pdf(data: bytes, dpi: int = 300) -> list[str]:
-    doc = pdfium.PdfDocument(data)
-    texts: list[str] = []
-    for i in range(len(doc)):
-        image = doc[i].render(scale=dpi / 72, grayscale=True).to_pil()
-        texts.extend(r.text for r in zxingcpp.read_barcodes(image, formats=QR))
-    return texts
 
 
 def test_every_qr_in_the_pdf_decodes_and_verifies_against_the_served_jwks(client, session, issued):

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from stamp_service.storage.models.stamps import StampRequest, StampVoid
-from tests.integration.test_print_downloads import decode_pdf
 from tests.issuance_helpers import approve
 from tests.people_support import csrf_token
 from tests.producer_support import producer_world, signed_in_client
+from tests.qr_decoding import decode_pdf
 from tests.stamp_factories import ensure_keyring
 
 
