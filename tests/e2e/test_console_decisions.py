@@ -83,7 +83,7 @@ def test_office_decides_requests_revocations_and_findings(browser, live_url, ses
     page.goto(f"{live_url}/console/requests/{office.waiting.id}")
     withdraw = _t(lang, "Withdraw the product's stars")
     page.click(f"text={withdraw}")
-    assert "15" in page.locator(".count").inner_text()
+    assert "15" in page.locator("main .count").inner_text()
     _check(page, shots, name("withdraw-confirm"))
     page.fill("#f-decision_number", "3763/QĐ-UBND")
     page.fill("#f-decided_on", "2026-11-18")
@@ -117,10 +117,10 @@ def test_office_decides_requests_revocations_and_findings(browser, live_url, ses
     # The other confirmation pages, before anything is done on them.
     void_url = f"{live_url}/console/revocation/requests/{neighbour.batch.request.id}/void"
     page.goto(void_url + "?seq_from=2&seq_to=3")
-    assert "2" in page.locator(".count").inner_text()
+    assert "2" in page.locator("main .count").inner_text()
     _check(page, shots, name("void-confirm"))
     page.goto(f"{live_url}/console/revocation/lots/{neighbour.batch.lot.id}")
-    assert "3" in page.locator(".count").inner_text()
+    assert "3" in page.locator("main .count").inner_text()
     _check(page, shots, name("recall-confirm"))
     page.goto(f"{live_url}/console/revocation/certificates/{neighbour.batch.certificate.id}/reduce")
     page.select_option("#f-stars", "2")
