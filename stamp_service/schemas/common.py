@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 NO_NUL = r"^[^\x00]*$"
@@ -100,6 +100,18 @@ def _iso_day(value: Any) -> Any:
 # A day in a query string: only the ISO form the document states (pydantic's lax parsing
 # would also read "0" or "1700000000" as Unix timestamps).
 QueryDate = Annotated[date, BeforeValidator(_iso_day)]
+
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
+
+
+def _iso_moment(value: Any) -> Any:
+    if isinstance(value, str) and not _ISO_MOMENT.fullmatch(value):
+        raise ValueError("a time is written YYYY-MM-DDTHH:MM:SS with an offset")
+    return value
+
+
+# A date and time in a query string, in ISO 8601 with its offset only (not a Unix timestamp).
+QueryMoment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]
 
 
 class Out(BaseModel):

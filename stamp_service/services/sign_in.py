@@ -153,7 +153,7 @@ def _failed(session: Session, attempt: Attempt, key: str, account: Account | Non
     account_ok = attempt.limiter.allows(t.account_limit, key)
     client_ok = attempt.limiter.allows(t.client_limit, attempt.client)
     actor = principal_of(account) if account else UNKNOWN
-    entity_id = account.id if account else key[:100]
+    entity_id = account.id if account else key[:64]  # the audit column holds 64 characters
     session.rollback()  # nothing of this attempt is kept but its audit entries
     audit.record(
         session,

@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from flask import Blueprint, Flask, Response, json
-from pydantic import AwareDatetime, Field, RootModel
+from pydantic import Field, RootModel
 
 from stamp_service.domain.access import Principal
 from stamp_service.domain.epcis import Identifiers, query_document
-from stamp_service.schemas.common import Out, QueryModel
+from stamp_service.schemas.common import Out, QueryModel, QueryMoment
 from stamp_service.services import epcis
 from stamp_service.web.api import operation
 from stamp_service.web.context import db, runtime
@@ -38,8 +38,8 @@ class EventsQuery(QueryModel):
     product_id: int | None = Field(None, ge=1, le=2**31 - 1)
     lot_id: int | None = Field(None, ge=1, le=2**31 - 1)
     eventType: Literal["ObjectEvent", "TransformationEvent"] | None = None
-    GE_eventTime: AwareDatetime | None = None
-    LT_eventTime: AwareDatetime | None = None
+    GE_eventTime: QueryMoment | None = None
+    LT_eventTime: QueryMoment | None = None
     EQ_bizStep: str | None = Field(None, max_length=100)
     EQ_disposition: str | None = Field(None, max_length=100)
     EQ_action: Literal["ADD", "OBSERVE", "DELETE"] | None = None

@@ -330,3 +330,12 @@ def test_the_bundled_schema_is_gs1s_epcis_2_schema():
     )
     jsonschema.Draft7Validator.check_schema(schema)
     assert schema["$id"] == "https://gs1.github.io/EPCIS/EPCIS-JSON-Schema.json"
+
+
+def test_event_times_in_the_query_are_iso_8601_not_timestamps(client, owner, batch):
+    for bad in ("0.5", "1700000000", "yesterday"):
+        resp = client.get(
+            EVENTS, query_string={"lot_id": batch.lot.id, "LT_eventTime": bad}, headers=owner.headers
+        )
+        assert resp.status_code == 422, bad
+        assert resp.get_json()["errors"][0]["field"] == "query.LT_eventTime"
