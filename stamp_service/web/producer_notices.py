@@ -56,8 +56,9 @@ def index() -> Any:
 
 
 def _header_count() -> dict[str, Any]:
-    """``notices_new`` for the producer pages' header: the notices since the inbox was last opened."""
-    if not request.path.startswith("/producer"):
+    """``notices_new`` for the header of a producer's pages (and its account pages): the notices
+    that appeared since this account last opened the notices page."""
+    if not request.path.startswith(("/producer", "/account")):
         return {}
     who = person()
     if who is None or who.principal.role is not Role.PRODUCER:
