@@ -392,6 +392,9 @@ def test_the_notify_command_sends_each_producer_notice_once_when_run_twice(cli_d
             session, _office(session), request.id, _validated(RejectIn, {"reason": "Sai lô"})
         )
         _certified(session, who, valid_until=(local_today() + timedelta(days=25)).isoformat())
+    # The mail server is down: nothing is recorded, the command fails, the next run sends.
+    down = runner.invoke(main, ["notify"], env={"OCOP_SMTP_PORT": str(_free_port())})
+    assert down.exit_code == 1 and "producers: 0 sent, 2 failed (retried next run)" in down.output
     first = runner.invoke(main, ["notify"])
     assert first.exit_code == 0, first.output
     assert "producers: 2 sent, 0 failed" in first.output
