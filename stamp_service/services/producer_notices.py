@@ -287,8 +287,8 @@ def _reduction_notices(session: Session, producer_id: int | None, since: datetim
 def _expiry_notices(
     session: Session, producer_id: int | None, since: datetime, now: datetime
 ) -> list[ProducerNotice]:
-    """The current certificate's 90- and 30-day notices, each from the day it is due (or from the
-    first certificate with that end was recorded, if later). Keyed by product and end date, so a
+    """The current certificate's 90- and 30-day notices, each from the day it is due (or from when
+    the first certificate with that end was recorded, if later). Keyed by product and end date, so a
     reduction, which keeps the validity, is neither told again nor new again; a 90-day notice
     that was never the nearest is not made."""
     today = local_today(now)

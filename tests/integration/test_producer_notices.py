@@ -296,6 +296,7 @@ def test_seen_is_per_account_and_the_office_pages_are_unchanged(app, session, wo
     )
     assert COUNT.findall(first.get("/producer/").get_data(as_text=True)) == ["2"]  # rejected, reduced
     assert COUNT.findall(second.get("/producer/").get_data(as_text=True)) == ["10"]
+    assert COUNT.findall(second.get("/account/").get_data(as_text=True)) == ["10"]  # my account's header
     make_person(session, Role.ADMIN, name="office-inbox-unchanged", province_code="42")
     console = signed_in_client(app, "office-inbox-unchanged")
     inbox = console.get("/console/inbox/").get_data(as_text=True)
