@@ -141,4 +141,8 @@ def test_producer_sees_the_approval_in_its_notices_and_opens_the_ready_request(
     ready.get_by_role("link", name="Xem yêu cầu cấp tem").click()
     assert page.url.endswith(f"/producer/requests/{request_id}")
     assert "Sẵn sàng để in" in page.inner_text("main")
+
+    page.goto(live_url + "/producer/notices/?lang=en")  # English on request
+    assert "Stamps ready to print" in page.inner_text("main")
+    _check(page, shots, "notices-en")
     context.close()
