@@ -1,8 +1,9 @@
-"""Channels that carry a notice to the office: email (SMTP) today, Zalo OA or SMS later.
+"""Channels that carry a notice to the office or a producer: email (SMTP) today, Zalo OA or SMS later.
 
-A channel is anything with a ``name`` and ``send(message)``; ``services.notifications`` decides
-what is due and to whom and records what was sent per channel, so a new channel is one class here
-(plus its settings) and one line in ``channels_from``. SMTP uses the standard library's client.
+A channel is anything with a ``name`` and ``send(message)``; ``services.notifications`` (the
+office) and ``services.producer_notices`` (producers) decide what is due and to whom and record
+what was sent per channel, so a new channel is one class here (plus its settings) and one line in
+``channels_from``. SMTP uses the standard library's client.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from stamp_service.config import Settings
 
 @dataclass(frozen=True)
 class Message:
-    """One notice, ready to send: Vietnamese first, English after, to the office's addresses."""
+    """One notice, ready to send: Vietnamese first, English after, to the office's or producer's addresses."""
 
     subject: str
     text: str

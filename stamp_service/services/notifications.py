@@ -185,24 +185,32 @@ def send_due(
             if not to:
                 unaddressed += 1
                 continue
-            try:
-                channel.send(Message(subject=notice.subject, text=notice.text, to=to))
-            except (OSError, smtplib.SMTPException) as exc:
+            message = Message(subject=notice.subject, text=notice.text, to=to)
+            if send_once(session, channel, notice.key, notice.kind, notice.province_code, message):
+                sent += 1
+            else:
                 failed += 1
-                log.warning("notice %s not sent by %s: %s", notice.key, channel.name, exc)
-                continue
-            session.add(
-                NoticeSent(
-                    key=notice.key,
-                    channel=channel.name,
-                    kind=notice.kind,
-                    province_code=notice.province_code,
-                    recipients=len(to),
-                )
-            )
-            session.commit()
-            sent += 1
     return SendReport(sent=sent, failed=failed, without_recipients=unaddressed)
+
+
+def send_once(
+    session: Session, channel: Channel, key: str, kind: str, province_code: str, message: Message
+) -> bool:
+    """Send ``message`` by ``channel`` and record ``key`` as sent by it (its own commit); False if
+    the channel failed (logged: the notice stays unrecorded, so the next run retries it).
+    Shared by the office's notices and the producers' (``services.producer_notices``)."""
+    try:
+        channel.send(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("notice %s not sent by %s: %s", key, channel.name, exc)
+        return False
+    session.add(
+        NoticeSent(
+            key=key, channel=channel.name, kind=kind, province_code=province_code, recipients=len(message.to)
+        )
+    )
+    session.commit()
+    return True
 
 
 def expiring_certificates(
