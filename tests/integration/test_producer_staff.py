@@ -84,6 +84,11 @@ def test_the_administrator_invites_staff_who_sign_in_with_the_one_time_code(app,
     ).one()
     assert created.actor_account_id == _account(session, "htx-team").id
     assert created.after is not None and created.after["producer_admin"] is False
+    # The office sees who is who on its account page
+    make_person(session, Role.ADMIN, name="office-team")
+    office = signed_in_client(app, "office-team")
+    seen = office.get(f"/console/accounts/{lan.id}").get_data(as_text=True)
+    assert "Nguyễn Thị Lan" in seen and "Nhân viên" in seen.split("<main")[1]
     # The staff member does the daily work...
     assert staff.get("/producer/").status_code == 200
     assert staff.get("/producer/lots/new").status_code == 200
