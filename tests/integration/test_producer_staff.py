@@ -79,6 +79,8 @@ def test_the_administrator_invites_staff_who_sign_in_with_the_one_time_code(app,
     listing = admin.get("/producer/staff/").get_data(as_text=True)
     assert "Nguyễn Thị Lan" in listing and "Quản trị viên" in listing and "Nhân viên" in listing
     assert "Lần đăng nhập gần nhất" in listing and "chưa bao giờ" not in listing  # both signed in
+    english = admin.get("/producer/staff/?lang=en").get_data(as_text=True)
+    assert "Invite a staff member" in english and "Staff member" in english and "Last sign-in" in english
     created = session.scalars(
         select(AuditEntry).where(AuditEntry.action == "account.create", AuditEntry.entity_id == str(lan.id))
     ).one()
