@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from stamp_service.crypto import passwords
@@ -281,16 +281,20 @@ def set_producer_admin(session: Session, actor: Principal, account_id: int, *, a
 
 
 def _keep_an_administrator(session: Session, account: Account) -> None:
-    """Conflict if ``account`` is its producer's only active administrator."""
-    others = session.scalar(
-        select(func.count(Account.id)).where(
+    """Conflict if ``account`` is its producer's only active administrator.
+
+    The administrators' rows are locked (PostgreSQL), so two administrators demoting each other
+    at once cannot both pass: the second re-reads the first's change and is refused."""
+    admins = session.scalars(
+        select(Account.id)
+        .where(
             Account.producer_id == account.producer_id,
             Account.producer_admin.is_(True),
             Account.active.is_(True),
-            Account.id != account.id,
         )
-    )
-    if not others:
+        .with_for_update()
+    ).all()
+    if not set(admins) - {account.id}:
         raise Conflict("the producer's last administrator cannot be removed", rule="last-producer-admin")
 
 
