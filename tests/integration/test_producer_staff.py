@@ -86,6 +86,8 @@ def test_the_administrator_invites_staff_who_sign_in_with_the_one_time_code(app,
     ).one()
     assert created.actor_account_id == _account(session, "htx-team").id
     assert created.after is not None and created.after["producer_admin"] is False
+    mine = staff.get("/account/").get_data(as_text=True).split("<main")[1]
+    assert "Chủ thể sản xuất · Nhân viên" in mine
     # The office sees who is who on its account page
     make_person(session, Role.ADMIN, name="office-team")
     office = signed_in_client(app, "office-team")
