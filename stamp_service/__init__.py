@@ -44,6 +44,7 @@ WEB_MODULES = (
     "stamp_service.web.producer_products",
     "stamp_service.web.producer_scans",
     "stamp_service.web.producer_notices",
+    "stamp_service.web.producer_staff",
     "stamp_service.web.trace_documents_public",
     "stamp_service.web.accounts_pages",
     "stamp_service.web.console_producers",

@@ -1,5 +1,6 @@
 """Demo sign-ins for the pages (``make run``): office administrators of Hà Tĩnh (42), Thanh Hóa (38)
-and the central level, a Hà Tĩnh inspector and the demo producer's account.
+and the central level, a Hà Tĩnh inspector, the demo producer's administrator and one staff
+member it invited (docs/producers.md: staff record lots and request stamps, cannot void them).
 
 Passwords are new on each start and printed once, like the demo API tokens, so a demo database
 copied elsewhere does not carry a known password.
@@ -26,6 +27,7 @@ DEMO_PEOPLE = (
     ("central-admin", Role.ADMIN, None, "central office administrator"),
     ("hatinh-inspector", Role.INSPECTOR, "42", "Hà Tĩnh inspector"),
 )
+DEMO_PRODUCER_STAFF = "demo-producer-staff"
 
 
 def demo_password() -> str:
@@ -47,10 +49,21 @@ def _demo_sign_ins(session: Session) -> Iterator[str]:
         yield _with_new_password(session, account, what)
     producer = session.scalar(select(Account).where(Account.name == DEMO_PRODUCER_ACCOUNT))
     if producer is not None:
-        yield _with_new_password(session, producer, "producer (HTX, Hà Tĩnh)")
+        yield _with_new_password(session, producer, "producer administrator (HTX, Hà Tĩnh)")
+        staff = session.scalar(select(Account).where(Account.name == DEMO_PRODUCER_STAFF))
+        if staff is None:  # invited by the producer's administrator, as on its staff page
+            staff, _code = accounts.create_account_with_code(
+                session,
+                accounts.principal_of(producer),
+                name=DEMO_PRODUCER_STAFF,
+                role=Role.PRODUCER,
+                producer_id=producer.producer_id,
+                display_name="Nguyễn Thị Lan",
+            )
+        yield _with_new_password(session, staff, "producer staff member (same HTX)")
 
 
 def _with_new_password(session: Session, account: Account, what: str) -> str:
     password = demo_password()
     accounts.set_password(session, SYSTEM, account.id, password)
-    return f"  {account.name:<18} {password:<16} {what}"
+    return f"  {account.name:<19} {password:<16} {what}"

@@ -32,10 +32,16 @@ class Principal:
     # The province an office or inspector account belongs to; None is the central level
     # (and producers, whose scope is their producer).
     province_code: str | None = None
+    # A producer account is its producer's administrator or a staff member (ProducerDuty).
+    producer_admin: bool = False
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def is_producer_admin(self) -> bool:
+        return self.role is Role.PRODUCER and self.producer_admin
 
 
 SYSTEM = Principal(account_id=None, name="system", role=Role.ADMIN)
@@ -118,3 +124,42 @@ def require_certifying_level(principal: Principal, level: str, *, stars: int | N
             rule="certifying-authority-level",
             required_level="central",
         )
+
+
+class ProducerDuty(StrEnum):
+    """What a producer's people do. Staff do the daily work; the administrator also what cannot be
+    undone (voiding stamps) and who may act for the producer (staff accounts). docs/producers.md."""
+
+    RECORDS = "records"  # lots, origin records (trace events), their photos and documents
+    STAMP_REQUESTS = "stamp_requests"  # request stamps, follow them, download the print files
+    READ = "read"  # home, my products, scans
+    VOID_STAMPS = "void_stamps"  # void spoiled or unprinted stamps
+    MANAGE_STAFF = "manage_staff"  # invite, reset, deactivate, promote or demote staff accounts
+
+
+PRODUCER_ADMIN_ONLY = frozenset({ProducerDuty.VOID_STAMPS, ProducerDuty.MANAGE_STAFF})
+
+
+def may(principal: Principal, duty: ProducerDuty) -> bool:
+    """Whether a producer's account may do ``duty``; other roles are not limited here (their role
+    and scope checks apply as before)."""
+    if principal.role is not Role.PRODUCER or principal.producer_admin:
+        return True
+    return duty not in PRODUCER_ADMIN_ONLY
+
+
+def require_duty(principal: Principal, duty: ProducerDuty) -> None:
+    """Forbidden for a producer's staff member asking for an administrator's duty."""
+    if not may(principal, duty):
+        raise Forbidden("only the producer's administrator may do this", rule="producer-administrator-only")
+
+
+def require_account_manager(principal: Principal) -> None:
+    """Office administrators manage the accounts of their scope; a producer's administrator those of
+    its producer (services/accounts.py); nobody else manages accounts."""
+    if principal.role is Role.ADMIN:
+        return
+    if principal.role is Role.PRODUCER:
+        require_duty(principal, ProducerDuty.MANAGE_STAFF)
+        return
+    raise Forbidden(f"the {principal.role} role may not do this")

@@ -1,4 +1,4 @@
-"""Account and API-token contracts (admins only)."""
+"""Account and API-token contracts (office administrators; a producer's administrator lists its own)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,10 @@ class AccountOut(Out):
     role: Role
     producer_id: int | None
     province_code: str | None
+    producer_admin: bool = Field(
+        False, description="Producer accounts: the producer's administrator (else a staff member)"
+    )
+    display_name: str | None = None
     active: bool
     created_at: datetime
 

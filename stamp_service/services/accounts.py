@@ -2,9 +2,11 @@
 
 Who manages whom: an office administrator of a province manages the accounts of its province
 (office and inspector accounts with its province code, and producer accounts whose producer is
-in it); a central administrator (no province) manages every account. An account outside the
-caller's scope answers *not found*, as other provinces' records do. Anyone may revoke their own
-tokens.
+in it); a central administrator (no province) manages every account; a producer's administrator
+manages its own producer's accounts (invites staff, resets, deactivates, promotes, demotes) and
+cannot leave the producer without an active administrator. An account outside the caller's scope
+answers *not found*, as other provinces' records do. Anyone may revoke their own tokens.
+Machine tokens stay the office's to issue.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from stamp_service.crypto import passwords
-from stamp_service.domain.access import Principal, Role, require_role
+from stamp_service.domain.access import Principal, Role, require_account_manager, require_role
 from stamp_service.domain.i18n import N_
-from stamp_service.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from stamp_service.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from stamp_service.schemas.accounts import AccountOut
 from stamp_service.schemas.common import Page
 from stamp_service.services import audit
@@ -82,11 +84,21 @@ def create_account_with_code(
     role: Role,
     producer_id: int | None = None,
     province_code: str | None = None,
+    display_name: str | None = None,
 ) -> tuple[Account, str]:
-    """Create an account whose first password is a one-time code (shown once; changed at sign-in)."""
-    require_role(actor, Role.ADMIN)
+    """Create an account whose first password is a one-time code (shown once; changed at sign-in).
+
+    The office's pages and a producer's administrator (its staff page: a staff member of its own
+    producer) both come here."""
+    require_account_manager(actor)
     account = _add_account(
-        session, actor, name=name, role=role, producer_id=producer_id, province_code=province_code
+        session,
+        actor,
+        name=name,
+        role=role,
+        producer_id=producer_id,
+        province_code=province_code,
+        display_name=display_name,
     )
     code = _one_time_code()
     account.password_hash = passwords.hash_password(code)
@@ -124,7 +136,9 @@ def issue_token(
     days: int | None = None,
     max_days: dict[str, int] | None = None,
 ) -> IssuedToken:
-    """A new API token for a machine, valid ``days`` (default and bound: the role's maximum)."""
+    """A new API token for a machine, valid ``days`` (default and bound: the role's maximum).
+    Only the office issues tokens: a machine acting for a producer is the office's decision."""
+    require_role(actor, Role.ADMIN)
     account = get_account(session, actor, account_id)
     if not account.active:
         raise Conflict("this account is deactivated")
@@ -165,8 +179,8 @@ def revoke_token(session: Session, actor: Principal, token_id: int, *, reason: s
 
 
 def get_account(session: Session, actor: Principal, account_id: int) -> Account:
-    """An account in the administrator's scope (another province's answers not found)."""
-    require_role(actor, Role.ADMIN)
+    """An account in the manager's scope (another province's or producer's answers not found)."""
+    require_account_manager(actor)
     account = by_id(session, Account, account_id)
     if account is None or not _in_scope(session, actor, account):
         raise NotFound("no such account")
@@ -185,12 +199,17 @@ def own_tokens(session: Session, actor: Principal) -> list[ApiToken]:
 def deactivate_account(
     session: Session, actor: Principal, account_id: int, *, reason: str | None = None
 ) -> Account:
-    """Stop an account at once: its sessions end and its tokens are revoked in the same commit."""
+    """Stop an account at once: its sessions end and its tokens are revoked in the same commit.
+
+    A producer's administrator cannot deactivate the producer's last active administrator (the
+    office can: it may stop a producer altogether, and can make a new administrator)."""
     account = get_account(session, actor, account_id)
     if account.id == actor.account_id:
         raise Conflict("you cannot deactivate your own account")
     if not account.active:
         raise Conflict("this account is already deactivated")
+    if actor.role is Role.PRODUCER and account.producer_admin:
+        _keep_an_administrator(session, account)
     account.active = False
     now = datetime.now(UTC)
     ended = _rowcount(session.execute(delete(WebSession).where(WebSession.account_id == account.id)))
@@ -232,8 +251,56 @@ def reset_password(session: Session, actor: Principal, account_id: int) -> str:
     return code
 
 
+def set_producer_admin(session: Session, actor: Principal, account_id: int, *, admin: bool) -> Account:
+    """Make a producer account its producer's administrator, or a staff member again.
+
+    Refused (Conflict) for the producer's last active administrator, whoever asks: a producer
+    always keeps someone who can manage its staff. Raises ValidationFailed for other roles."""
+    account = get_account(session, actor, account_id)
+    if account.role != Role.PRODUCER.value:
+        raise ValidationFailed([{"field": "producer_admin", "message": N_("only for producer accounts")}])
+    if not account.active:
+        raise Conflict("this account is deactivated")
+    if account.producer_admin == admin:
+        raise Conflict("the account already has this role")
+    if not admin:
+        _keep_an_administrator(session, account)
+    account.producer_admin = admin
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action="account.set_producer_admin",
+        entity="account",
+        entity_id=account.id,
+        before={"producer_admin": not admin},
+        after={"producer_admin": admin},
+    )
+    session.commit()
+    return account
+
+
+def _keep_an_administrator(session: Session, account: Account) -> None:
+    """Conflict if ``account`` is its producer's only active administrator.
+
+    The administrators' rows are locked (PostgreSQL), so two administrators demoting each other
+    at once cannot both pass: the second re-reads the first's change and is refused."""
+    admins = session.scalars(
+        select(Account.id)
+        .where(
+            Account.producer_id == account.producer_id,
+            Account.producer_admin.is_(True),
+            Account.active.is_(True),
+        )
+        .with_for_update()
+    ).all()
+    if not set(admins) - {account.id}:
+        raise Conflict("the producer's last administrator cannot be removed", rule="last-producer-admin")
+
+
 def set_password(session: Session, actor: Principal, account_id: int, new_password: str) -> None:
     """An operator (the CLI, as SYSTEM) sets a password directly."""
+    require_role(actor, Role.ADMIN)
     account = get_account(session, actor, account_id)
     _check_new_password(new_password, account.name)
     account.password_hash = passwords.hash_password(new_password)
@@ -272,6 +339,7 @@ def principal_of(account: Account) -> Principal:
         role=Role(account.role),
         producer_id=account.producer_id,
         province_code=account.province_code,
+        producer_admin=account.role == Role.PRODUCER.value and account.producer_admin,
     )
 
 
@@ -280,6 +348,8 @@ def _rowcount(result: Any) -> int:
 
 
 def _in_scope(session: Session, actor: Principal, account: Account) -> bool:
+    if actor.role is Role.PRODUCER:
+        return actor.producer_id is not None and account.producer_id == actor.producer_id
     if actor.province_code is None:
         return True  # central administrators and the system
     if account.role == Role.PRODUCER.value:
@@ -310,9 +380,11 @@ def account_tokens(session: Session, actor: Principal, account_id: int) -> list[
 def list_accounts(
     session: Session, actor: Principal, *, role: Role | None, page: int, per_page: int
 ) -> Page[AccountOut]:
-    require_role(actor, Role.ADMIN)
+    require_account_manager(actor)
     stmt = select(Account)
-    if actor.province_code is not None:
+    if actor.role is Role.PRODUCER:
+        stmt = stmt.where(Account.producer_id == actor.producer_id)
+    elif actor.province_code is not None:
         in_province = select(Producer.id).where(Producer.province_code == actor.province_code)
         stmt = stmt.where(
             (Account.province_code == actor.province_code) | Account.producer_id.in_(in_province)
@@ -330,7 +402,16 @@ def _add_account(
     role: Role,
     producer_id: int | None,
     province_code: str | None = None,
+    display_name: str | None = None,
 ) -> Account:
+    """Add an account (flushes and audits). A producer account made by the office is its
+    producer's administrator; one made by a producer's administrator is a staff member of that
+    producer (another producer's id answers not found, as if it did not exist)."""
+    if actor.role is Role.PRODUCER:
+        if role is not Role.PRODUCER:
+            raise Forbidden("a producer's administrator invites staff of its own producer only")
+        if producer_id != actor.producer_id:
+            raise NotFound("no such producer")
     if (role is Role.PRODUCER) != (producer_id is not None):
         raise ValidationFailed(
             [{"field": "producer_id", "message": N_("required for producer accounts, and only for them")}]
@@ -343,7 +424,7 @@ def _add_account(
         )
     if province_code is not None and not _is_province(session, province_code):
         raise ValidationFailed([{"field": "province_code", "message": N_("unknown province code")}])
-    if actor.province_code is not None:
+    if actor.province_code is not None and actor.role is not Role.PRODUCER:
         if producer_id is not None:
             producer = session.get(Producer, producer_id)
             if producer is None or producer.province_code != actor.province_code:
@@ -352,7 +433,14 @@ def _add_account(
             raise ValidationFailed([{"field": "province_code", "message": N_("outside your province")}])
     if session.scalar(select(Account.id).where(Account.name == name)) is not None:
         raise Conflict(f"an account named {name!r} exists")
-    account = Account(name=name, role=role.value, producer_id=producer_id, province_code=province_code)
+    account = Account(
+        name=name,
+        role=role.value,
+        producer_id=producer_id,
+        province_code=province_code,
+        producer_admin=role is Role.PRODUCER and actor.role is not Role.PRODUCER,
+        display_name=display_name or None,
+    )
     session.add(account)
     flush_or_conflict(session, f"an account named {name!r} exists")  # created concurrently
     audit.record(
@@ -361,7 +449,13 @@ def _add_account(
         action="account.create",
         entity="account",
         entity_id=account.id,
-        after={"name": name, "role": role.value, "producer_id": producer_id, "province_code": province_code},
+        after={
+            "name": name,
+            "role": role.value,
+            "producer_id": producer_id,
+            "province_code": province_code,
+            "producer_admin": account.producer_admin,
+        },
     )
     return account
 

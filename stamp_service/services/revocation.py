@@ -25,9 +25,11 @@ from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain import serials
 from stamp_service.domain.access import (
     Principal,
+    ProducerDuty,
     Role,
     require_central,
     require_certifying_level,
+    require_duty,
     require_role,
     require_write,
 )
@@ -458,9 +460,11 @@ def void_stamps(session: Session, actor: Principal, data: VoidIn, *, commit: boo
     """Void one stamp or a slot range of one request (one row, no stamp row touched).
 
     The office may give any reason; a producer only ``spoiled`` or ``other`` (unprinted) for
-    its own stamps. Only issued slots can be voided. Raises NotFound, Forbidden, ValidationFailed.
+    its own stamps, and only its administrator (not staff: ProducerDuty). Only issued slots can be
+    voided. Raises NotFound, Forbidden, ValidationFailed.
     """
     require_role(actor, Role.ADMIN, Role.PRODUCER)
+    require_duty(actor, ProducerDuty.VOID_STAMPS)
     if data.serial is not None:
         stamp = session.get(Stamp, serials.to_db(serials.parse_serial(data.serial)))
         if stamp is None:

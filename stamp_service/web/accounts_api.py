@@ -1,8 +1,9 @@
 """Account and API-token JSON API under /api/v1 (thin views over ``services.accounts``).
 
-Administrators manage accounts and tokens in their scope; anyone lists and revokes their own
-tokens; an inspector's scanner signs in with a user name and password for a device token. Every
-answer here is ``Cache-Control: no-store``: several carry a token shown only once.
+Administrators manage accounts and tokens in their scope; a producer's administrator lists its
+producer's accounts; anyone lists and revokes their own tokens; an inspector's scanner signs in
+with a user name and password for a device token. Every answer here is
+``Cache-Control: no-store``: several carry a token shown only once.
 """
 
 from __future__ import annotations
@@ -59,11 +60,17 @@ def create_account(*, principal: Principal, body: AccountIn) -> NewAccountOut:
     bp,
     "/accounts",
     method="GET",
-    summary="List accounts",
+    summary="List accounts (a producer's administrator: its own producer's accounts)",
     tag=TAG,
     query=AccountQuery,
     response=Page[AccountOut],
-    roles=("admin",),
+    roles=("admin", "producer"),
+    errors=(403,),
+    description=(
+        "Office administrators list the accounts of their scope; a producer's administrator the "
+        "accounts of its producer (a staff member's token answers 403). Producers invite, reset and "
+        "deactivate staff in the pages (/producer/staff/); tokens stay the office's to issue."
+    ),
 )
 def list_accounts(*, principal: Principal, query: AccountQuery) -> Page[AccountOut]:
     return accounts.list_accounts(db(), principal, role=query.role, page=query.page, per_page=query.per_page)

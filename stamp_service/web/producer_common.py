@@ -3,20 +3,40 @@ adds the Vietnamese number format (2.000), and pydantic errors as messages next 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import wraps
 from typing import Any
 
 from pydantic import ValidationError
 
-from stamp_service.domain.access import Principal
+from stamp_service.domain.access import Principal, ProducerDuty, Role, may
 from stamp_service.domain.certification import VN_TZ
+from stamp_service.errors import NotFound
 from stamp_service.web.auth import page_person
 from stamp_service.web.i18n import format_number
-from stamp_service.web.people import lang, render
+from stamp_service.web.people import lang, render, signed_in
 
 
 def me() -> Principal:
     return page_person().principal
+
+
+def producer_page(duty: ProducerDuty) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A producer page for ``duty``: signed in as a producer, and the page of a duty the account
+    never has (a staff member on the staff page or the void form) is *not found*, like a page
+    that does not exist. The services refuse the same duty with Forbidden (the API's 403)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def checked(**kwargs: Any) -> Any:
+            if not may(me(), duty):
+                raise NotFound("no such page")
+            return view(**kwargs)
+
+        return signed_in(Role.PRODUCER)(checked)
+
+    return decorate
 
 
 def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:

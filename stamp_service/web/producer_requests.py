@@ -4,8 +4,9 @@ issuance, downloads its print files, and voids spoiled stamps by their printed s
 Thin views over ``services.stamp_requests`` (create, read, list: another producer's request is a
 404), ``services.print_files`` (the same checked, audited downloads as the API, here with the
 session instead of a bearer token) and ``services.revocation.void_stamps`` (producers may void
-only spoiled or unprinted stamps). The label stock is chosen with its preview image (the
-``/api/v1/print-presets`` previews); it is a printing choice, carried to the download, not stored.
+only spoiled or unprinted stamps, and only the producer's administrator: staff get 404 here).
+The label stock is chosen with its preview image (the ``/api/v1/print-presets`` previews); it
+is a printing choice, carried to the download, not stored.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from flask import Flask, Response, flash, redirect, request, url_for
 from pydantic import ValidationError
 
 from stamp_service.crypto.keyring import for_runtime
-from stamp_service.domain.access import Role
+from stamp_service.domain.access import ProducerDuty, Role
 from stamp_service.errors import (
     Conflict,
     IdempotencyKeyReused,
@@ -36,7 +37,7 @@ from stamp_service.schemas.stamp_requests import StampRequestIn, StampRequestQue
 from stamp_service.services import issuance_jobs, print_files, producer_view, revocation, stamp_requests
 from stamp_service.web.context import db, runtime
 from stamp_service.web.people import _, people_blueprint, signed_in
-from stamp_service.web.producer_common import as_int, me, page
+from stamp_service.web.producer_common import as_int, me, page, producer_page
 
 bp = people_blueprint("producer_requests", __name__, url_prefix="/producer/requests")
 DEFAULT_PRESET = next(name for name in PRESETS)
@@ -176,7 +177,7 @@ def _void_form(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 @bp.post("/<int:request_id>/void")
-@signed_in(Role.PRODUCER)
+@producer_page(ProducerDuty.VOID_STAMPS)
 def void(request_id: int) -> Any:
     """Step 1 shows how many stamps would be voided; step 2 (``confirm``) voids them."""
     req = stamp_requests.get_request(db(), me(), request_id)

@@ -77,15 +77,25 @@ def test_demo_sign_ins_work_on_the_pages(app, session_factory):
         "central-admin",
         "hatinh-inspector",
         demo.DEMO_PRODUCER_ACCOUNT,
+        demo_people.DEMO_PRODUCER_STAFF,
     }
     with session_factory() as session:
         provinces = {a.name: a.province_code for a in session.query(Account).filter(Account.name.in_(people))}
     assert provinces["hatinh-admin"] == "42" and provinces["thanhhoa-admin"] == "38"
     assert provinces["central-admin"] is None and provinces["hatinh-inspector"] == "42"
-    for name, home in (("hatinh-admin", "/console/"), (demo.DEMO_PRODUCER_ACCOUNT, "/producer/")):
+    with session_factory() as session:
+        admins = {a.name: a.producer_admin for a in session.query(Account).filter(Account.role == "producer")}
+    assert admins == {demo.DEMO_PRODUCER_ACCOUNT: True, demo_people.DEMO_PRODUCER_STAFF: False}
+    for name, home in (
+        ("hatinh-admin", "/console/"),
+        (demo.DEMO_PRODUCER_ACCOUNT, "/producer/"),
+        (demo_people.DEMO_PRODUCER_STAFF, "/producer/"),
+    ):
         client = app.test_client()
         assert sign_in(client, name, people[name]).headers["Location"] == home
         assert client.get(home).status_code == 200
+        staff_page = client.get("/producer/staff/").status_code
+        assert staff_page == {"hatinh-admin": 403, demo.DEMO_PRODUCER_ACCOUNT: 200}.get(name, 404), name
     again = {
         line.split()[0]: line.split()[1] for line in demo_people.prepare(runtime) if line.startswith("  ")
     }  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""The pure access rule: producer scope, province scope, central-only and who certifies."""
+"""The pure access rule: producer scope, province scope, central-only, who certifies, and what a
+producer's staff member may do beside its administrator."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import pytest
 from stamp_service.domain.access import (
     Owner,
     Principal,
+    ProducerDuty,
     Role,
     can_read,
+    may,
     province_scope,
+    require_account_manager,
     require_central,
     require_certifying_level,
+    require_duty,
     require_read,
     require_write,
 )
@@ -68,3 +73,42 @@ def test_central_only_and_who_certifies():
         require_certifying_level(provincial, "central", stars=5)
     assert refused.value.extra["rule"] == "certifying-authority-level"
     assert "5-star" in refused.value.detail
+
+
+def test_a_producers_staff_do_the_daily_work_and_its_administrator_also_voids_and_manages_staff():
+    staff = who(Role.PRODUCER, producer=1)
+    boss = Principal(account_id=2, name="b", role=Role.PRODUCER, producer_id=1, producer_admin=True)
+    table = {duty: (may(staff, duty), may(boss, duty)) for duty in ProducerDuty}
+    assert table == {
+        ProducerDuty.RECORDS: (True, True),
+        ProducerDuty.STAMP_REQUESTS: (True, True),
+        ProducerDuty.READ: (True, True),
+        ProducerDuty.VOID_STAMPS: (False, True),
+        ProducerDuty.MANAGE_STAFF: (False, True),
+    }
+    with pytest.raises(Forbidden) as refused:
+        require_duty(staff, ProducerDuty.VOID_STAMPS)
+    assert refused.value.extra["rule"] == "producer-administrator-only"
+    require_duty(boss, ProducerDuty.VOID_STAMPS)
+    for other in (who(Role.ADMIN, "42"), who(Role.INSPECTOR)):  # other roles: their own checks apply
+        assert all(may(other, duty) for duty in ProducerDuty)
+
+
+@pytest.mark.parametrize(
+    ("principal", "manages"),
+    [
+        (who(Role.ADMIN), True),
+        (who(Role.ADMIN, "42"), True),
+        (Principal(account_id=2, name="b", role=Role.PRODUCER, producer_id=1, producer_admin=True), True),
+        (who(Role.PRODUCER, producer=1), False),
+        (who(Role.INSPECTOR, "42"), False),
+        # the flag means nothing outside the producer role
+        (Principal(account_id=3, name="i", role=Role.INSPECTOR, producer_admin=True), False),
+    ],
+)
+def test_who_manages_accounts(principal, manages):
+    if manages:
+        require_account_manager(principal)
+    else:
+        with pytest.raises(Forbidden):
+            require_account_manager(principal)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stamp_service.storage.models.base import Base, UtcDateTime, utcnow
@@ -19,6 +19,7 @@ class Account(Base):
     __table_args__ = (
         CheckConstraint("role IN ('admin','producer','inspector')", name="role_known"),
         CheckConstraint("(role = 'producer') = (producer_id IS NOT NULL)", name="producer_iff_role"),
+        CheckConstraint("role = 'producer' OR NOT producer_admin", name="producer_admin_is_producer"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -29,6 +30,12 @@ class Account(Base):
     # A producer account's province is its producer's (kept NULL here).
     province_code: Mapped[str | None] = mapped_column(String(8), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A producer account is either its producer's administrator (manages the producer's staff
+    # accounts, voids spoiled stamps) or a staff member (domain/access.py, ProducerDuty). The
+    # office makes administrators; an administrator invites staff. False for other roles.
+    producer_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The person's name as colleagues know it ("Nguyễn Thị Lan"); the user name stays the sign-in.
+    display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # argon2id hash (PHC string); NULL = no password: the account signs in with tokens only.
     password_hash: Mapped[str | None] = mapped_column(String(255))

@@ -12,7 +12,7 @@ from alembic import op
 from stamp_service.storage.models.base import UtcDateTime
 
 revision = "0012_producer_notices"
-down_revision = "0009_producer"
+down_revision = "0011_producer_team"
 branch_labels = None
 depends_on = None
 
