@@ -29,9 +29,17 @@ class OwnInputLot(Body):
 
 
 class SupplierInputLot(Body):
+    """A raw material bought or harvested (Circular 02/2024: supplier, area, date)."""
+
     supplier: str = Field(min_length=2, max_length=300)
-    lot_code: str = Field(min_length=1, max_length=64)
-    description: str | None = Field(None, max_length=500)
+    lot_code: str | None = Field(None, min_length=1, max_length=64, description="The supplier's lot code")
+    description: str | None = Field(None, max_length=500, description="What the material is")
+    commune_code: str | None = Field(
+        None,
+        pattern=r"^[0-9]{1,8}$",
+        description="Raw-material area: a current commune, ward or special zone of the reference list",
+    )
+    received_on: date | None = Field(None, description="Bought or harvested on; not after production")
 
 
 class LotIn(Body):
