@@ -58,7 +58,7 @@ class ReportLine:
 class ScanOverview:
     per_day: list[tuple[date, int]]  # the last DAYS days, oldest first, zero days included
     per_province: list[tuple[str | None, int]]  # most scans first
-    # Stamps by the province of their first scan, most first; None (province not shared) last.
+    # Stamps by the province of their first scan that has one, most first; None (never shared) last.
     # The scan log records a province only (shared by the shopper), never a commune or district.
     first_places: list[tuple[str | None, int]]
     alerts: list[CloneAlert]
@@ -99,13 +99,17 @@ def overview(
 
 
 def _first_places(session: Session, mine: object) -> list[tuple[str | None, int]]:
-    """How many of my stamps were first scanned in each province (all time, one row per stamp)."""
+    """How many of my stamps were first scanned in each province (all time, one row per stamp).
+
+    A scan knows its province only when the shopper shares it, usually on the page the first scan
+    opened: so a stamp's place is that of its earliest scan with a province, and a stamp none of
+    whose scans has one counts as not shared.
+    """
+    first = (Scan.province_code.is_(None), Scan.scanned_at, Scan.id)
     ranked = (
         select(
             Scan.province_code,
-            func.row_number()
-            .over(partition_by=Scan.serial, order_by=(Scan.scanned_at, Scan.id))
-            .label("nth"),
+            func.row_number().over(partition_by=Scan.serial, order_by=first).label("nth"),
         )
         .join(Stamp, Stamp.serial == Scan.serial)
         .where(mine)  # type: ignore[arg-type]

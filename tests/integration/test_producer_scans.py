@@ -87,7 +87,7 @@ def test_scans_chart_alerts_and_reports_are_the_producers_own(app, session, sett
 
 def test_first_scan_places_count_each_stamp_once_where_it_was_first_scanned(app, session, settings):
     keyring = ensure_keyring(session, settings.keys_dir)
-    mine = make_issued_batch(session, keyring, n=4)
+    mine = make_issued_batch(session, keyring, n=5)
     theirs = make_issued_batch(session, keyring, n=1)
     make_person(session, Role.PRODUCER, name="htx-first", producer_id=mine.producer.id)
     now = utcnow()
@@ -98,6 +98,9 @@ def test_first_scan_places_count_each_stamp_once_where_it_was_first_scanned(app,
     _scan(session, mine.stamps[1].serial, now - timedelta(days=1), "42")
     _scan(session, mine.stamps[2].serial, now, "38")
     _scan(session, mine.stamps[3].serial, now, None)  # the shopper did not share a province
+    # Stamp 4: opened without a province, shared (Thanh Hóa) a minute later: counted there.
+    _scan(session, mine.stamps[4].serial, now - timedelta(minutes=1), None)
+    _scan(session, mine.stamps[4].serial, now, "38")
     for _ in range(3):
         _scan(session, theirs.stamps[0].serial, now, "99")
     session.commit()
@@ -107,10 +110,10 @@ def test_first_scan_places_count_each_stamp_once_where_it_was_first_scanned(app,
     pattern = r'<span class="bar-label">([^<]+)</span> <span class="bar-value">([^<]+)</span>'
     labels = re.findall(pattern, places)
     assert labels == [
+        ("Tỉnh Thanh Hóa", "2 tem"),  # a tie: by province code (38 before 42)
         ("Tỉnh Hà Tĩnh", "2 tem"),
-        ("Tỉnh Thanh Hóa", "1 tem"),
         ("Không chia sẻ", "1 tem"),
     ], labels
     assert ">99<" not in places  # the other producer's stamp
     widths = re.findall(r'<rect width="([\d.]+)"', places)
-    assert [float(w) for w in widths] == [100.0, 50.0, 50.0]
+    assert [float(w) for w in widths] == [100.0, 100.0, 50.0]
