@@ -278,3 +278,26 @@ def test_lot_with_two_raw_material_inputs_picked_from_the_commune_list(app, sess
     ]
     areas = set(facts["product"]["raw_material_area"])
     assert {"Xã Hương Sơn, Tỉnh Hà Tĩnh", "Xã Hà Trung, Tỉnh Thanh Hóa"} <= areas
+
+
+def test_raw_material_rows_stop_at_ten_and_a_refresh_saves_nothing(app, session):
+    world = producer_world(session, "htx-rows")
+    client = signed_in_client(app, "htx-rows")
+    full = client.post(
+        "/producer/lots/new", data=_lot_form(client, world, input_rows="10", action="add_input")
+    ).get_data(as_text=True)
+    assert 'name="input-9-supplier"' in full and 'name="input-10-supplier"' not in full
+    assert 'value="add_input"' not in full  # no "add another" once the form has ten rows
+    refreshed = client.post(
+        "/producer/lots/new",
+        data=_lot_form(client, world, **{"input-0-province": "38", "action": "refresh"}),
+    )
+    page = refreshed.get_data(as_text=True)
+    assert refreshed.status_code == 200 and "Phường Hạc Thành" in page
+    assert 'name="input-2-supplier"' not in page  # a refresh adds no row
+    session.expire_all()
+    assert session.query(Lot).filter_by(lot_code="L-NL-1").count() == 0
+    # A typed code that is not in the list (or not in the row's province) is refused at the field.
+    typed = {"input-0-supplier": "HTX A", "input-0-province": "42", "input-0-commune_code": "Phúc Trạch"}
+    bad = client.post("/producer/lots/new", data=_lot_form(client, world, **typed))
+    assert bad.status_code == 422 and 'id="f-input-0-commune_code-error"' in bad.get_data(as_text=True)
