@@ -192,3 +192,13 @@ def area_names(session: Session, codes: list[str]) -> dict[str, str]:
         province = provinces.get(unit.province_code)
         out[code] = f"{unit.name}, {province}" if province and province != unit.name else unit.name
     return out
+
+
+def current_provinces(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of the provinces in force (not those merged away in 2025), by name."""
+    rows = session.execute(
+        select(AdministrativeUnit.code, AdministrativeUnit.name)
+        .where(AdministrativeUnit.level == "province", AdministrativeUnit.valid_to.is_(None))
+        .order_by(AdministrativeUnit.name)
+    )
+    return [(code, name) for code, name in rows]

@@ -25,7 +25,7 @@ from stamp_service.services.trace_documents import FILE_TOO_LARGE, Upload
 from stamp_service.storage.models.registry import Producer
 from stamp_service.web import producer_lot_inputs as lot_inputs
 from stamp_service.web.context import db
-from stamp_service.web.people import _, people_blueprint, province_choices, signed_in
+from stamp_service.web.people import _, people_blueprint, signed_in
 from stamp_service.web.producer_common import (
     as_day,
     as_int,
@@ -129,7 +129,7 @@ def new() -> Any:
         if not errors:
             flash("The lot was recorded.", "success")
             return redirect(url_for(".detail", lot_id=lot.id))
-    provinces = province_choices()
+    provinces = reference.current_provinces(db())
     return page(
         "people/producer_lot_new.html",
         422 if errors else 200,
