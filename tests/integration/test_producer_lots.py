@@ -187,7 +187,11 @@ def test_pages_switch_to_english(app, session):
     client = signed_in_client(app, "htx-en")
     page = client.get("/producer/lots/new?lang=en").get_data(as_text=True)
     assert "Lot code" in page and "Mã lô" not in page
-    assert "Scans of my products" in client.get("/producer/scans/").get_data(as_text=True)
+    assert "Raw material 1" in page and "Commune of the raw-material area" in page
+    scans_page = client.get("/producer/scans/").get_data(as_text=True)
+    assert "Scans of my products" in scans_page and "Where my stamps were first scanned" in scans_page
+    request_page = client.get("/producer/requests/new").get_data(as_text=True)
+    assert "With PIN" in request_page and "Without PIN" in request_page
 
 
 def _lot_form(client, world, **fields: str) -> dict[str, str]:
