@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from stamp_service.schemas.bodies import Body
-from stamp_service.schemas.common import Out, PageQuery
+from stamp_service.schemas.common import Out, PageQuery, QueryModel
 
 # GS1 AI (10) allows 20 characters: keep lot codes usable in a GS1 Digital Link.
 LOT_CODE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$"
@@ -29,9 +29,17 @@ class OwnInputLot(Body):
 
 
 class SupplierInputLot(Body):
+    """A raw material bought or harvested (Circular 02/2024: supplier, area, date)."""
+
     supplier: str = Field(min_length=2, max_length=300)
-    lot_code: str = Field(min_length=1, max_length=64)
-    description: str | None = Field(None, max_length=500)
+    lot_code: str | None = Field(None, min_length=1, max_length=64, description="The supplier's lot code")
+    description: str | None = Field(None, max_length=500, description="What the material is")
+    commune_code: str | None = Field(
+        None,
+        pattern=r"^[0-9]{1,8}$",
+        description="Raw-material area: a current commune, ward or special zone of the reference list",
+    )
+    received_on: date | None = Field(None, description="Bought or harvested on; not after production")
 
 
 class LotIn(Body):
@@ -69,6 +77,20 @@ class TraceEventIn(Body):
     note: str | None = Field(None, max_length=2000)
     documents: list[Document] = Field(default_factory=list, max_length=20)
     corrects_seq: int | None = Field(None, ge=1, description="The earlier event this one corrects")
+
+
+class StoredDocument(Out):
+    """A checked, stored trace file: name it in the next event's ``documents`` as {name, sha256}."""
+
+    name: str = Field(description="The file name shown on the public page")
+    sha256: str = Field(description="SHA-256 of the stored bytes, computed by the service")
+    media_type: str = Field(description="image/jpeg, image/png or application/pdf")
+    size: int = Field(description="Bytes stored (images are re-encoded, so not the uploaded size)")
+    url: str = Field(description="Where the public page opens the file")
+
+
+class DocumentQuery(QueryModel):
+    name: str | None = Field(None, max_length=200, description="The file's name (default: photo.jpg, ...)")
 
 
 class TraceEventOut(Out):

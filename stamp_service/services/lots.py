@@ -31,15 +31,18 @@ from stamp_service.schemas.lots import (
     LotOut,
     LotQuery,
     OwnInputLot,
+    SupplierInputLot,
     TraceEventIn,
     TraceEventOut,
 )
 from stamp_service.services import audit
 from stamp_service.services.lookup import by_id
 from stamp_service.services.pagination import paginate
+from stamp_service.services.reference import COMMUNE_LEVELS
 from stamp_service.services.scope import owner_of, owner_of_product, scoped
 from stamp_service.services.tx import flush_or_conflict
 from stamp_service.storage.models.base import utcnow
+from stamp_service.storage.models.reference import AdministrativeUnit
 from stamp_service.storage.models.registry import Lot, Product, TraceEvent
 
 LOT_AUDIT_FIELDS = (
@@ -184,9 +187,14 @@ def _lot_code_taken(session: Session, product_id: int, lot_code: str) -> bool:
 
 
 def _resolve_inputs(session: Session, actor: Principal, data: LotIn) -> list[dict[str, Any]]:
-    """Input lots as stored: own lots by id (checked readable), supplier lots as described."""
+    """Input lots as stored: own lots by id (checked readable), supplier lots as described, their
+    commune a current one of the reference list and their date not after production."""
     inputs: list[dict[str, Any]] = []
     errors = []
+    communes = _current_communes(
+        session,
+        {i.commune_code for i in data.input_lots if isinstance(i, SupplierInputLot) and i.commune_code},
+    )
     for i, item in enumerate(data.input_lots):
         if isinstance(item, OwnInputLot):
             lot = by_id(session, Lot, item.lot_id)
@@ -194,8 +202,33 @@ def _resolve_inputs(session: Session, actor: Principal, data: LotIn) -> list[dic
                 errors.append({"field": f"input_lots.{i}.lot_id", "message": "no such lot"})
                 continue
             inputs.append({"lot_id": lot.id, "product_id": lot.product_id, "lot_code": lot.lot_code})
-        else:
-            inputs.append(item.model_dump())
+            continue
+        if item.commune_code is not None and item.commune_code not in communes:
+            errors.append(
+                {
+                    "field": f"input_lots.{i}.commune_code",
+                    "message": "unknown commune, ward or special zone code",
+                }
+            )
+        if item.received_on is not None and item.received_on > data.production_date:
+            errors.append(
+                {"field": f"input_lots.{i}.received_on", "message": "must not be after the production date"}
+            )
+        inputs.append(item.model_dump(mode="json", exclude_none=True))
     if errors:
         raise ValidationFailed(errors)
     return inputs
+
+
+def _current_communes(session: Session, codes: set[str]) -> set[str]:
+    if not codes:
+        return set()
+    return set(
+        session.scalars(
+            select(AdministrativeUnit.code).where(
+                AdministrativeUnit.code.in_(codes),
+                AdministrativeUnit.level.in_(COMMUNE_LEVELS),
+                AdministrativeUnit.valid_to.is_(None),
+            )
+        )
+    )

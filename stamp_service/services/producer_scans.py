@@ -1,5 +1,6 @@
 """What shoppers' scans say about a producer's own products: scans per day and per province,
-stamps whose counters trip the clone rules (and which rule), and consumers' reports.
+where each stamp was first scanned (the place it reached a shopper), stamps whose counters trip
+the clone rules (and which rule), and consumers' reports.
 
 Reads the flushed ``scans`` rows and ``scan_counters`` (a scan reaches them within the flusher's
 interval, see services.scans). Only the producer's own stamps are counted (``scoped``). Reports
@@ -12,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stamp_service.domain import serials
@@ -57,6 +58,9 @@ class ReportLine:
 class ScanOverview:
     per_day: list[tuple[date, int]]  # the last DAYS days, oldest first, zero days included
     per_province: list[tuple[str | None, int]]  # most scans first
+    # Stamps by the province of their first scan that has one, most first; None (never shared) last.
+    # The scan log records a province only (shared by the shopper), never a commune or district.
+    first_places: list[tuple[str | None, int]]
     alerts: list[CloneAlert]
     reports: list[ReportLine]
 
@@ -88,9 +92,34 @@ def overview(
     return ScanOverview(
         per_day=per_day,
         per_province=provinces.most_common(),
+        first_places=_first_places(session, mine),
         alerts=_alerts(session, products, mine, limits),
         reports=_reports(session, products, mine),
     )
+
+
+def _first_places(session: Session, mine: object) -> list[tuple[str | None, int]]:
+    """How many of my stamps were first scanned in each province (all time, one row per stamp).
+
+    A scan knows its province only when the shopper shares it, usually on the page the first scan
+    opened: so a stamp's place is that of its earliest scan with a province, and a stamp none of
+    whose scans has one counts as not shared.
+    """
+    first = (Scan.province_code.is_(None), Scan.scanned_at, Scan.id)
+    ranked = (
+        select(
+            Scan.province_code,
+            func.row_number().over(partition_by=Scan.serial, order_by=first).label("nth"),
+        )
+        .join(Stamp, Stamp.serial == Scan.serial)
+        .where(mine)  # type: ignore[arg-type]
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.province_code, func.count()).where(ranked.c.nth == 1).group_by(ranked.c.province_code)
+    )
+    counts = [(code, int(n)) for code, n in rows]
+    return sorted(counts, key=lambda row: (row[0] is None, -row[1], row[0] or ""))
 
 
 def _alerts(

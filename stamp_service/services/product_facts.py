@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stamp_service.services import trace_documents
+from stamp_service.services import reference, trace_documents
 from stamp_service.services.minting import current_certificate
 from stamp_service.storage.models.reference import AdministrativeUnit, ProductGroup
 from stamp_service.storage.models.registry import (
@@ -72,7 +72,7 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
             "self_declaration": product.self_declaration_ref,
             "image": f"/media/products/{product.id}?v={image[:12]}" if image else None,
             "group_code": product.subgroup_code or product.group_code,
-            "raw_material_area": _raw_material_area(session, product),
+            "raw_material_area": _raw_material_area(session, product, lot),
         },
         "producer": {
             "name": producer.name,
@@ -118,33 +118,19 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
     }
 
 
-def _raw_material_area(session: Session, product: Product) -> list[str]:
-    """The registered raw-material communes as "commune, province" (Circular 02/2024: where it comes from)."""
+def _raw_material_area(session: Session, product: Product, lot: Lot) -> list[str]:
+    """Where the raw materials come from, as "commune, province" (Circular 02/2024): the product's
+    registered communes, then those the producer gave for this lot's raw-material inputs."""
     codes = list(product.raw_material_communes or [])
-    if not codes:
-        return []
-    units = {
-        u.code: u
-        for u in session.scalars(select(AdministrativeUnit).where(AdministrativeUnit.code.in_(codes)))
-    }
-    provinces = {
-        u.code: u.name
-        for u in session.scalars(
-            select(AdministrativeUnit).where(
-                AdministrativeUnit.code.in_({u.province_code for u in units.values()})
-            )
-        )
-    }
-    out = []
-    for code in codes:
-        unit = units.get(code)
-        if unit is not None:
-            province = provinces.get(unit.province_code)
-            out.append(f"{unit.name}, {province}" if province else unit.name)
-    return out
+    codes += [str(i["commune_code"]) for i in lot.input_lots or [] if i.get("commune_code")]
+    names = reference.area_names(session, codes)
+    return list(dict.fromkeys(names[code] for code in codes if code in names))
 
 
 def _inputs(session: Session, lot: Lot) -> list[dict[str, Any]]:
+    areas = reference.area_names(
+        session, [str(i["commune_code"]) for i in lot.input_lots or [] if i.get("commune_code")]
+    )
     out = []
     for item in lot.input_lots or []:
         if "lot_id" in item:
@@ -154,6 +140,8 @@ def _inputs(session: Session, lot: Lot) -> list[dict[str, Any]]:
                     "lot_code": item.get("lot_code"),
                     "product": product.name if product else None,
                     "supplier": None,
+                    "area": None,
+                    "date": None,
                 }
             )
         else:
@@ -162,6 +150,8 @@ def _inputs(session: Session, lot: Lot) -> list[dict[str, Any]]:
                     "lot_code": item.get("lot_code"),
                     "product": item.get("description"),
                     "supplier": item.get("supplier"),
+                    "area": areas.get(str(item.get("commune_code"))),
+                    "date": item.get("received_on"),
                 }
             )
     return out

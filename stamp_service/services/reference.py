@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import SYSTEM, Principal, Role, require_role
@@ -153,3 +154,51 @@ def address_snapshot(
         "recorded_on": date.today().isoformat(),
         "text": ", ".join(parts),
     }
+
+
+def current_communes(session: Session, province_code: str) -> list[tuple[str, str]]:
+    """(code, name) of the province's current communes, wards and special zones, by name: the
+    list a person picks a commune from (public reference data)."""
+    rows = session.execute(
+        select(AdministrativeUnit.code, AdministrativeUnit.name)
+        .where(
+            AdministrativeUnit.province_code == province_code,
+            AdministrativeUnit.level.in_(COMMUNE_LEVELS),
+            AdministrativeUnit.valid_to.is_(None),
+        )
+        .order_by(AdministrativeUnit.name)
+    )
+    return [(code, name) for code, name in rows]
+
+
+def area_names(session: Session, codes: list[str]) -> dict[str, str]:
+    """Each known unit code as "commune, province" (a province alone as its name)."""
+    if not codes:
+        return {}
+    units = {
+        u.code: u
+        for u in session.scalars(select(AdministrativeUnit).where(AdministrativeUnit.code.in_(set(codes))))
+    }
+    provinces = {
+        u.code: u.name
+        for u in session.scalars(
+            select(AdministrativeUnit).where(
+                AdministrativeUnit.code.in_({u.province_code for u in units.values()})
+            )
+        )
+    }
+    out = {}
+    for code, unit in units.items():
+        province = provinces.get(unit.province_code)
+        out[code] = f"{unit.name}, {province}" if province and province != unit.name else unit.name
+    return out
+
+
+def current_provinces(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of the provinces in force (not those merged away in 2025), by name."""
+    rows = session.execute(
+        select(AdministrativeUnit.code, AdministrativeUnit.name)
+        .where(AdministrativeUnit.level == "province", AdministrativeUnit.valid_to.is_(None))
+        .order_by(AdministrativeUnit.name)
+    )
+    return [(code, name) for code, name in rows]

@@ -130,6 +130,7 @@ TRANSLATED_DETAILS = (
     "before the signing date of the current certificate",
     "must be digits",
     "must not be in the future",
+    "must not be after the production date",
     "no earlier event with this seq",
     "not a product category or group of the reference list",
     "observed_at is in the future",

@@ -20,8 +20,10 @@ from stamp_service.domain.access import Role
 from stamp_service.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 from stamp_service.schemas.lots import EventType, LotIn, LotQuery, TraceEventIn
 from stamp_service.schemas.products import ProductQuery
-from stamp_service.services import lots, products, trace_documents
+from stamp_service.services import lots, products, reference, trace_documents
 from stamp_service.services.trace_documents import FILE_TOO_LARGE, Upload
+from stamp_service.storage.models.registry import Producer
+from stamp_service.web import producer_lot_inputs as lot_inputs
 from stamp_service.web.context import db
 from stamp_service.web.people import _, people_blueprint, signed_in
 from stamp_service.web.producer_common import (
@@ -89,38 +91,60 @@ def index() -> Any:
 def new() -> Any:
     choices = _product_choices()
     form = request.form.to_dict() if request.method == "POST" else {}
+    action = form.pop("action", None)  # "add_input" / "refresh": re-render, nothing saved
+    count = lot_inputs.row_count(form, add=action == "add_input")
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    if request.method == "POST" and action is None:
+        production = as_day(form.get("production_date"))
+        input_lots, origin, errors = lot_inputs.parse(db(), form, count, production)
         try:
             data = LotIn.model_validate(
                 {
                     "product_id": as_int(form.get("product_id")) or 0,
                     "lot_code": form.get("lot_code", "").strip(),
-                    "production_date": as_day(form.get("production_date")),
+                    "production_date": production,
                     "expiry_date": as_day(form.get("expiry_date")),
                     "quantity": as_int(form.get("quantity")) or 0,
                     "unit": form.get("unit", "").strip() or "unit",
                     "place": form.get("place", "").strip() or None,
+                    "input_lots": input_lots,
                 }
             )
-            lot = lots.create_lot(db(), me(), data)
+            if not errors:
+                lot = lots.create_lot(db(), me(), data)
         except ValidationError as exc:
-            errors = pydantic_errors(exc, LOT_MESSAGES, "Check this value.")
+            errors |= pydantic_errors(exc, LOT_MESSAGES, "Check this value.")
             if "form" in errors:  # the expiry-before-production rule is a model check
                 errors["expiry_date"] = LOT_MESSAGES["expiry_date"]
                 del errors["form"]
         except ValidationFailed as exc:
-            errors = {k: LOT_MESSAGES.get(k, v) for k, v in field_errors(exc).items()}
+            found = field_errors(exc)
+            errors |= lot_inputs.service_errors(found, origin)
+            errors |= {k: LOT_MESSAGES.get(k, v) for k, v in found.items() if not k.startswith("input_lots")}
+            errors = errors or {"form": "Check this value."}
         except NotFound:
             errors["product_id"] = LOT_MESSAGES["product_id"]
         except Conflict:
             errors["lot_code"] = "This product already has a lot with this code."
-        else:
+        if not errors:
             flash("The lot was recorded.", "success")
             return redirect(url_for(".detail", lot_id=lot.id))
+    provinces = reference.current_provinces(db())
     return page(
-        "people/producer_lot_new.html", 422 if errors else 200, form=form, errors=errors, products=choices
+        "people/producer_lot_new.html",
+        422 if errors else 200,
+        form=form,
+        errors=errors,
+        products=choices,
+        provinces=provinces,
+        input_rows=lot_inputs.rows(db(), form, count, _own_province(), provinces),
+        max_rows=lot_inputs.MAX_ROWS,
     )
+
+
+def _own_province() -> str:
+    producer = db().get(Producer, me().producer_id or 0)
+    return producer.province_code if producer is not None else ""
 
 
 def _detail(lot_id: int, errors: dict[str, str], form: dict[str, str], status: int) -> Any:
@@ -131,6 +155,8 @@ def _detail(lot_id: int, errors: dict[str, str], form: dict[str, str], status: i
         status,
         lot=lot,
         product_name=names.get(str(lot.product_id), ""),
+        inputs=lot.input_lots,
+        areas=reference.area_names(db(), [str(i.get("commune_code")) for i in lot.input_lots]),
         errors=errors,
         form=form,
         event_options=[(value, _(label)) for value, label in EVENT_TYPES],

@@ -1,5 +1,6 @@
 """``/producer/scans``: scans of my products per day (an inline SVG chart, no script) and per
-province, clone alerts with the rule that fired, and consumers' reports. Read-only."""
+province, where the stamps were first scanned (a ranked list with bars), clone alerts with the
+rule that fired, and consumers' reports. Read-only."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def index() -> Any:
         data=data,
         top=top,
         total=sum(n for _, n in data.per_day),
+        first_top=max([n for _, n in data.first_places] + [1]),
         reasons=REASONS,
         problems=PROBLEMS,
         province_label=lambda code: province_name(code) if code else "—",

@@ -1,9 +1,11 @@
 """The producer's journey in headless Chromium at 390 x 844, in Vietnamese (issue 11).
 
-Sign in as the demo producer; record a lot with two origin records and a photo; request 200
-stamps with PINs; the office approves (through the service); download the PDF and decode every
+Sign in as the demo producer; record a lot with two raw-material inputs (communes picked from
+the list) and two origin records and a photo; request 200 stamps with PINs (the label picture
+switches to the PIN variant); the office approves (through the service); download the PDF and decode every
 code in it with zxing-cpp; void a spoiled range and see those stamps revoked on their public
-pages and the scans in the chart; my products. axe-core on every page (no serious or critical
+pages, the inputs on a public page, and the scans in the chart and a shared province in the
+first-scan places; my products. axe-core on every page (no serious or critical
 violation), nothing wider than the phone, and a screenshot of each (OCOP_SCREENSHOT_DIR keeps
 them; docs/producers.md shows them).
 """
@@ -73,6 +75,19 @@ def test_producer_journey_on_a_phone_in_vietnamese(browser, live_url, app, sessi
     page.fill("#f-quantity", "1.000")
     page.fill("#f-unit", "hộp")
     page.fill("#f-place", "Xưởng HTX, thôn Phúc Đình")
+    # Two raw-material inputs, each commune picked from the list of the row's province: the
+    # producer's own (Hà Tĩnh) at first; row 2 switches to Thanh Hóa and asks for its communes.
+    page.fill("#f-input-0-description", "Bưởi tươi")
+    page.fill("#f-input-0-supplier", "Tổ hợp tác bưởi thôn 3")
+    page.select_option("#f-input-0-commune_code", label="Xã Phúc Trạch")
+    page.fill("#f-input-0-received_on", "2026-11-15")
+    page.fill("#f-input-1-description", "Đường mía")
+    page.fill("#f-input-1-supplier", "HTX mía Hà Trung")
+    page.select_option("#f-input-1-province", "38")
+    page.click("button:has-text('Hiện danh sách xã của tỉnh')")
+    assert page.input_value("#f-input-0-supplier") == "Tổ hợp tác bưởi thôn 3"  # typed values kept
+    page.select_option("#f-input-1-commune_code", label="Xã Hà Trung")
+    page.fill("#f-input-1-received_on", "2026-11-10")
     page.click("main button[type=submit]")
     assert "Hạn sử dụng không được trước ngày sản xuất" in page.inner_text("#f-expiry_date-error")
     _check(page, shots, "lot-new-error")
@@ -80,6 +95,9 @@ def test_producer_journey_on_a_phone_in_vietnamese(browser, live_url, app, sessi
     page.click("main button[type=submit]")
     assert "Đã ghi lô hàng" in page.inner_text("main")
     lot_url = page.url
+    inputs = page.inner_text("#inputs + ul")
+    assert "Tổ hợp tác bưởi thôn 3" in inputs and "Xã Phúc Trạch, Tỉnh Hà Tĩnh" in inputs
+    assert "HTX mía Hà Trung" in inputs and "Xã Hà Trung, Tỉnh Thanh Hóa" in inputs and "10/11/2026" in inputs
 
     # Two origin records, the first with a photo (and a file that is not what it claims, refused)
     page.select_option("#f-event_type", "sourcing")
@@ -117,10 +135,21 @@ def test_producer_journey_on_a_phone_in_vietnamese(browser, live_url, app, sessi
     page.goto(lot_url)
     page.click("text=Xin tem cho lô này")
     page.fill("#f-quantity", "200")
-    page.check("input[name=with_pin]")
+    # The pictures follow the PIN box as it is ticked (CSS :has, no script): without, then with PINs.
+    chosen = "label.preset:has(input[value='a4-3x7-63.5x38.1-diecut'])"
+    assert page.is_visible(f"{chosen} .no-pin img") and not page.is_visible(f"{chosen} .with-pin img")
     page.check("input[name=preset][value='a4-3x7-63.5x38.1-diecut']")
-    assert page.evaluate("[...document.querySelectorAll('label.preset img')].every(i => i.naturalWidth > 0)")
     _check(page, shots, "request-new")
+    page.check("input[name=with_pin]")
+    assert page.is_visible(f"{chosen} .with-pin img") and not page.is_visible(f"{chosen} .no-pin img")
+    assert "?pin=true" in (page.get_attribute(f"{chosen} .with-pin img", "src") or "")
+    for picture in page.locator(".preview.with-pin img").all():
+        picture.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "[...document.querySelectorAll('.preview.with-pin img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    page.locator(chosen).scroll_into_view_if_needed()
+    _check(page, shots, "request-new-pin")
     page.click("text=Gửi yêu cầu")
     assert "Đang chờ cơ quan quản lý duyệt" in page.inner_text("main")
     _check(page, shots, "request-waiting")
@@ -173,12 +202,27 @@ def test_producer_journey_on_a_phone_in_vietnamese(browser, live_url, app, sessi
     link = public.locator("a", has_text="Mở giấy tờ").first
     assert link.count() == 1 and public.request.get(live_url + link.get_attribute("href")).status == 200
 
-    # Those public pages were scans: once flushed, they are in the chart
+    # ... and shows the raw-material inputs the producer entered, with their area and date
+    origin = public.inner_text("main")
+    assert "Tổ hợp tác bưởi thôn 3" in origin and "Xã Hà Trung, Tỉnh Thanh Hóa" in origin
+    assert "10/11/2026" in origin
+    assert axe_violations(public) == [], "public-inputs"
+    public.screenshot(path=str(shots / "producer-public-inputs.png"), full_page=True)
+
+    # A shopper in Thanh Hóa scans a new stamp and shares the province
+    public.goto(live_url + by_seq[60])
+    public.click("text=Cho biết tỉnh/thành của bạn")
+    public.select_option("#p", "38")
+    public.click("form:has(#p) button")
+
+    # Those public pages were scans: once flushed, they are in the chart and the first-scan places
     rt = app.extensions["ocop"]
     assert scans.scan_log_for(rt).flush(rt.session_factory) >= 1
     page.goto(live_url + "/producer/scans/")
     assert "0 lượt quét trong 30 ngày" not in page.inner_text("main")
     assert page.locator("svg.chart rect").count() == 30
+    places = page.inner_text("#first-places + p + ol")
+    assert "Tỉnh Thanh Hóa" in places and "1 tem" in places
     _check(page, shots, "scans")
 
     page.goto(live_url + "/producer/requests/")

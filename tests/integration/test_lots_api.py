@@ -72,6 +72,34 @@ def test_input_lots_one_step_back(client, session, admin, setup):
     assert ok.status_code == 201
 
 
+def test_raw_material_inputs_carry_supplier_commune_and_date(client, session, setup):
+    """Circular 02/2024's raw-material items: supplier, area (a reference commune) and date."""
+    me, product = setup["me"], setup["product"]
+    good = {"supplier": "Tổ hợp tác chè Hương Sơn", "description": "Chè búp tươi"}
+    good |= {"commune_code": "18352", "received_on": "2025-09-30"}
+    resp = client.post("/api/v1/lots", json=lot_payload(product.id, input_lots=[good]), headers=me.headers)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["input_lots"] == [good]  # no lot code given: none stored
+    cases = [
+        ({**good, "commune_code": "42"}, "input_lots.0.commune_code"),  # a province, not a commune
+        ({**good, "commune_code": "436"}, "input_lots.0.commune_code"),  # a district abolished in 2025
+        ({**good, "commune_code": "99999"}, "input_lots.0.commune_code"),
+        ({**good, "commune_code": "Hương Sơn"}, "input_lots.0.commune_code"),  # a name is not a code
+        ({**good, "received_on": "2025-10-02"}, "input_lots.0.received_on"),  # after production
+    ]
+    for bad, field in cases:
+        r = client.post(
+            "/api/v1/lots",
+            json=lot_payload(product.id, input_lots=[bad]),
+            headers={**me.headers, "Accept-Language": "vi"},
+        )
+        assert r.status_code == 422, (bad, r.get_json())
+        errors = r.get_json()["errors"]
+        # A code that is not digits fails the union's pattern (pydantic names each branch).
+        assert any(e["field"].startswith("input_lots.0") and e["field"].endswith(field[13:]) for e in errors)
+        assert all(e["message"].isascii() is False for e in errors), errors  # worded in Vietnamese
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [

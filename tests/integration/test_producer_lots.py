@@ -187,4 +187,121 @@ def test_pages_switch_to_english(app, session):
     client = signed_in_client(app, "htx-en")
     page = client.get("/producer/lots/new?lang=en").get_data(as_text=True)
     assert "Lot code" in page and "Mã lô" not in page
-    assert "Scans of my products" in client.get("/producer/scans/").get_data(as_text=True)
+    assert "Raw material 1" in page and "Commune of the raw-material area" in page
+    scans_page = client.get("/producer/scans/").get_data(as_text=True)
+    assert "Scans of my products" in scans_page and "Where my stamps were first scanned" in scans_page
+    request_page = client.get("/producer/requests/new").get_data(as_text=True)
+    assert "With PIN" in request_page and "Without PIN" in request_page
+
+
+def _lot_form(client, world, **fields: str) -> dict[str, str]:
+    return {
+        "csrf_token": csrf_token(client, "/producer/lots/new"),
+        "product_id": str(world.product.id),
+        "lot_code": "L-NL-1",
+        "production_date": "2025-10-05",
+        "quantity": "300",
+        "unit": "hộp",
+        "input_rows": "2",
+        **fields,
+    }
+
+
+def test_lot_with_two_raw_material_inputs_picked_from_the_commune_list(app, session):
+    from stamp_service.services import product_facts
+
+    world = producer_world(session, "htx-inputs")
+    client = signed_in_client(app, "htx-inputs")
+    blank = client.get("/producer/lots/new").get_data(as_text=True)
+    # Two empty rows; each row's commune is a list of the producer's province (42), not a code box.
+    assert 'name="input-1-supplier"' in blank and 'name="input-2-supplier"' not in blank
+    assert '<select id="f-input-0-commune_code"' in blank and "Xã Hương Sơn" in blank
+    assert "Phường Hạc Thành" not in blank  # Thanh Hóa's communes only once Thanh Hóa is chosen
+
+    # "Add another" with Thanh Hóa chosen in row 2: three rows, row 2 lists Thanh Hóa's communes,
+    # what was typed is kept, nothing is saved.
+    typed = {"input-0-supplier": "Tổ hợp tác chè Hương Sơn", "input-1-province": "38"}
+    more = client.post("/producer/lots/new", data=_lot_form(client, world, **typed, action="add_input"))
+    page = more.get_data(as_text=True)
+    assert more.status_code == 200 and 'name="input-2-supplier"' in page
+    assert 'value="Tổ hợp tác chè Hương Sơn"' in page and "Phường Hạc Thành" in page
+    session.expire_all()
+    assert session.query(Lot).filter_by(lot_code="L-NL-1").count() == 0
+
+    rows = {
+        "input_rows": "3",
+        "input-0-description": "Chè búp tươi",
+        "input-0-supplier": "Tổ hợp tác chè Hương Sơn",
+        "input-0-province": "42",
+        "input-0-commune_code": "18352",
+        "input-0-received_on": "2025-10-03",
+        "input-1-description": "Đường mía",
+        "input-1-supplier": "HTX mía Hà Trung",
+        "input-1-province": "38",
+        "input-1-commune_code": "18418",  # Phúc Trạch is in Hà Tĩnh, not the chosen Thanh Hóa
+        "input-1-received_on": "2025-10-06",  # after production
+        "input-1-lot_code": "MD-7",
+    }
+    bad = client.post("/producer/lots/new", data=_lot_form(client, world, **rows))
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "Hãy chọn xã trong danh sách của tỉnh đã chọn ở trên." in page
+    assert 'id="f-input-1-commune_code-error"' in page and 'id="f-input-1-received_on-error"' in page
+    assert "không sau ngày sản xuất" in page and 'id="f-input-0-supplier-error"' not in page
+    session.expire_all()
+    assert session.query(Lot).filter_by(lot_code="L-NL-1").count() == 0
+
+    rows |= {"input-1-commune_code": "15112", "input-1-received_on": "2025-10-01"}
+    ok = client.post("/producer/lots/new", data=_lot_form(client, world, **rows))
+    assert ok.status_code == 302, ok.get_data(as_text=True)[:2000]
+    session.expire_all()
+    lot = session.query(Lot).filter_by(lot_code="L-NL-1").one()
+    assert lot.input_lots == [
+        {
+            "supplier": "Tổ hợp tác chè Hương Sơn",
+            "description": "Chè búp tươi",
+            "commune_code": "18352",
+            "received_on": "2025-10-03",
+        },
+        {
+            "supplier": "HTX mía Hà Trung",
+            "description": "Đường mía",
+            "commune_code": "15112",
+            "received_on": "2025-10-01",
+            "lot_code": "MD-7",
+        },
+    ]
+    shown = client.get(ok.headers["Location"]).get_data(as_text=True)
+    assert "Xã Hương Sơn, Tỉnh Hà Tĩnh" in shown and "Xã Hà Trung, Tỉnh Thanh Hóa" in shown
+    assert "03/10/2025" in shown and "MD-7" in shown
+    # The public page's facts: each input with its area and date, and both areas in "Raw-material area".
+    facts = product_facts.product_facts(session, world.product.id, lot.id, "vi")
+    assert [(i["supplier"], i["area"], i["date"]) for i in facts["lot"]["inputs"]] == [
+        ("Tổ hợp tác chè Hương Sơn", "Xã Hương Sơn, Tỉnh Hà Tĩnh", "2025-10-03"),
+        ("HTX mía Hà Trung", "Xã Hà Trung, Tỉnh Thanh Hóa", "2025-10-01"),
+    ]
+    areas = set(facts["product"]["raw_material_area"])
+    assert {"Xã Hương Sơn, Tỉnh Hà Tĩnh", "Xã Hà Trung, Tỉnh Thanh Hóa"} <= areas
+
+
+def test_raw_material_rows_stop_at_ten_and_a_refresh_saves_nothing(app, session):
+    world = producer_world(session, "htx-rows")
+    client = signed_in_client(app, "htx-rows")
+    full = client.post(
+        "/producer/lots/new", data=_lot_form(client, world, input_rows="10", action="add_input")
+    ).get_data(as_text=True)
+    assert 'name="input-9-supplier"' in full and 'name="input-10-supplier"' not in full
+    assert 'value="add_input"' not in full  # no "add another" once the form has ten rows
+    refreshed = client.post(
+        "/producer/lots/new",
+        data=_lot_form(client, world, **{"input-0-province": "38", "action": "refresh"}),
+    )
+    page = refreshed.get_data(as_text=True)
+    assert refreshed.status_code == 200 and "Phường Hạc Thành" in page
+    assert 'name="input-2-supplier"' not in page  # a refresh adds no row
+    session.expire_all()
+    assert session.query(Lot).filter_by(lot_code="L-NL-1").count() == 0
+    # A typed code that is not in the list (or not in the row's province) is refused at the field.
+    typed = {"input-0-supplier": "HTX A", "input-0-province": "42", "input-0-commune_code": "Phúc Trạch"}
+    bad = client.post("/producer/lots/new", data=_lot_form(client, world, **typed))
+    assert bad.status_code == 422 and 'id="f-input-0-commune_code-error"' in bad.get_data(as_text=True)

@@ -3,6 +3,7 @@ that fired, and consumers' reports (without their contact); another producer's s
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from stamp_service.domain import serials
@@ -82,3 +83,37 @@ def test_scans_chart_alerts_and_reports_are_the_producers_own(app, session, sett
     fake = translations("vi").gettext("The goods look fake")  # the console shows the same words
     assert "Tạp hoá Minh Anh" in page and fake in page
     assert "0912 345 678" not in page and "Cửa hàng khác" not in page
+
+
+def test_first_scan_places_count_each_stamp_once_where_it_was_first_scanned(app, session, settings):
+    keyring = ensure_keyring(session, settings.keys_dir)
+    mine = make_issued_batch(session, keyring, n=5)
+    theirs = make_issued_batch(session, keyring, n=1)
+    make_person(session, Role.PRODUCER, name="htx-first", producer_id=mine.producer.id)
+    now = utcnow()
+    # Stamp 0: first in Hà Tĩnh (42), later many times in Thanh Hóa (38): one stamp for Hà Tĩnh.
+    _scan(session, mine.stamps[0].serial, now - timedelta(days=40), "42")
+    for _ in range(5):
+        _scan(session, mine.stamps[0].serial, now, "38")
+    _scan(session, mine.stamps[1].serial, now - timedelta(days=1), "42")
+    _scan(session, mine.stamps[2].serial, now, "38")
+    _scan(session, mine.stamps[3].serial, now, None)  # the shopper did not share a province
+    # Stamp 4: opened without a province, shared (Thanh Hóa) a minute later: counted there.
+    _scan(session, mine.stamps[4].serial, now - timedelta(minutes=1), None)
+    _scan(session, mine.stamps[4].serial, now, "38")
+    for _ in range(3):
+        _scan(session, theirs.stamps[0].serial, now, "99")
+    session.commit()
+
+    page = signed_in_client(app, "htx-first").get("/producer/scans/").get_data(as_text=True)
+    places = page[page.index('id="first-places"') : page.index('id="alerts"')]
+    pattern = r'<span class="bar-label">([^<]+)</span> <span class="bar-value">([^<]+)</span>'
+    labels = re.findall(pattern, places)
+    assert labels == [
+        ("Tỉnh Thanh Hóa", "2 tem"),  # a tie: by province code (38 before 42)
+        ("Tỉnh Hà Tĩnh", "2 tem"),
+        ("Không chia sẻ", "1 tem"),
+    ], labels
+    assert ">99<" not in places  # the other producer's stamp
+    widths = re.findall(r'<rect width="([\d.]+)"', places)
+    assert [float(w) for w in widths] == [100.0, 100.0, 50.0]

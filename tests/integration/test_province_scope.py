@@ -160,7 +160,8 @@ def _call(
     url = re.sub(r"\{(\w+)\}", lambda m: str(_path_value(m.group(1), path, target, world)), path)
     headers = dict(caller.headers)
     kwargs: dict[str, Any] = {"headers": headers}
-    if path.endswith("/image") and method == "put":  # a raw image body, not JSON
+    content = entry.get("requestBody", {}).get("content", {})
+    if "image/png" in content and "application/json" not in content:  # a raw upload, not JSON
         kwargs.update(data=PNG, content_type="image/png")
     elif "requestBody" in entry:
         model = entry["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
