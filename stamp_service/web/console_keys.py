@@ -22,7 +22,7 @@ from stamp_service.crypto.keyring import for_runtime
 from stamp_service.domain.access import Principal, Role
 from stamp_service.domain.certification import local_today
 from stamp_service.domain.i18n import N_
-from stamp_service.errors import Conflict, NotFound, ValidationFailed
+from stamp_service.errors import Conflict, NotFound, SigningKeyUnavailable, ValidationFailed
 from stamp_service.services import key_overview, keys, revocation
 from stamp_service.web.auth import page_person
 from stamp_service.web.console_decision_form import Errors, page_context, read, read_reason, text
@@ -32,6 +32,10 @@ from stamp_service.web.people import people_blueprint, render, signed_in
 bp = people_blueprint("console_keys", __name__, url_prefix="/console/keys")
 bp.context_processor(page_context)
 
+NO_KEY_FILES = (
+    "This server cannot write signing keys (its keys folder is read-only): "
+    "do it with the stamp-service keys command on the signing host."
+)
 STATE_LABELS = {
     "pending": N_("Pending"),
     "active": N_("Active"),
@@ -82,7 +86,12 @@ def index() -> Any:
 def publish() -> Any:
     me = _me()
     note = text(request.form.to_dict(), "note")[:500]
-    row = keys.publish(db(), me, keyring=for_runtime(runtime()), note=note)
+    try:
+        row = keys.publish(db(), me, keyring=for_runtime(runtime()), note=note)
+    except SigningKeyUnavailable:
+        db().rollback()
+        flash(NO_KEY_FILES, "error")
+        return redirect(url_for(".index"))
     flash("A new key is published: scanners learn it now; it signs once it is activated.", "success")
     return redirect(url_for(".key", kid=row.kid))
 
@@ -115,6 +124,10 @@ def rotate() -> Any:
     except Conflict:
         db().rollback()
         return _index(409, refusal=_refusal(), form=form)
+    except SigningKeyUnavailable:
+        db().rollback()
+        flash(NO_KEY_FILES, "error")
+        return redirect(url_for(".index"))
     flash("The new key is active: it signs every new stamp; the previous key is retired.", "success")
     return redirect(url_for(".key", kid=new.kid) if new is not None else url_for(".index"))
 
@@ -236,6 +249,9 @@ def compromise_confirm(kid: str) -> Any:
     except (Conflict, ValidationFailed):
         db().rollback()
         return _compromise_page(kid, 2, 409, {"confirm_kid": "The key changed meanwhile: reload the page."})
+    except SigningKeyUnavailable:
+        db().rollback()
+        return _compromise_page(kid, 2, 503, {"confirm_kid": NO_KEY_FILES})
     if result.changed:
         flash("The key is marked compromised.", "success")
     return redirect(url_for(".key", kid=kid))

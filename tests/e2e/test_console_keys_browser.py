@@ -53,6 +53,7 @@ def test_central_admin_rotates_and_marks_a_key_compromised(
     page.on("request", lambda r: None if r.url.startswith(live_url) else external.append(r.url))
     name = lambda step: f"keys-{step}-{lang}"  # noqa: E731
 
+    assert page.request.get(f"{live_url}/status/bundle.bin").ok  # a bundle exists, as in service
     _sign_in(page, live_url, "central-keys", lang)
     page.click(f"header nav >> text={_t(lang, 'Signing keys')}")
     assert page.url == f"{live_url}/console/keys/"

@@ -54,6 +54,20 @@ def test_central_admin_sees_every_key_with_its_stamps(client, session, settings)
     assert active.kid in html and "Ed25519" in html
     assert _vi("Stamps signed") in html and "<dd>4</dd>" in html
     assert _vi("Signing keys") in _html(client.get("/console/"))  # the menu entry
+    assert _vi("No bundle has been built yet.") in html
+
+    # The offline bundle: read back from the newest stored bundle, not assumed.
+    assert client.get("/status/bundle.bin").status_code == 200
+    assert "Có, gói số 1" in _html(client.get("/console/keys/"))
+    post_form(client, "/console/keys/publish", {}, form_page="/console/keys/")
+    html = _html(client.get("/console/keys/"))
+    assert _vi("Not yet: the next bundle will carry it (within an hour).") in html
+    assert client.get("/status/bundle.bin").status_code == 200
+    html = _html(client.get("/console/keys/"))
+    assert (
+        html.count("Có, gói số 2") == 2
+        and _vi("Not yet: the next bundle will carry it (within an hour).") not in html
+    )
 
 
 def test_publish_then_an_early_rotation_is_refused_and_forced_with_a_reason(client, session, settings):
