@@ -33,7 +33,7 @@ bp = people_blueprint("console_keys", __name__, url_prefix="/console/keys")
 bp.context_processor(page_context)
 
 NO_KEY_FILES = (
-    "This server cannot write signing keys (its keys folder is read-only): "
+    "This server cannot write signing keys (its keys folder is missing or read-only): "
     "do it with the stamp-service keys command on the signing host."
 )
 STATE_LABELS = {

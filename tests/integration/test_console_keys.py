@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain.access import Role
 from stamp_service.storage.models.audit import AuditEntry
 from stamp_service.storage.models.keys import SigningKey
@@ -195,3 +196,24 @@ def test_retire_the_active_key(client, session, settings):
     assert missing.status_code == 422 and 'id="f-reason-error"' in _html(missing)
     resp = post_form(client, f"/console/keys/{kid}/retire", {"reason": "Kết thúc kỳ sử dụng"})
     assert resp.status_code == 302 and _key(session, kid).state == "retired"
+
+
+def test_a_server_without_its_keys_folder_says_where_keys_are_made(app, client, session, settings, tmp_path):
+    """A web host without the private keys (no keys folder): a message on the page, nothing changed."""
+    ring = ensure_keyring(session, settings.keys_dir)
+    kid = session.scalar(select(SigningKey).where(SigningKey.state == "active")).kid
+    _central(client, session)
+    elsewhere = KeyRing(tmp_path / "no-keys-here")
+    elsewhere._secret = ring.service_secret()  # sessions still resolve; only key files are missing
+    app.extensions["ocop"].services["keyring"] = elsewhere
+    message = _vi(
+        "This server cannot write signing keys (its keys folder is missing or read-only): "
+        "do it with the stamp-service keys command on the signing host."
+    )
+    resp = post_form(client, "/console/keys/publish", {}, form_page="/console/keys/")
+    assert resp.status_code == 302 and message in _html(client.get(resp.headers["Location"]))
+    data = {**DECISION, "confirm_kid": kid}
+    resp = post_form(client, f"/console/keys/{kid}/compromise/confirm", data, form_page="/console/keys/")
+    assert resp.status_code == 503 and message in _html(resp)
+    session.expire_all()
+    assert [(k.kid, k.state) for k in session.query(SigningKey)] == [(kid, "active")]
