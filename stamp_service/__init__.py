@@ -52,6 +52,7 @@ WEB_MODULES = (
     "stamp_service.web.console_lots",
     "stamp_service.web.console_inbox",
     "stamp_service.web.console_audit",
+    "stamp_service.web.console_keys",
     "stamp_service.web.console_statistics",
     "stamp_service.web.console_requests",
     "stamp_service.web.console_revocation",

@@ -171,6 +171,7 @@ def rotate(
     force: bool = False,
     publish_period: timedelta = DEFAULT_PUBLISH_PERIOD,
     now: datetime | None = None,
+    reason: str = "",
 ) -> SigningKey:
     """The oldest pending key becomes active; the previous active key (if any) is retired.
 
@@ -178,7 +179,7 @@ def rotate(
     ``publish_period`` ago (offline scanners may not know it yet). ``force`` activates anyway,
     and with no pending key creates one and activates it at once (an emergency, or the very
     first key of a development install): offline scanners then say "not genuine" for its stamps
-    until their next bundle.
+    until their next bundle. ``reason`` (why it was forced, from the console) joins the audit entry.
     """
     require_role(actor, Role.ADMIN)
     require_central(actor)
@@ -210,14 +211,17 @@ def rotate(
             entity_id=row.kid,
             before=before,
             after=audit.snapshot(row, _AUDITED),
-            reason="forced before its publication period"
-            if force and now < activatable_at(row, publish_period)
-            else None,
+            reason=_forced_reason(reason) if force and now < activatable_at(row, publish_period) else None,
         )
     else:
         row = _new_key(session, actor, keyring, note, "signing_key.rotate")
     _commit(session, keyring)
     return row
+
+
+def _forced_reason(reason: str) -> str:
+    text = "forced before its publication period"
+    return f"{text}: {reason.strip()}" if reason.strip() else text
 
 
 def retire(session: Session, actor: Principal, *, keyring: KeyRing, kid: str, reason: str = "") -> SigningKey:
@@ -233,11 +237,19 @@ def retire(session: Session, actor: Principal, *, keyring: KeyRing, kid: str, re
 
 
 def compromise(
-    session: Session, actor: Principal, *, keyring: KeyRing, kid: str, reason: str, replace: bool = True
+    session: Session,
+    actor: Principal,
+    *,
+    keyring: KeyRing,
+    kid: str,
+    reason: str,
+    replace: bool = True,
+    decision: dict[str, Any] | None = None,
 ) -> tuple[SigningKey, SigningKey | None]:
     """Mark ``kid`` compromised (terminal). If it was active and ``replace``, a new key takes over
     in the same transaction; the new key's file is written first, so a read-only keys folder
     fails the whole action (use ``replace=False`` there, then rotate on the signing host).
+    ``decision`` (number, date, authority: the console asks for it) is kept in the audit entry.
     """
     require_role(actor, Role.ADMIN)
     require_central(actor)
@@ -260,6 +272,7 @@ def compromise(
         before=before,
         after=audit.snapshot(row, _AUDITED),
         reason=reason.strip(),
+        decision=decision,
     )
     replacement = None
     if was_active and replace:

@@ -6,6 +6,15 @@ ends within 90 days, and again within 30); ``send_due`` sends each through every
 ``notices_sent``, one commit per notice, so a run stopped half-way or a failing server never sends
 a notice twice and never loses one (it is retried on the next run: ``stamp-service notify``).
 ``expiring_certificates`` is the same 90-day list for the console's inbox, within the caller's scope.
+
+A new stamp request is also told at once: ``send_new_request``, called off the request path by
+``services.immediate_notices`` right after the request's transaction commits. Both paths send a
+notice the same way, **claim, send, confirm**: a ``notices_sent`` row with ``recipients = 0`` is
+inserted and committed first (the primary key (key, channel) lets one sender win), then the
+message goes out, then the row gets its recipient count (sent). A failed send deletes the claim,
+so the next sweep retries it; a claim left by a sender that stopped half-way is taken over by a
+sweep after ``CLAIM_TIMEOUT``. So the sweep never repeats what the immediate path sent, even when
+both run at the same moment.
 """
 
 from __future__ import annotations
@@ -13,21 +22,25 @@ from __future__ import annotations
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import Principal, Role, require_role
 from stamp_service.domain.certification import local_today
 from stamp_service.notifier import Channel, Message
 from stamp_service.services.scope import scoped
+from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.notifications import NoticeSent
 from stamp_service.storage.models.registry import Certificate, Producer, Product
 from stamp_service.storage.models.stamps import StampRequest
 
 log = logging.getLogger(__name__)
 EXPIRY_STEPS = (30, 90)  # days before the end of validity; the nearest step not yet sent is sent
+CLAIMED = 0  # ``NoticeSent.recipients`` of a notice being sent (a sent notice has at least one)
+CLAIM_TIMEOUT = timedelta(minutes=10)  # far above a send's SMTP timeout: the sender has stopped
 
 
 @dataclass(frozen=True)
@@ -66,8 +79,8 @@ def _day(value: date) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-def _request_notices(session: Session, base_url: str) -> list[Notice]:
-    rows = session.execute(
+def _request_notices(session: Session, base_url: str, request_id: int | None = None) -> list[Notice]:
+    stmt = (
         select(
             StampRequest.id,
             StampRequest.quantity_requested,
@@ -80,6 +93,9 @@ def _request_notices(session: Session, base_url: str) -> list[Notice]:
         .where(StampRequest.state == "requested")
         .order_by(StampRequest.id)
     )
+    if request_id is not None:
+        stmt = stmt.where(StampRequest.id == request_id)
+    rows = session.execute(stmt)
     return [
         Notice(
             key=f"request.new:{rid}",
@@ -164,6 +180,115 @@ def recipients_for(recipients: dict[str, tuple[str, ...]], province_code: str) -
     return tuple(dict.fromkeys(found))
 
 
+def _claim(session: Session, key: str, kind: str, province_code: str, channel: str, now: datetime) -> bool:
+    """Take the right to send notice ``key`` through ``channel`` (committed).
+
+    False if another sender has it."""
+    session.add(
+        NoticeSent(
+            key=key,
+            channel=channel,
+            kind=kind,
+            province_code=province_code,
+            recipients=CLAIMED,
+            sent_at=now,
+        )
+    )
+    try:
+        session.commit()
+        return True
+    except IntegrityError:
+        session.rollback()
+    taken = session.execute(  # a claim whose sender stopped: take it over (one sweep wins)
+        update(NoticeSent)
+        .where(
+            NoticeSent.key == key,
+            NoticeSent.channel == channel,
+            NoticeSent.recipients == CLAIMED,
+            NoticeSent.sent_at < now - CLAIM_TIMEOUT,
+        )
+        .values(sent_at=now)
+    )
+    session.commit()
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def _settle(session: Session, key: str, channel: str, recipients: int | None) -> None:
+    """Record the send (``recipients``), or with None give the claim up for a later retry."""
+    where = (NoticeSent.key == key, NoticeSent.channel == channel, NoticeSent.recipients == CLAIMED)
+    if recipients is None:
+        session.execute(delete(NoticeSent).where(*where))
+    else:
+        session.execute(update(NoticeSent).where(*where).values(recipients=recipients, sent_at=utcnow()))
+    session.commit()
+
+
+def recorded_sends(session: Session, now: datetime, *, key_prefix: str | None = None) -> set[tuple[str, str]]:
+    """(key, channel) of every notice sent, or claimed by a sender still within its claim time."""
+    stmt = select(NoticeSent.key, NoticeSent.channel).where(
+        (NoticeSent.recipients != CLAIMED) | (NoticeSent.sent_at >= now - CLAIM_TIMEOUT)
+    )
+    if key_prefix is not None:
+        stmt = stmt.where(NoticeSent.key.startswith(key_prefix))
+    recorded = {(k, c) for k, c in session.execute(stmt)}
+    session.rollback()
+    return recorded
+
+
+def send_once(
+    session: Session,
+    channel: Channel,
+    key: str,
+    kind: str,
+    province_code: str,
+    message: Message,
+    *,
+    now: datetime | None = None,
+) -> bool | None:
+    """Claim, send, confirm: ``message`` goes out by ``channel`` once, whoever else tries.
+
+    True when sent; False when the channel failed (logged; the claim is given up, so the next run
+    retries it); None when another sender holds the claim. Shared by the office's notices (the
+    sweep and the immediate path) and the producers' (``services.producer_notices``)."""
+    if not _claim(session, key, kind, province_code, channel.name, now or utcnow()):
+        return None
+    try:
+        channel.send(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("notice %s not sent by %s: %s", key, channel.name, exc)
+        _settle(session, key, channel.name, None)
+        return False
+    _settle(session, key, channel.name, len(message.to))
+    return True
+
+
+def _send(
+    session: Session,
+    notices: list[Notice],
+    channels: list[Channel],
+    recipients: dict[str, tuple[str, ...]],
+    now: datetime,
+) -> SendReport:
+    sent = failed = unaddressed = 0
+    recorded = recorded_sends(session, now)
+    for notice in notices:
+        to = recipients_for(recipients, notice.province_code)
+        for channel in channels:
+            if (notice.key, channel.name) in recorded:
+                continue
+            if not to:
+                unaddressed += 1
+                continue
+            message = Message(subject=notice.subject, text=notice.text, to=to)
+            province = notice.province_code
+            outcome = send_once(session, channel, notice.key, notice.kind, province, message, now=now)
+            if outcome is True:
+                sent += 1
+            elif outcome is False:
+                failed += 1
+    return SendReport(sent=sent, failed=failed, without_recipients=unaddressed)
+
+
 def send_due(
     session: Session,
     channels: list[Channel],
@@ -171,46 +296,28 @@ def send_due(
     *,
     base_url: str,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> SendReport:
     """Send what is due and not yet sent, through each channel; record each success at once."""
-    sent = failed = unaddressed = 0
     if not channels:
         return SendReport(0, 0, 0)
-    done = {(k, c) for k, c in session.execute(select(NoticeSent.key, NoticeSent.channel))}
-    for notice in due_notices(session, base_url=base_url, today=today):
-        to = recipients_for(recipients, notice.province_code)
-        for channel in channels:
-            if (notice.key, channel.name) in done:
-                continue
-            if not to:
-                unaddressed += 1
-                continue
-            message = Message(subject=notice.subject, text=notice.text, to=to)
-            if send_once(session, channel, notice.key, notice.kind, notice.province_code, message):
-                sent += 1
-            else:
-                failed += 1
-    return SendReport(sent=sent, failed=failed, without_recipients=unaddressed)
+    notices = due_notices(session, base_url=base_url, today=today)
+    return _send(session, notices, channels, recipients, now or utcnow())
 
 
-def send_once(
-    session: Session, channel: Channel, key: str, kind: str, province_code: str, message: Message
-) -> bool:
-    """Send ``message`` by ``channel`` and record ``key`` as sent by it (its own commit); False if
-    the channel failed (logged: the notice stays unrecorded, so the next run retries it).
-    Shared by the office's notices and the producers' (``services.producer_notices``)."""
-    try:
-        channel.send(message)
-    except (OSError, smtplib.SMTPException) as exc:
-        log.warning("notice %s not sent by %s: %s", key, channel.name, exc)
-        return False
-    session.add(
-        NoticeSent(
-            key=key, channel=channel.name, kind=kind, province_code=province_code, recipients=len(message.to)
-        )
-    )
-    session.commit()
-    return True
+def send_new_request(
+    session: Session,
+    request_id: int,
+    channels: list[Channel],
+    recipients: dict[str, tuple[str, ...]],
+    *,
+    base_url: str,
+) -> SendReport:
+    """Tell the office about one new stamp request now (if it is still waiting), once per channel."""
+    if not channels:
+        return SendReport(0, 0, 0)
+    notices = _request_notices(session, base_url, request_id=request_id)
+    return _send(session, notices, channels, recipients, utcnow())
 
 
 def expiring_certificates(

@@ -31,10 +31,9 @@ from stamp_service.domain.certification import VN_TZ, local_today
 from stamp_service.domain.i18n import N_
 from stamp_service.domain.status import MIN_CERTIFIED_STARS
 from stamp_service.notifier import Channel, Message
-from stamp_service.services.notifications import SendReport, send_once
+from stamp_service.services.notifications import SendReport, recorded_sends, send_once
 from stamp_service.storage.models.audit import AuditEntry
 from stamp_service.storage.models.base import utcnow
-from stamp_service.storage.models.notifications import NoticeSent
 from stamp_service.storage.models.producer_notices import ProducerNoticeRead
 from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
 from stamp_service.storage.models.stamps import StampRequest
@@ -479,12 +478,7 @@ def send_due(
         return SendReport(0, 0, 0)
     now = now or utcnow()
     notices = list(reversed(derive(session, producer_id=None, since=now - MAIL_WINDOW, now=now)))
-    done = {
-        (k, c)
-        for k, c in session.execute(
-            select(NoticeSent.key, NoticeSent.channel).where(NoticeSent.key.startswith(KEY_PREFIX))
-        )
-    }
+    done = recorded_sends(session, now, key_prefix=KEY_PREFIX)
     owners = {n.producer_id for n in notices}
     addresses = {
         pid: (email, province)
@@ -503,8 +497,9 @@ def send_due(
                 continue
             message = compose(notice, to=email, base_url=base_url, vietnamese=vietnamese)
             kind = f"{KEY_PREFIX}{notice.kind}"
-            if send_once(session, channel, notice.key, kind, province, message):
+            outcome = send_once(session, channel, notice.key, kind, province, message, now=now)
+            if outcome is True:
                 sent += 1
-            else:
+            elif outcome is False:
                 failed += 1
     return SendReport(sent=sent, failed=failed, without_recipients=unaddressed)

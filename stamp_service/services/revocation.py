@@ -536,7 +536,14 @@ def void_stamps(session: Session, actor: Principal, data: VoidIn, *, commit: boo
 
 
 def compromise_key(
-    session: Session, actor: Principal, *, keyring: KeyRing, kid: str, reason: str, replace: bool = True
+    session: Session,
+    actor: Principal,
+    *,
+    keyring: KeyRing,
+    kid: str,
+    reason: str,
+    replace: bool = True,
+    decision: dict[str, Any] | None = None,
 ) -> KeyAction:
     """Mark a key compromised (its stamps verify online only, flagged); a repeat is a no-op."""
     require_role(actor, Role.ADMIN)
@@ -546,7 +553,7 @@ def compromise_key(
         session.rollback()
         return KeyAction(False, row, keys.active_key(session, lock=False))
     row, replacement = keys.compromise(
-        session, actor, keyring=keyring, kid=kid, reason=reason, replace=replace
+        session, actor, keyring=keyring, kid=kid, reason=reason, replace=replace, decision=decision
     )  # commits and calls status_changed
     return KeyAction(True, row, replacement or keys.active_key(session, lock=False))
 
@@ -560,6 +567,7 @@ def rotate_key(
     note: str = "",
     force: bool = False,
     publish_period: timedelta = keys.DEFAULT_PUBLISH_PERIOD,
+    reason: str = "",
 ) -> KeyAction:
     """Replace the active key ``retire_kid`` by the pending one; once it is no longer active, a no-op.
 
@@ -577,7 +585,7 @@ def rotate_key(
             )
         return KeyAction(False, row, active)
     new = keys.rotate(
-        session, actor, keyring=keyring, note=note, force=force, publish_period=publish_period
+        session, actor, keyring=keyring, note=note, force=force, publish_period=publish_period, reason=reason
     )  # commits, status_changed
     session.refresh(row)
     return KeyAction(True, row, new)

@@ -56,6 +56,7 @@ from stamp_service.storage.models.registry import Lot, Producer, Product
 from stamp_service.storage.models.stamps import StampRequest
 
 if TYPE_CHECKING:
+    from stamp_service.services.immediate_notices import ImmediateNotices
     from stamp_service.services.issuance_jobs import Issuance
 
 AUDITED = (
@@ -186,13 +187,15 @@ def create_request(
     idempotency_key: str | None,
     spare_percent: int,
     issuance: Issuance | None = None,
+    notices: ImmediateNotices | None = None,
     today: date | None = None,
 ) -> Created:
     """Ask for stamps for a lot (a producer its own; an admin on a producer's behalf).
 
     Raises Forbidden (inspector), ValidationFailed (key), NotFound (lot), IdempotencyKeyReused,
     RuleViolation (certificate, recall, lot quantity). Within the producer's auto-approval
-    policy the request is approved at once and handed to ``issuance``.
+    policy the request is approved at once and handed to ``issuance``; otherwise it waits for
+    the office, which ``notices`` tells at once (queued after the commit, sent off this call).
     """
     require_role(actor, Role.ADMIN, Role.PRODUCER)
     key = _check_key(idempotency_key)
@@ -266,6 +269,8 @@ def create_request(
             decision={"policy_max_quantity": policy.max_quantity, **room},
         )
     session.commit()
+    if not auto and notices is not None:
+        notices.request_created(request.id)
     if auto and issuance is not None:
         issuance.start(session, request.id, actor=SYSTEM)
         session.refresh(request)

@@ -34,7 +34,14 @@ from stamp_service.render.presets import PRESETS, all_presets
 from stamp_service.render.zpl import render_zpl
 from stamp_service.schemas.revocation import ReasonCode, VoidIn
 from stamp_service.schemas.stamp_requests import StampRequestIn, StampRequestQuery
-from stamp_service.services import issuance_jobs, print_files, producer_view, revocation, stamp_requests
+from stamp_service.services import (
+    immediate_notices,
+    issuance_jobs,
+    print_files,
+    producer_view,
+    revocation,
+    stamp_requests,
+)
 from stamp_service.web.context import db, runtime
 from stamp_service.web.people import _, people_blueprint, signed_in
 from stamp_service.web.producer_common import as_int, me, page, producer_page
@@ -96,6 +103,7 @@ def new() -> Any:
                 idempotency_key=form.get("key"),
                 spare_percent=runtime().settings.stamp_spare_percent,
                 issuance=issuance_jobs.for_app_runtime(runtime()),
+                notices=immediate_notices.for_app_runtime(runtime()),
             )
         except ValidationError as exc:
             fields = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}

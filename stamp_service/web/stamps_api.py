@@ -32,7 +32,7 @@ from stamp_service.schemas.stamp_requests import (
     StampRequestQuery,
     ZplQuery,
 )
-from stamp_service.services import issuance_jobs, print_files, stamp_requests
+from stamp_service.services import immediate_notices, issuance_jobs, print_files, stamp_requests
 from stamp_service.web.api import operation
 from stamp_service.web.context import db, runtime
 
@@ -69,6 +69,7 @@ def create_request(*, principal: Principal, body: StampRequestIn) -> tuple[Stamp
         idempotency_key=request.headers.get("Idempotency-Key"),
         spare_percent=_spare(),
         issuance=_issuance(),
+        notices=immediate_notices.for_app_runtime(runtime()),
     )
     out = StampRequestOut.model_validate(result.request)
     response = Response(
