@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 
 from stamp_service.domain.access import SYSTEM, Role
 from stamp_service.services import accounts
-from tests.e2e.axe_console import axe_violations
+from tests.e2e.axe import serious_violations as axe_violations
 from tests.factories import make_producer
 from tests.people_support import PASSWORD, make_person
 

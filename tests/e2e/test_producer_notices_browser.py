@@ -27,7 +27,7 @@ from stamp_service.schemas.stamp_requests import ApproveIn
 from stamp_service.services import issuance_jobs, stamp_requests
 from stamp_service.storage.models.registry import Product
 from stamp_service.storage.models.stamps import StampRequest
-from tests.e2e.axe_console import axe_violations
+from tests.e2e.axe import serious_violations as axe_violations
 from tests.e2e.test_accounts_browser import browser, shots  # noqa: F401  (fixtures)
 from tests.factories import make_certificate, make_lot, make_product
 from tests.people_support import PASSWORD, make_person

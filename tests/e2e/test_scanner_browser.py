@@ -317,10 +317,7 @@ def test_static_files_never_come_from_elsewhere(service: Any) -> None:
 def test_the_page_fits_390_px_and_axe_finds_nothing_serious(service: Any) -> None:
     """Issue 12: no sideways scroll at 390 px (a hidden file input was 386 px wide); axe-core
     finds no serious or critical violation, before and after a verdict, in both languages."""
-    from tests.e2e.axe_scanner import AXE_JS, serious_violations
-
-    if not AXE_JS.is_file():
-        pytest.fail("axe-core is missing: run make scanner (npm ci in scanner_page/)", pytrace=False)
+    from tests.e2e.axe import serious_violations
     live, data, _videos = service
     with chromium() as browser:
         context, page = _open(browser, live)
