@@ -20,6 +20,7 @@ import random
 import secrets
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -98,8 +99,9 @@ _PLACES = [
 _KINDS = ("Hợp tác xã", "Công ty TNHH", "Hộ kinh doanh", "Tổ hợp tác", "Công ty cổ phần")
 
 
-def synthetic_names(products: int, lots: int, rng: random.Random) -> tuple[dict, dict]:
-    """Product and producer names (Vietnamese, ~30 bytes) and lot codes in styles producers use.
+def synthetic_names(products: int, lots: int, rng: random.Random) -> tuple[dict, dict, dict]:
+    """Product and producer names (Vietnamese, ~30 bytes), lot codes in styles producers use,
+    and each lot's product.
 
     Lots are registered over two years in time order, products interleaved at random (so a
     lot's index says nothing about its product): the hardest case for compression.
@@ -121,9 +123,11 @@ def synthetic_names(products: int, lots: int, rng: random.Random) -> tuple[dict,
     ]
     counter = [0] * (products + 1)
     codes = {}
+    owner = {}
     first_day = date(2025, 1, 1)
     for i in range(1, lots + 1):
         p = rng.randrange(1, products + 1)
+        owner[i] = p
         counter[p] += 1
         n, (kind, prefix) = counter[p], style[p]
         d = first_day + timedelta(days=i * 730 // lots)
@@ -134,7 +138,7 @@ def synthetic_names(products: int, lots: int, rng: random.Random) -> tuple[dict,
             f"LO{d:%m%y}/{n}",
             f"{prefix}{d:%Y%m%d}",
         )[kind]
-    return names, codes
+    return names, codes, owner
 
 
 def within_budget(codes: dict[int, str], budget: int) -> dict[int, str]:
@@ -211,7 +215,7 @@ def names(
 
     content.voided_serials = [rng.getrandbits(64) | 1 for _ in range(args.voided)]
     base = len(encode(content, key))
-    product_names, lot_codes = synthetic_names(args.products, args.lots, rng)
+    product_names, lot_codes, owner = synthetic_names(args.products, args.lots, rng)
     content.names = product_names
     t0 = time.perf_counter()
     with_products = len(encode(content, key))
@@ -240,6 +244,91 @@ def names(
     )
     print(f"  encode (3 files): {t_encode * 1000:,.0f} ms   verify+decode: {t_decode * 1000:,.0f} ms")
     print(f"  download goal < 2 MB (2,000,000 bytes): {'MET' if len(data) < 2_000_000 else 'MISSED'}")
+    links(args, content, key, rng, lot_codes, owner, len(data))
+
+
+def synthetic_link_lots(
+    lot_codes: dict[int, str], owner: dict[int, int], gtin_share: float, lot_share: float, rng: random.Random
+) -> list[fmt.LinkLot]:
+    """Lots with Digital Link stamps: ``lot_share`` of the lots of the ``gtin_share`` of products
+    that have a GTIN (Vietnamese prefix 893, random company and item numbers)."""
+    from stamp_service.domain.gs1 import gtin_check_digit
+
+    gtins: dict[int, str] = {}
+    for p in sorted(set(owner.values())):
+        if rng.random() < gtin_share:
+            body = f"0893{rng.randrange(10**9):09d}"
+            gtins[p] = body + str(gtin_check_digit(body))
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for i, code in lot_codes.items():
+        p = owner[i]
+        if p in gtins and (p, code) not in seen and rng.random() < lot_share:
+            seen.add((p, code))  # the registry's (product, lot code) is unique; synthetic codes may repeat
+            out.append(fmt.LinkLot(gtins[p], p, code, i))
+    return out
+
+
+def links(
+    args: argparse.Namespace,
+    content: fmt.BundleContent,
+    key: Ed25519PrivateKey,
+    rng: random.Random,
+    lot_codes: dict[int, str],
+    owner: dict[int, int],
+    before: int,
+) -> None:
+    """Issue 15: LINK_LOTS (every lot with Digital Link stamps), beside the same bundles without it.
+
+    What a scanner downloads carries LINK_LOTS first and the newest lot codes within what it
+    leaves of the budget (services.bundle.lot_code_budget). The status-only rows add LINK_LOTS
+    to the bundle of issue 5 (no names) to show its cost against those goals.
+    """
+    from stamp_service.services.bundle import LOT_CODE_BUDGET, lot_code_budget
+
+    small = replace(content, voided_serials=[], names={}, lot_codes={})
+    status = replace(content, names={}, lot_codes={})
+    sizes = {"small": len(encode(small, key)), "status": len(encode(status, key))}
+    print("Digital Link lots (issue 15): before = without LINK_LOTS, after = with it (same run)")
+    print(f"  {'bundle':<52} {'before':>10} {'after':>10} {'+bytes':>10} {'a lot':>6}  goal")
+    link_lots: list[fmt.LinkLot] = []
+    for gtin_share, lot_share in ((0.3, 0.03), (0.3, 0.1), (0.3, 0.3), (0.3, 1.0)):
+        link_lots = synthetic_link_lots(lot_codes, owner, gtin_share, lot_share, random.Random(15))
+        budget = lot_code_budget(link_lots)
+        newest = within_budget(lot_codes, budget)
+        rows = [
+            ("status only, no voided serials", sizes["small"], replace(small, link_lots=link_lots), 150_000),
+            (
+                "status only, 100,000 voided serials",
+                sizes["status"],
+                replace(status, link_lots=link_lots),
+                1_200_000,
+            ),
+            (
+                f"what a scanner downloads ({len(newest):,} lot codes)",
+                before,
+                replace(content, lot_codes=newest, link_lots=link_lots),
+                2_000_000,
+            ),
+        ]
+        print(
+            f"  {gtin_share:.0%} of products with a GTIN, {lot_share:.0%} of their lots with Digital Link "
+            f"stamps: {len(link_lots):,} lots (lot code budget left: {budget:,} of {LOT_CODE_BUDGET:,})"
+        )
+        for label, size_before, with_links, goal in rows:
+            after = len(encode(with_links, key))
+            extra = after - size_before
+            print(
+                f"    {label:<50} {size_before:>10,} {after:>10,} {extra:>+10,} "
+                f"{extra / max(len(link_lots), 1):>6.2f}  < {goal:,}: {'MET' if after < goal else 'MISSED'}"
+            )
+    t0 = time.perf_counter()
+    data = encode(replace(content, link_lots=link_lots), key)
+    decoded = fmt.decode(data, public_key_lookup=lambda kid: key.public_key())
+    elapsed = time.perf_counter() - t0
+    sample = link_lots[len(link_lots) // 2]
+    assert decoded.link_indexes(sample.gtin, sample.lot_code) == (sample.product_index, sample.lot_index)
+    print(f"  encode+decode with {len(link_lots):,} link lots: {elapsed * 1000:,.0f} ms")
 
 
 def database_build(products: int, lots: int, stamps: int) -> None:

@@ -112,10 +112,9 @@ def parse_parts(gtin_text: str, lot_code: str, serial_text: str, query: str) -> 
     if len(values) != 2 or sum(1 for k, _ in params if k in values) != 2:
         raise MalformedStamp(f"a stamp's Digital Link carries {SIGNATURE_AI}= and {TAIL_PARAM}= once each")
     signature = _b64url(values[SIGNATURE_AI])
-    try:
-        tail = bytes.fromhex(values[TAIL_PARAM])
-    except ValueError:
-        raise MalformedStamp(f"{TAIL_PARAM}= is hexadecimal") from None
+    if not re.fullmatch(r"[0-9A-Fa-f]{14}", values[TAIL_PARAM]):  # bytes.fromhex would skip spaces
+        raise MalformedStamp(f"{TAIL_PARAM}= is 14 hexadecimal digits")
+    tail = bytes.fromhex(values[TAIL_PARAM])
     if len(tail) != _TAIL.size or len(signature) != 64:
         raise MalformedStamp("the signature or the stamp fields have the wrong length")
     version, kid, expiry_day = _TAIL.unpack(tail)
