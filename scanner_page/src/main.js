@@ -121,6 +121,7 @@ function showResult(r) {
   if (r.producer) add(t("producer_label"), r.producer, "fact-producer");
   if (r.lot) add(t("lot_label"), r.lot, "fact-lot", true);
   else if (r.lotIndex !== undefined && r.serialText) add(t("lot_label"), t("lot_number", { n: r.lotIndex }), "fact-lot");
+  if (r.gtin) add(t("gtin_label"), r.gtin, "fact-gtin", true); // a GS1 Digital Link stamp: as on the barcode
   if (r.serialText) add(t("serial"), r.serialText, "fact-serial", true);
   if (r.stars) add(t("stars_label"), t("stars", { n: r.stars }));
   if (r.expiryDay !== undefined) add(t("expiry_label"), formatDate(r.expiryDay * 86400));

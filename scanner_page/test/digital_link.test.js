@@ -36,6 +36,11 @@ test("every link parses to its opaque token's fields and converts to that token"
   }
 });
 
+test("docs/stamp-format.md lists the same links", () => {
+  const doc = readFileSync(new URL("../../docs/stamp-format.md", import.meta.url), "utf8");
+  for (const v of LINKS.vectors) assert.ok(doc.includes(`\`${v.digital_link}\``), v.lot_code);
+});
+
 test("the percent-encoded lot code is decoded (vector 2: HT%2F2026.B-7)", () => {
   const link = parseDigitalLink(LINKS.vectors[1].digital_link);
   assert.equal(link.lotCode, "HT/2026.B-7");

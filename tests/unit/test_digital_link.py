@@ -62,3 +62,10 @@ def test_a_changed_signature_still_parses_and_the_signature_check_refuses_it_lat
     url = VECTORS["vectors"][0]["digital_link"]
     changed = dl.parse_url(url.replace("8030=V", "8030=W"))
     assert changed.signature != dl.parse_url(url).signature
+
+
+def test_the_documented_vectors_are_the_json_ones():
+    """docs/stamp-format.md's table mirrors tests/assets/digital_link_vectors.json."""
+    doc = (ROOT / "docs/stamp-format.md").read_text()
+    for vector in VECTORS["vectors"]:
+        assert f"`{vector['digital_link']}`" in doc and f"`{vector['lot_code']}`" in doc
