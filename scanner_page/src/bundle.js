@@ -225,7 +225,9 @@ function readVarints(data, pos, count) {
 /**
  * LINK_LOTS: p u32, n u32, p x product index u32, p x lot count u32, p varint GTIN deltas, n
  * varint lot index deltas (per GTIN), n codes ("" = read it from LOT_CODES), grouped by GTIN.
- * Codes are compared as UTF-8 bytes on lookup, never decoded all at once.
+ * Codes are compared as UTF-8 bytes on lookup, never decoded all at once (so a code written
+ * twice for one GTIN, which the service never writes and the Python reader refuses, is not
+ * looked for here: the first one answers).
  */
 function parseLinks(data) {
   if (data === undefined) return null;

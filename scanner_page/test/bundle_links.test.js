@@ -65,3 +65,49 @@ test("an unknown lot past the bundle's validity says the bundle is out of date",
   const r = await verifier.check(unknown, { today: day("2026-12-01"), now: META.verdicts[0].now + 8 * 86400 });
   assert.deepEqual([r.verdict, r.cause], ["confirm_online", "bundle_expired"]);
 });
+
+// LINK_LOTS bodies signed with the public test key (seed SHA-256("OCOP-STAMP test vector key 1")),
+// as tests/unit/test_bundle_links_vector.py's inconsistent sections: the JS reader refuses them too.
+async function signedBody(sectionData) {
+  const { createHash } = await import("node:crypto");
+  const { gzipSync } = await import("node:zlib");
+  const ed = await import("@noble/ed25519");
+  const seed = createHash("sha256").update("OCOP-STAMP test vector key 1").digest();
+  const section = Buffer.concat([Buffer.from([0x43]), u32(sectionData.length), sectionData]);
+  const body = gzipSync(section);
+  const header = Buffer.concat([
+    Buffer.from("OCSB"), Buffer.from([1]), Buffer.from(V1.signing_kid, "hex"),
+    Buffer.alloc(8, 0), u32(1), u32(2), u32(body.length),
+  ]);
+  const signature = ed.sign(Buffer.concat([Buffer.from("OCOP-STATUS-V1\u0000"), header, body]), seed);
+  return new Uint8Array(Buffer.concat([header, body, signature]));
+}
+
+function u32(n) {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+function linkData(products, counts, varints, codes) {
+  const n = counts.reduce((a, b) => a + b, 0);
+  return Buffer.concat([u32(products.length), u32(n), ...products.map(u32), ...counts.map(u32), Buffer.from(varints), Buffer.from(codes)]);
+}
+
+const verifyWith = (file) => verifyBundle(file, async () => nobleVerifier(TEST_KEY.publicKey));
+
+test("a signed, consistent LINK_LOTS section resolves; inconsistent ones are refused", async () => {
+  const { InvalidBundle } = await import("../src/bundle.js");
+  const good = await verifyWith(await signedBody(linkData([7], [2], [5, 3, 4], "a\u0000b\u0000")));
+  assert.deepEqual(linkIndexes(good, "00000000000005", "b"), { productIndex: 7, lotIndex: 7 });
+  for (const [name, data] of [
+    ["GTINs not ascending", linkData([1, 2], [1, 1], [5, 0, 1, 2], "a\u0000b\u0000")],
+    ["not a GTIN-14", linkData([1], [1], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1], "a\u0000")],
+    ["lots not ascending", linkData([1], [2], [5, 1, 0], "a\u0000b\u0000")],
+    ["fewer codes than lots", linkData([1], [2], [5, 1, 1], "a\u0000")],
+    ["numbers run past the section", linkData([1], [2], [5, 1], "")],
+    ["counts do not add up", Buffer.concat([u32(1), u32(2), u32(1), u32(1), Buffer.from([5, 1]), Buffer.from("a\u0000")])],
+  ]) {
+    await assert.rejects(verifyWith(await signedBody(data)), InvalidBundle, name);
+  }
+});
