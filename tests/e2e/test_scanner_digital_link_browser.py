@@ -22,6 +22,7 @@ import pytest
 from stamp_service.domain.access import SYSTEM, Role
 from stamp_service.schemas.revocation import RecallIn
 from stamp_service.services import revocation
+from tests.e2e.axe_scanner import serious_violations
 from tests.e2e.scanner_harness import (
     LiveService,
     chromium,
@@ -144,6 +145,11 @@ def test_offline_a_digital_link_stamp_is_genuine_tampered_or_revoked(service: An
         assert "ngoại tuyến" in page.inner_text("#cause")  # checked offline against the list of <date>
         page.evaluate("() => window.ocopScanner.stopCamera()")
         page.screenshot(path=str(_shot("offline-digital-link-vi")), full_page=True)
+        scroll, client = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert scroll <= client == 390, (scroll, client)
+        assert serious_violations(page) == []
 
         tampered = _check(page, _tampered(data["genuine"][1]))
         assert (tampered["verdict"], tampered["cause"]) == ("not_genuine", "bad_signature")
