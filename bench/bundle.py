@@ -6,8 +6,13 @@
    < 1.2 MB in all. Then the same with the name tables (issue 12): every product's and
    producer's name and the codes of the newest lots within ``LOT_CODE_BUDGET``; goal: what a
    scanner downloads < 2 MB (the file is already gzip: HTTP gzip cannot shrink it further).
-2. Database-backed build (a temporary SQLite file): a smaller registry inserted in bulk, then
-   ``services.bundle.build`` (gather + encode + sign + store) timed.
+   Then LINK_LOTS (issue 15): the lots with Digital Link stamps at several adoption levels,
+   each bundle printed before and after beside each other (the scanner's download keeps its
+   2 MB goal by giving LINK_LOTS the first share of the lot code budget).
+2. Database-backed build (a temporary SQLite file): a smaller registry inserted in bulk (a third
+   of the products with a GTIN, Digital Link requests for a tenth of their lots), then
+   ``services.bundle.build`` (gather + encode + sign + store) timed, and the Digital Link lots
+   query alone.
 
 Usage: .venv/bin/python bench/bundle.py [--products 20000 --lots 1000000 --voided 100000]
 """
@@ -331,6 +336,13 @@ def links(
     print(f"  encode+decode with {len(link_lots):,} link lots: {elapsed * 1000:,.0f} ms")
 
 
+def _gtin(i: int) -> str:
+    from stamp_service.domain.gs1 import gtin_check_digit
+
+    body = f"893{i:09d}"
+    return body + str(gtin_check_digit(body))
+
+
 def database_build(products: int, lots: int, stamps: int) -> None:
     from sqlalchemy import insert
 
@@ -344,6 +356,7 @@ def database_build(products: int, lots: int, stamps: int) -> None:
     from stamp_service.storage.models.stamps import Stamp, StampRequest, StampVoid
 
     rng = random.Random(7)
+    lot_product = [0] + [rng.randrange(1, products + 1) for _ in range(lots)]
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.sqlite3")
         upgrade(engine)
@@ -375,6 +388,7 @@ def database_build(products: int, lots: int, stamps: int) -> None:
                         "id": i,
                         "producer_id": 1,
                         "name": f"p{i}",
+                        "gtin": _gtin(i) if i % 3 == 0 else None,  # a third of the products
                         "group_code": "1.1",
                         "standards": [],
                         "raw_material_communes": [],
@@ -406,7 +420,7 @@ def database_build(products: int, lots: int, stamps: int) -> None:
                 [
                     {
                         "id": i,
-                        "product_id": rng.randrange(1, products + 1),
+                        "product_id": lot_product[i],
                         "lot_code": f"L{i}",
                         "production_date": date(2026, 1, 1),
                         "quantity": 100,
@@ -416,6 +430,28 @@ def database_build(products: int, lots: int, stamps: int) -> None:
                         "created_at": now,
                     }
                     for i in range(1, lots + 1)
+                ],
+            )
+            # Digital Link requests for every tenth lot of the products with a GTIN (issue 15).
+            link_requests = [i for i in range(1, lots + 1) if i % 10 == 0 and lot_product[i] % 3 == 0]
+            s.execute(
+                insert(StampRequest),
+                [
+                    {
+                        "id": 1 + n,
+                        "producer_id": 1,
+                        "product_id": lot_product[i],
+                        "lot_id": i,
+                        "certificate_id": lot_product[i],
+                        "stars_at_request": 4,
+                        "quantity_requested": 10,
+                        "quantity_approved": 10,
+                        "form": "digital_link",
+                        "state": "approved",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for n, i in enumerate(link_requests, start=1)
                 ],
             )
             s.execute(
@@ -471,6 +507,9 @@ def database_build(products: int, lots: int, stamps: int) -> None:
             t0 = time.perf_counter()
             row = svc.build(s, ring, generation=1, force=True)
             elapsed = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            link_lots = svc.link_lots(s)
+            t_links = time.perf_counter() - t0
         print(
             f"database build (SQLite): {products:,} products, {lots:,} lots (1% recalled), "
             f"{stamps // 2:,} voided of {stamps:,} stamps"
@@ -478,6 +517,7 @@ def database_build(products: int, lots: int, stamps: int) -> None:
         print(
             f"  gather+encode+sign+store: {elapsed * 1000:,.0f} ms, {row.size:,} bytes, counts {row.counts}"
         )
+        print(f"  of which the Digital Link lots query ({len(link_lots):,} lots): {t_links * 1000:,.0f} ms")
         engine.dispose()
 
 
