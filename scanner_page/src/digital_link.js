@@ -75,6 +75,7 @@ function base64UrlSignature(text) {
 export function parseDigitalLink(text) {
   const t = String(text).trim();
   if (t.length > MAX_URL_CHARS) throw malformed("the stamp code is too long");
+  if (!/^[!-~]*$/.test(t)) throw malformed("a stamp's Digital Link is printable ASCII with no space");
   const at = t.indexOf("://");
   if (at < 0 || t.slice(0, at).toLowerCase() !== "https") throw malformed("a stamp's Digital Link is an https URL");
   let rest = t.slice(at + 3);
