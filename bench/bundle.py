@@ -297,7 +297,7 @@ def links(
     print("Digital Link lots (issue 15): before = without LINK_LOTS, after = with it (same run)")
     print(f"  {'bundle':<52} {'before':>10} {'after':>10} {'+bytes':>10} {'a lot':>6}  goal")
     link_lots: list[fmt.LinkLot] = []
-    for gtin_share, lot_share in ((0.3, 0.03), (0.3, 0.1), (0.3, 0.3), (0.3, 1.0)):
+    for gtin_share, lot_share in ((0.3, 0.03), (0.3, 0.1), (0.3, 0.3), (0.3, 0.6), (0.3, 0.8), (0.3, 1.0)):
         link_lots = synthetic_link_lots(lot_codes, owner, gtin_share, lot_share, random.Random(15))
         budget = lot_code_budget(link_lots)
         newest = within_budget(lot_codes, budget)
