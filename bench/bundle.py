@@ -6,8 +6,13 @@
    < 1.2 MB in all. Then the same with the name tables (issue 12): every product's and
    producer's name and the codes of the newest lots within ``LOT_CODE_BUDGET``; goal: what a
    scanner downloads < 2 MB (the file is already gzip: HTTP gzip cannot shrink it further).
-2. Database-backed build (a temporary SQLite file): a smaller registry inserted in bulk, then
-   ``services.bundle.build`` (gather + encode + sign + store) timed.
+   Then LINK_LOTS (issue 15): the lots with Digital Link stamps at several adoption levels,
+   each bundle printed before and after beside each other (the scanner's download keeps its
+   2 MB goal by giving LINK_LOTS the first share of the lot code budget).
+2. Database-backed build (a temporary SQLite file): a smaller registry inserted in bulk (a third
+   of the products with a GTIN, Digital Link requests for a tenth of their lots), then
+   ``services.bundle.build`` (gather + encode + sign + store) timed, and the Digital Link lots
+   query alone.
 
 Usage: .venv/bin/python bench/bundle.py [--products 20000 --lots 1000000 --voided 100000]
 """
@@ -20,6 +25,7 @@ import random
 import secrets
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -98,8 +104,9 @@ _PLACES = [
 _KINDS = ("Hợp tác xã", "Công ty TNHH", "Hộ kinh doanh", "Tổ hợp tác", "Công ty cổ phần")
 
 
-def synthetic_names(products: int, lots: int, rng: random.Random) -> tuple[dict, dict]:
-    """Product and producer names (Vietnamese, ~30 bytes) and lot codes in styles producers use.
+def synthetic_names(products: int, lots: int, rng: random.Random) -> tuple[dict, dict, dict]:
+    """Product and producer names (Vietnamese, ~30 bytes), lot codes in styles producers use,
+    and each lot's product.
 
     Lots are registered over two years in time order, products interleaved at random (so a
     lot's index says nothing about its product): the hardest case for compression.
@@ -121,9 +128,11 @@ def synthetic_names(products: int, lots: int, rng: random.Random) -> tuple[dict,
     ]
     counter = [0] * (products + 1)
     codes = {}
+    owner = {}
     first_day = date(2025, 1, 1)
     for i in range(1, lots + 1):
         p = rng.randrange(1, products + 1)
+        owner[i] = p
         counter[p] += 1
         n, (kind, prefix) = counter[p], style[p]
         d = first_day + timedelta(days=i * 730 // lots)
@@ -134,7 +143,7 @@ def synthetic_names(products: int, lots: int, rng: random.Random) -> tuple[dict,
             f"LO{d:%m%y}/{n}",
             f"{prefix}{d:%Y%m%d}",
         )[kind]
-    return names, codes
+    return names, codes, owner
 
 
 def within_budget(codes: dict[int, str], budget: int) -> dict[int, str]:
@@ -211,7 +220,7 @@ def names(
 
     content.voided_serials = [rng.getrandbits(64) | 1 for _ in range(args.voided)]
     base = len(encode(content, key))
-    product_names, lot_codes = synthetic_names(args.products, args.lots, rng)
+    product_names, lot_codes, owner = synthetic_names(args.products, args.lots, rng)
     content.names = product_names
     t0 = time.perf_counter()
     with_products = len(encode(content, key))
@@ -240,6 +249,98 @@ def names(
     )
     print(f"  encode (3 files): {t_encode * 1000:,.0f} ms   verify+decode: {t_decode * 1000:,.0f} ms")
     print(f"  download goal < 2 MB (2,000,000 bytes): {'MET' if len(data) < 2_000_000 else 'MISSED'}")
+    links(args, content, key, rng, lot_codes, owner, len(data))
+
+
+def synthetic_link_lots(
+    lot_codes: dict[int, str], owner: dict[int, int], gtin_share: float, lot_share: float, rng: random.Random
+) -> list[fmt.LinkLot]:
+    """Lots with Digital Link stamps: ``lot_share`` of the lots of the ``gtin_share`` of products
+    that have a GTIN (Vietnamese prefix 893, random company and item numbers)."""
+    from stamp_service.domain.gs1 import gtin_check_digit
+
+    gtins: dict[int, str] = {}
+    for p in sorted(set(owner.values())):
+        if rng.random() < gtin_share:
+            body = f"0893{rng.randrange(10**9):09d}"
+            gtins[p] = body + str(gtin_check_digit(body))
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for i, code in lot_codes.items():
+        p = owner[i]
+        if p in gtins and (p, code) not in seen and rng.random() < lot_share:
+            seen.add((p, code))  # the registry's (product, lot code) is unique; synthetic codes may repeat
+            out.append(fmt.LinkLot(gtins[p], p, code, i))
+    return out
+
+
+def links(
+    args: argparse.Namespace,
+    content: fmt.BundleContent,
+    key: Ed25519PrivateKey,
+    rng: random.Random,
+    lot_codes: dict[int, str],
+    owner: dict[int, int],
+    before: int,
+) -> None:
+    """Issue 15: LINK_LOTS (every lot with Digital Link stamps), beside the same bundles without it.
+
+    What a scanner downloads carries LINK_LOTS first and the newest lot codes within what it
+    leaves of the budget (services.bundle.lot_code_budget). The status-only rows add LINK_LOTS
+    to the bundle of issue 5 (no names) to show its cost against those goals.
+    """
+    from stamp_service.services.bundle import LOT_CODE_BUDGET, lot_code_budget
+
+    small = replace(content, voided_serials=[], names={}, lot_codes={})
+    status = replace(content, names={}, lot_codes={})
+    sizes = {"small": len(encode(small, key)), "status": len(encode(status, key))}
+    print("Digital Link lots (issue 15): before = without LINK_LOTS, after = with it (same run)")
+    print(f"  {'bundle':<52} {'before':>10} {'after':>10} {'+bytes':>10} {'a lot':>6}  goal")
+    link_lots: list[fmt.LinkLot] = []
+    for gtin_share, lot_share in ((0.3, 0.03), (0.3, 0.1), (0.3, 0.3), (0.3, 0.6), (0.3, 0.8), (0.3, 1.0)):
+        link_lots = synthetic_link_lots(lot_codes, owner, gtin_share, lot_share, random.Random(15))
+        budget = lot_code_budget(link_lots)
+        newest = within_budget(lot_codes, budget)
+        rows = [
+            ("status only, no voided serials", sizes["small"], replace(small, link_lots=link_lots), 150_000),
+            (
+                "status only, 100,000 voided serials",
+                sizes["status"],
+                replace(status, link_lots=link_lots),
+                1_200_000,
+            ),
+            (
+                f"what a scanner downloads ({len(newest):,} lot codes)",
+                before,
+                replace(content, lot_codes=newest, link_lots=link_lots),
+                2_000_000,
+            ),
+        ]
+        print(
+            f"  {gtin_share:.0%} of products with a GTIN, {lot_share:.0%} of their lots with Digital Link "
+            f"stamps: {len(link_lots):,} lots (lot code budget left: {budget:,} of {LOT_CODE_BUDGET:,})"
+        )
+        for label, size_before, with_links, goal in rows:
+            after = len(encode(with_links, key))
+            extra = after - size_before
+            print(
+                f"    {label:<50} {size_before:>10,} {after:>10,} {extra:>+10,} "
+                f"{extra / max(len(link_lots), 1):>6.2f}  < {goal:,}: {'MET' if after < goal else 'MISSED'}"
+            )
+    t0 = time.perf_counter()
+    data = encode(replace(content, link_lots=link_lots), key)
+    decoded = fmt.decode(data, public_key_lookup=lambda kid: key.public_key())
+    elapsed = time.perf_counter() - t0
+    sample = link_lots[len(link_lots) // 2]
+    assert decoded.link_indexes(sample.gtin, sample.lot_code) == (sample.product_index, sample.lot_index)
+    print(f"  encode+decode with {len(link_lots):,} link lots: {elapsed * 1000:,.0f} ms")
+
+
+def _gtin(i: int) -> str:
+    from stamp_service.domain.gs1 import gtin_check_digit
+
+    body = f"893{i:09d}"
+    return body + str(gtin_check_digit(body))
 
 
 def database_build(products: int, lots: int, stamps: int) -> None:
@@ -255,6 +356,7 @@ def database_build(products: int, lots: int, stamps: int) -> None:
     from stamp_service.storage.models.stamps import Stamp, StampRequest, StampVoid
 
     rng = random.Random(7)
+    lot_product = [0] + [rng.randrange(1, products + 1) for _ in range(lots)]
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.sqlite3")
         upgrade(engine)
@@ -286,6 +388,7 @@ def database_build(products: int, lots: int, stamps: int) -> None:
                         "id": i,
                         "producer_id": 1,
                         "name": f"p{i}",
+                        "gtin": _gtin(i) if i % 3 == 0 else None,  # a third of the products
                         "group_code": "1.1",
                         "standards": [],
                         "raw_material_communes": [],
@@ -317,7 +420,7 @@ def database_build(products: int, lots: int, stamps: int) -> None:
                 [
                     {
                         "id": i,
-                        "product_id": rng.randrange(1, products + 1),
+                        "product_id": lot_product[i],
                         "lot_code": f"L{i}",
                         "production_date": date(2026, 1, 1),
                         "quantity": 100,
@@ -327,6 +430,28 @@ def database_build(products: int, lots: int, stamps: int) -> None:
                         "created_at": now,
                     }
                     for i in range(1, lots + 1)
+                ],
+            )
+            # Digital Link requests for every tenth lot of the products with a GTIN (issue 15).
+            link_requests = [i for i in range(1, lots + 1) if i % 10 == 0 and lot_product[i] % 3 == 0]
+            s.execute(
+                insert(StampRequest),
+                [
+                    {
+                        "id": 1 + n,
+                        "producer_id": 1,
+                        "product_id": lot_product[i],
+                        "lot_id": i,
+                        "certificate_id": lot_product[i],
+                        "stars_at_request": 4,
+                        "quantity_requested": 10,
+                        "quantity_approved": 10,
+                        "form": "digital_link",
+                        "state": "approved",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for n, i in enumerate(link_requests, start=1)
                 ],
             )
             s.execute(
@@ -382,6 +507,9 @@ def database_build(products: int, lots: int, stamps: int) -> None:
             t0 = time.perf_counter()
             row = svc.build(s, ring, generation=1, force=True)
             elapsed = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            link_lots = svc.link_lots(s)
+            t_links = time.perf_counter() - t0
         print(
             f"database build (SQLite): {products:,} products, {lots:,} lots (1% recalled), "
             f"{stamps // 2:,} voided of {stamps:,} stamps"
@@ -389,6 +517,7 @@ def database_build(products: int, lots: int, stamps: int) -> None:
         print(
             f"  gather+encode+sign+store: {elapsed * 1000:,.0f} ms, {row.size:,} bytes, counts {row.counts}"
         )
+        print(f"  of which the Digital Link lots query ({len(link_lots):,} lots): {t_links * 1000:,.0f} ms")
         engine.dispose()
 
 

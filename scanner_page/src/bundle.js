@@ -5,8 +5,8 @@
 // message = "OCOP-STATUS-V1" 0x00 || header || body   (the exact file bytes before the signature)
 // body    = gzip of sections: type u8 | length u32 | data   (unknown types are skipped)
 //
-// Later additions (VALIDITY, PENDING_KEYS, the name tables) are sections a version 1 reader
-// skips, so older scanners keep reading newer bundles.
+// Later additions (VALIDITY, PENDING_KEYS, the name tables, LINK_LOTS) are sections a version 1
+// reader skips, so older scanners keep reading newer bundles.
 //
 // The signature is checked with a key from the JWKS before anything is decompressed, and the
 // decompressed size is capped, so a hostile file costs one signature check.
@@ -31,6 +31,7 @@ export const SECTION = {
   PRODUCERS: 0x40,
   PRODUCT_NAMES: 0x41,
   LOT_CODES: 0x42,
+  LINK_LOTS: 0x43,
 };
 const PENDING = 4;
 const BITSETS = [SECTION.PRODUCT_WITHDRAWN, SECTION.PRODUCT_BELOW_THREE, SECTION.LOT_RECALLED];
@@ -203,6 +204,65 @@ function parseNames(producersData, namesData, lotsData) {
   return { producers, productProducer, productNames, lotFirst, lotCodes };
 }
 
+/** `count` unsigned LEB128 numbers from `pos` (as BigInt: a GTIN needs 47 bits); -> [values, end]. */
+function readVarints(data, pos, count) {
+  const out = new Array(count);
+  for (let i = 0; i < count; i++) {
+    let value = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (pos >= data.length || shift > 63n) throw new InvalidBundle("a number in LINK_LOTS runs past its section");
+      const byte = data[pos++];
+      value |= BigInt(byte & 0x7f) << shift;
+      shift += 7n;
+      if (byte < 0x80) break;
+    }
+    out[i] = value;
+  }
+  return [out, pos];
+}
+
+/**
+ * LINK_LOTS: p u32, n u32, p x product index u32, p x lot count u32, p varint GTIN deltas, n
+ * varint lot index deltas (per GTIN), n codes ("" = read it from LOT_CODES), grouped by GTIN.
+ * Codes are compared as UTF-8 bytes on lookup, never decoded all at once (so a code written
+ * twice for one GTIN, which the service never writes and the Python reader refuses, is not
+ * looked for here: the first one answers).
+ */
+function parseLinks(data) {
+  if (data === undefined) return null;
+  const head = view(data, 8);
+  const p = head.getUint32(0);
+  const n = head.getUint32(4);
+  const v = view(data, 8 + 8 * p);
+  const products = new Uint32Array(p);
+  const starts = new Uint32Array(p + 1);
+  for (let i = 0; i < p; i++) {
+    products[i] = v.getUint32(8 + 4 * i);
+    starts[i + 1] = starts[i] + v.getUint32(8 + 4 * p + 4 * i);
+  }
+  if (starts[p] !== n) throw new InvalidBundle("the lot counts of LINK_LOTS do not add up");
+  const [gtinDeltas, at] = readVarints(data, 8 + 8 * p, p);
+  const [lotDeltas, end] = readVarints(data, at, n);
+  const gtins = new BigUint64Array(p);
+  for (let i = 0; i < p; i++) {
+    if (i > 0 && gtinDeltas[i] === 0n) throw new InvalidBundle("the Digital Link GTINs are not strictly ascending");
+    gtins[i] = (i ? gtins[i - 1] : 0n) + gtinDeltas[i];
+  }
+  if (p && gtins[p - 1] >= 10n ** 14n) throw new InvalidBundle("a Digital Link GTIN is longer than 14 digits");
+  const lotIndexes = new Uint32Array(n);
+  for (let g = 0; g < p; g++) {
+    let index = 0n;
+    for (let j = starts[g]; j < starts[g + 1]; j++) {
+      if (j > starts[g] && lotDeltas[j] === 0n) throw new InvalidBundle("a GTIN's lots are not strictly ascending");
+      index += lotDeltas[j];
+      if (index > 0xffffffffn) throw new InvalidBundle("a lot index is larger than 32 bits");
+      lotIndexes[j] = Number(index);
+    }
+  }
+  return { gtins, products, starts, lotIndexes, codes: new StringTable(data, end, n) };
+}
+
 function view(data, atLeast) {
   if (data.length < atLeast) throw new InvalidBundle("a section is shorter than its contents say");
   return new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -259,6 +319,7 @@ function parseBody(body) {
       sections.get(SECTION.PRODUCT_NAMES),
       sections.get(SECTION.LOT_CODES),
     ),
+    links: parseLinks(sections.get(SECTION.LINK_LOTS)),
     bitsets,
   };
 }
@@ -324,4 +385,39 @@ export function isVoided(bundle, serial) {
     else hi = mid;
   }
   return lo < a.length && a[lo] === serial;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The (product index, lot index) a Digital Link's GTIN (14 digits) and lot code stand for, or
+ * null when the bundle does not carry them (a lot newer than the bundle: confirm online).
+ */
+export function linkIndexes(bundle, gtin, lotCodeText) {
+  const links = bundle && bundle.links;
+  if (!links) return null;
+  const value = BigInt(gtin);
+  let lo = 0;
+  let hi = links.gtins.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (links.gtins[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo === links.gtins.length || links.gtins[lo] !== value) return null;
+  const want = encoder.encode(lotCodeText);
+  const { data, offsets } = links.codes;
+  for (let j = links.starts[lo]; j < links.starts[lo + 1]; j++) {
+    const start = offsets[j];
+    const length = offsets[j + 1] - 1 - start;
+    let same;
+    if (length === 0) {
+      same = lotCode(bundle, links.lotIndexes[j]) === lotCodeText; // carried once, in LOT_CODES
+    } else {
+      same = length === want.length;
+      for (let k = 0; k < want.length && same; k++) same = data[start + k] === want[k];
+    }
+    if (same) return { productIndex: links.products[lo], lotIndex: links.lotIndexes[j] };
+  }
+  return null;
 }

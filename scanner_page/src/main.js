@@ -121,6 +121,7 @@ function showResult(r) {
   if (r.producer) add(t("producer_label"), r.producer, "fact-producer");
   if (r.lot) add(t("lot_label"), r.lot, "fact-lot", true);
   else if (r.lotIndex !== undefined && r.serialText) add(t("lot_label"), t("lot_number", { n: r.lotIndex }), "fact-lot");
+  if (r.gtin) add(t("gtin_label"), r.gtin, "fact-gtin", true); // a GS1 Digital Link stamp: as on the barcode
   if (r.serialText) add(t("serial"), r.serialText, "fact-serial", true);
   if (r.stars) add(t("stars_label"), t("stars", { n: r.stars }));
   if (r.expiryDay !== undefined) add(t("expiry_label"), formatDate(r.expiryDay * 86400));
@@ -208,7 +209,7 @@ async function handleText(text, source) {
   showResult(r);
   r.ms = performance.now() - started; // for the browser test's benchmark, not shown
   renderSession();
-  if (navigator.onLine && r.token) crossCheck(r);
+  if (navigator.onLine && (r.token || r.linkPath)) crossCheck(r);
   return r;
 }
 
@@ -230,10 +231,15 @@ function markCopy() {
   renderSession();
 }
 
-/** Ask the live API and show any difference; a missing endpoint (404) or no network is ignored. */
+/**
+ * Ask the live API and show any difference; a missing endpoint (404) or no network is ignored.
+ * A Digital Link the bundle could not resolve is asked as it is: the service, its GS1 resolver,
+ * sends a JSON client on to the verdict of the token it stands for.
+ */
 async function crossCheck(r) {
   try {
-    const resp = await fetch(`/api/v1/verify/${r.token}`, { headers: { Accept: "application/json" } });
+    const url = r.token ? `/api/v1/verify/${r.token}` : r.linkPath;
+    const resp = await fetch(url, { headers: { Accept: "application/json" } });
     if (!resp.ok && resp.status !== 422) return;
     const body = await resp.json();
     const verdict = (body && (body.verdict || (body.status && body.status.verdict))) || null;

@@ -5,9 +5,13 @@
 // key, a product newer than the bundle, a bundle past its own validity or no bundle at all ->
 // "confirm online". A key the bundle lists as pending verifies like an active one (the server
 // activated it after this bundle was built: that is what publishing it early is for).
+// A GS1 Digital Link stamp is turned back into its token with the bundle's LINK_LOTS table and
+// then decided exactly as the opaque form; a GTIN or lot the bundle does not carry (a lot newer
+// than the bundle) cannot be checked offline and is "confirm online", never "not genuine".
 
-import { bitsetHas, bundleExpired, isVoided, lotCode, productName, SECTION } from "./bundle.js";
+import { bitsetHas, bundleExpired, isVoided, linkIndexes, lotCode, productName, SECTION } from "./bundle.js";
 import { base64UrlDecode, equalBytes, toHex } from "./codec.js";
+import { linkToken, looksLikeDigitalLink, parseDigitalLink } from "./digital_link.js";
 import { makeVerifier, sha256 } from "./ed25519.js";
 import { formatSerial } from "./serial.js";
 import { InvalidStamp, parseStampUrl, parseToken, vietnamToday } from "./stamp.js";
@@ -100,9 +104,47 @@ export class OfflineVerifier {
 
   /** Verdict for a scanned URL or token; never throws for bad input. */
   async check(text, { today = vietnamToday(), now = Date.now() / 1000 } = {}) {
+    let token;
+    let link = null;
+    try {
+      if (looksLikeDigitalLink(text)) {
+        link = parseDigitalLink(text);
+        const found = linkIndexes(this.bundle, link.gtin, link.lotCode);
+        if (!found) return this.unresolvedLink(link, now);
+        token = linkToken(link, found.productIndex, found.lotIndex);
+      } else {
+        token = parseStampUrl(text);
+      }
+    } catch (err) {
+      if (err instanceof InvalidStamp) return { verdict: "not_genuine", cause: "bad_code", detail: err.message };
+      throw err;
+    }
+    return this.checkToken(token, { today, now, link });
+  }
+
+  /** A Digital Link whose GTIN or lot this bundle does not carry: the signed bytes cannot be rebuilt. */
+  unresolvedLink(link, now) {
+    const cause = !this.bundle ? "no_bundle" : bundleExpired(this.bundle, now) ? "bundle_expired" : "link_unknown";
+    return {
+      verdict: "confirm_online",
+      cause,
+      product: null,
+      producer: null,
+      lot: null,
+      token: null,
+      linkPath: link.path,
+      gtin: link.gtin,
+      serial: link.serial,
+      serialText: formatSerial(link.serial),
+      kid: link.kid,
+      expiryDay: link.expiryDay,
+    };
+  }
+
+  async checkToken(token, { today, now, link = null }) {
     let parsed;
     try {
-      parsed = parseToken(parseStampUrl(text));
+      parsed = parseToken(token);
     } catch (err) {
       if (err instanceof InvalidStamp) return { verdict: "not_genuine", cause: "bad_code", detail: err.message };
       throw err;
@@ -117,8 +159,11 @@ export class OfflineVerifier {
       ...decision,
       product: named ? named.name : null,
       producer: named ? named.producer : null,
-      lot: key && signatureOk ? lotCode(this.bundle, claims.lotIndex) : null,
-      token: parseStampUrl(text),
+      // A verified link names its lot code itself, whatever the age of the lot.
+      lot: key && signatureOk ? lotCode(this.bundle, claims.lotIndex) || (link && link.lotCode) : null,
+      token,
+      linkPath: link ? link.path : undefined,
+      gtin: link ? link.gtin : undefined,
       serial: claims.serial,
       serialText: formatSerial(claims.serial),
       kid: claims.kid,

@@ -5,8 +5,8 @@ header  = magic "OCSB" | version u8 (=1) | kid 4 | seq u64 | issued_at u32 | ref
 message = b"OCOP-STATUS-V1" || 0x00 || header || body          (what is signed: the exact file bytes)
 body    = gzip of a run of sections: type u8 | length u32 | data   (unknown types are skipped)
 
-Later additions are sections an older reader skips (VALIDITY, PENDING_KEYS and the name
-tables), so a version 1 scanner keeps reading every bundle built since.
+Later additions are sections an older reader skips (VALIDITY, PENDING_KEYS, the name
+tables and LINK_LOTS), so a version 1 scanner keeps reading every bundle built since.
 
 The signature is checked before anything is decompressed, and decompression is
 capped, so a hostile file costs one signature check. Pure: no database, no
@@ -29,7 +29,8 @@ from enum import IntEnum, StrEnum
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from stamp_service.domain.stamp_format import EPOCH, StampClaims, day_number
+from stamp_service.domain.digital_link import DigitalLinkStamp
+from stamp_service.domain.stamp_format import EPOCH, StampClaims, day_number, parse_token
 from stamp_service.errors import InvalidBundle
 
 MAGIC = b"OCSB"
@@ -55,6 +56,10 @@ class Section(IntEnum):
     PRODUCERS = 0x40  # count u32, then count NUL-terminated UTF-8 names
     PRODUCT_NAMES = 0x41  # n u32, n x producer u32 (position in PRODUCERS + 1, 0 = none), n names
     LOT_CODES = 0x42  # first u32, count u32, count NUL-terminated codes (lots first..first+count-1)
+    # GTIN -> product index and (product, lot code) -> lot index of the lots with Digital Link
+    # stamps: p u32, n u32, p x product u32, p x lot count u32, p varint GTIN deltas (ascending),
+    # n varint lot index deltas (ascending within a GTIN), n codes ("" = the code is in LOT_CODES)
+    LINK_LOTS = 0x43
 
 
 BITSETS = (Section.PRODUCT_WITHDRAWN, Section.PRODUCT_BELOW_THREE, Section.LOT_RECALLED)
@@ -123,6 +128,16 @@ class ProductName:
     producer: str
 
 
+@dataclass(frozen=True)
+class LinkLot:
+    """A lot that may carry Digital Link stamps: what its link names, and the indexes it stands for."""
+
+    gtin: str  # 8 to 14 digits, as registered (the bundle stores the number, GTIN-14 without zeros)
+    product_index: int
+    lot_code: str
+    lot_index: int
+
+
 @dataclass
 class BundleContent:
     """What the service knows at build time (the services fill it from the database)."""
@@ -136,6 +151,7 @@ class BundleContent:
     valid_until: int = 0  # Unix seconds; 0 = no VALIDITY section (the bundle never runs out)
     names: Mapping[int, ProductName] = field(default_factory=dict)  # by product index
     lot_codes: Mapping[int, str] = field(default_factory=dict)  # by lot index (the newest lots)
+    link_lots: Iterable[LinkLot] = ()  # every lot with Digital Link stamps (LINK_LOTS)
 
 
 @dataclass(frozen=True)
@@ -158,6 +174,7 @@ class StatusBundle:
     product_names: tuple[str, ...] = ()
     lot_first: int = 0
     lot_codes: tuple[str, ...] = ()
+    links: LinkTable | None = None
 
     @property
     def issued_at_datetime(self) -> datetime:
@@ -190,6 +207,33 @@ class StatusBundle:
     def lot_code(self, lot_index: int) -> str | None:
         i = lot_index - self.lot_first
         return (self.lot_codes[i] or None) if 0 <= i < len(self.lot_codes) else None
+
+    def link_indexes(self, gtin: str, lot_code: str) -> tuple[int, int] | None:
+        """(product index, lot index) of a Digital Link's GTIN and lot, None when not carried."""
+        return self.links.find(gtin, lot_code, self.lot_code) if self.links else None
+
+
+@dataclass(frozen=True)
+class LinkTable:
+    """LINK_LOTS decoded: GTINs ascending, each with its product index and its lots."""
+
+    gtins: tuple[int, ...]
+    products: tuple[int, ...]
+    starts: tuple[int, ...]  # lots of gtins[i]: lot_indexes[starts[i] : starts[i + 1]]
+    lot_indexes: tuple[int, ...]
+    codes: tuple[str, ...]  # "": the lot's code is in LOT_CODES
+
+    def find(
+        self, gtin: str, lot_code: str, lot_codes: Callable[[int], str | None]
+    ) -> tuple[int, int] | None:
+        value = int(gtin)
+        i = bisect.bisect_left(self.gtins, value)
+        if i == len(self.gtins) or self.gtins[i] != value:
+            return None
+        for j in range(self.starts[i], self.starts[i + 1]):
+            if (self.codes[j] or lot_codes(self.lot_indexes[j])) == lot_code:
+                return self.products[i], self.lot_indexes[j]
+        return None
 
 
 # -- encoding ----------------------------------------------------------------------------------------
@@ -233,6 +277,42 @@ def _name_sections(content: BundleContent) -> list[bytes]:
     return parts
 
 
+def _varints(values: Iterable[int]) -> bytes:
+    """Unsigned LEB128: 7 bits a byte, least significant first, high bit = more bytes follow."""
+    out = bytearray()
+    for value in values:
+        while value > 0x7F:
+            out.append(value & 0x7F | 0x80)
+            value >>= 7
+        out.append(value)
+    return bytes(out)
+
+
+def _link_section(link_lots: Iterable[LinkLot], lot_codes: Mapping[int, str]) -> list[bytes]:
+    """LINK_LOTS: products by GTIN, each product's lots together, numbers as deltas (they then
+    compress); a code LOT_CODES already carries for that lot is written as "" (not twice)."""
+    by_gtin: dict[int, tuple[int, dict[str, int]]] = {}
+    for lot in link_lots:
+        product, codes = by_gtin.setdefault(int(lot.gtin), (lot.product_index, {}))
+        if product != lot.product_index:
+            raise ValueError(f"GTIN {lot.gtin} names two products")
+        if codes.setdefault(lot.lot_code, lot.lot_index) != lot.lot_index:
+            raise ValueError(f"lot code {lot.lot_code!r} names two lots of GTIN {lot.gtin}")
+    if not by_gtin:
+        return []
+    gtins = sorted(by_gtin)
+    groups = [sorted(by_gtin[g][1].items(), key=lambda item: item[1]) for g in gtins]
+    p, n = len(gtins), sum(map(len, groups))
+    deltas = [index - (group[j - 1][1] if j else 0) for group in groups for j, (_, index) in enumerate(group)]
+    data = (
+        struct.pack(f">II{p}I{p}I", p, n, *(by_gtin[g][0] for g in gtins), *map(len, groups))
+        + _varints(g - (gtins[i - 1] if i else 0) for i, g in enumerate(gtins))
+        + _varints(deltas)
+        + _strings("" if lot_codes.get(index) == code else code for group in groups for code, index in group)
+    )
+    return [_section(Section.LINK_LOTS, data)]
+
+
 def encode_body(content: BundleContent) -> bytes:
     """The uncompressed section run, in section order (deterministic).
 
@@ -267,7 +347,7 @@ def encode_body(content: BundleContent) -> bytes:
         _section(Section.LOT_RECALLED, struct.pack(">I", recalled.size) + bytes(recalled.data)),
         _section(Section.VOIDED_SERIALS, struct.pack(f">I{len(voided)}Q", len(voided), *voided)),
     ]
-    return b"".join(parts + _name_sections(content))
+    return b"".join(parts + _name_sections(content) + _link_section(content.link_lots, content.lot_codes))
 
 
 def encode(
@@ -375,6 +455,7 @@ def _parse_body(header: Header, body: bytes) -> StatusBundle:
         producers = _string_table(sections.get(Section.PRODUCERS, b"\x00" * 4), 4)[1]
         refs, names = _product_names(sections.get(Section.PRODUCT_NAMES, b"\x00" * 4), len(producers))
         lot_first, lot_codes = _lot_codes(sections.get(Section.LOT_CODES, b"\x00" * 8))
+        links = _link_table(sections[Section.LINK_LOTS]) if Section.LINK_LOTS in sections else None
     except struct.error:
         raise InvalidBundle("a section is shorter than its contents say") from None
     bitsets = {kind: _bitset(sections[kind]) for kind in BITSETS if kind in sections}
@@ -395,6 +476,7 @@ def _parse_body(header: Header, body: bytes) -> StatusBundle:
         names,
         lot_first,
         lot_codes,
+        links,
     )
 
 
@@ -436,6 +518,52 @@ def _product_names(data: bytes, producers: int) -> tuple[tuple[int, ...], tuple[
 def _lot_codes(data: bytes) -> tuple[int, tuple[str, ...]]:
     first, count = struct.unpack_from(">II", data)
     return first, _strings_from(data, 8, count)
+
+
+def _read_varints(data: bytes, pos: int, count: int) -> tuple[list[int], int]:
+    out = []
+    for _ in range(count):
+        value = shift = 0
+        while True:
+            if pos >= len(data) or shift > 63:
+                raise InvalidBundle("a number in LINK_LOTS runs past its section")
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        out.append(value)
+    return out, pos
+
+
+def _link_table(data: bytes) -> LinkTable:
+    p, n = struct.unpack_from(">II", data)
+    products = struct.unpack_from(f">{p}I", data, 8)
+    counts = struct.unpack_from(f">{p}I", data, 8 + 4 * p)
+    starts = (0, *itertools.accumulate(counts))
+    if starts[-1] != n:
+        raise InvalidBundle("the lot counts of LINK_LOTS do not add up")
+    gtin_deltas, pos = _read_varints(data, 8 + 8 * p, p)
+    lot_deltas, pos = _read_varints(data, pos, n)
+    if any(d == 0 for d in gtin_deltas[1:]):
+        raise InvalidBundle("the Digital Link GTINs are not strictly ascending")
+    gtins = tuple(itertools.accumulate(gtin_deltas))
+    if gtins and gtins[-1] >= 10**14:
+        raise InvalidBundle("a Digital Link GTIN is longer than 14 digits")
+    lot_indexes: list[int] = []
+    for a, b in itertools.pairwise(starts):
+        if any(d == 0 for d in lot_deltas[a + 1 : b]):
+            raise InvalidBundle("a GTIN's lots are not strictly ascending")
+        lot_indexes += itertools.accumulate(lot_deltas[a:b])
+    if any(i > 0xFFFFFFFF for i in lot_indexes):
+        raise InvalidBundle("a lot index is larger than 32 bits")
+    codes = _strings_from(data, pos, n)
+    for a, b in itertools.pairwise(starts):
+        named = [c for c in codes[a:b] if c]
+        if len(set(named)) != len(named):
+            raise InvalidBundle("a lot code appears twice for one GTIN")
+    return LinkTable(gtins, products, starts, tuple(lot_indexes), codes)
 
 
 def _keys(data: bytes, *, pending: bool = False) -> dict[bytes, BundleKey]:
@@ -537,3 +665,17 @@ def offline_verdict(
     if day > claims.expiry_day:
         return OfflineResult(OfflineVerdict.EXPIRED, "stamp_expired", stars)
     return OfflineResult(OfflineVerdict.GENUINE, None, stars)
+
+
+def link_verdict(
+    bundle: StatusBundle, stamp: DigitalLinkStamp, *, today: date, now: int | None = None
+) -> OfflineResult:
+    """A Digital Link stamp's offline verdict: resolve its GTIN and lot with LINK_LOTS, rebuild
+    the token and decide it as any other. A GTIN or lot the bundle does not carry cannot be
+    checked here (the signed bytes need its indexes): "confirm online", never "not genuine"."""
+    found = bundle.link_indexes(stamp.gtin, stamp.lot_code)
+    if found is None:
+        out_of_date = now is not None and bundle.expired(now)
+        return OfflineResult(OfflineVerdict.CHECK_ONLINE, "bundle_expired" if out_of_date else "link_unknown")
+    claims, signature, message = parse_token(stamp.token(product_index=found[0], lot_index=found[1]))
+    return offline_verdict(bundle, claims, signature, message, today=today, now=now)

@@ -41,6 +41,7 @@ _TAIL = struct.Struct(">B4sH")  # version, kid, expiry day
 _CSET82 = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
 _PATH = re.compile(r"^/01/(?P<gtin>[0-9]{14})/10/(?P<lot>[^/]+)/21/(?P<serial>[^/]+)/?$")
 MAX_URL_CHARS = 400
+_PRINTABLE = re.compile(r"[!-~]*")
 
 
 def lot_code_fits(lot_code: str) -> bool:
@@ -112,10 +113,9 @@ def parse_parts(gtin_text: str, lot_code: str, serial_text: str, query: str) -> 
     if len(values) != 2 or sum(1 for k, _ in params if k in values) != 2:
         raise MalformedStamp(f"a stamp's Digital Link carries {SIGNATURE_AI}= and {TAIL_PARAM}= once each")
     signature = _b64url(values[SIGNATURE_AI])
-    try:
-        tail = bytes.fromhex(values[TAIL_PARAM])
-    except ValueError:
-        raise MalformedStamp(f"{TAIL_PARAM}= is hexadecimal") from None
+    if not re.fullmatch(r"[0-9A-Fa-f]{14}", values[TAIL_PARAM]):  # bytes.fromhex would skip spaces
+        raise MalformedStamp(f"{TAIL_PARAM}= is 14 hexadecimal digits")
+    tail = bytes.fromhex(values[TAIL_PARAM])
     if len(tail) != _TAIL.size or len(signature) != 64:
         raise MalformedStamp("the signature or the stamp fields have the wrong length")
     version, kid, expiry_day = _TAIL.unpack(tail)
@@ -126,7 +126,10 @@ def parse_parts(gtin_text: str, lot_code: str, serial_text: str, query: str) -> 
 
 def parse_url(url: str) -> DigitalLinkStamp:
     """Read a whole Digital Link stamp URL (any host, scheme https). Raises MalformedStamp."""
-    parts = urlsplit(url.strip())
+    text = url.strip()
+    if not _PRINTABLE.fullmatch(text):  # urlsplit would silently drop a tab or a newline inside
+        raise MalformedStamp("a stamp's Digital Link is printable ASCII with no space")
+    parts = urlsplit(text)
     if parts.scheme.lower() != "https" or not parts.netloc:
         raise MalformedStamp("a stamp's Digital Link is an https URL")
     return parse_path(parts.path, parts.query)

@@ -29,14 +29,15 @@ from sqlalchemy.orm import Session
 from stamp_service.cache import Store
 from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain import serials
-from stamp_service.domain.bundle import BundleContent, BundleKey, ProductName, ProductStatus, encode
+from stamp_service.domain.bundle import BundleContent, BundleKey, LinkLot, ProductName, ProductStatus, encode
+from stamp_service.domain.digital_link import StampForm
 from stamp_service.errors import NotFound, SigningKeyUnavailable
 from stamp_service.services.certificates import current_certificate_ids
 from stamp_service.services.status_events import current_generation
 from stamp_service.storage.db import is_postgres
 from stamp_service.storage.models.keys import SigningKey
 from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
-from stamp_service.storage.models.stamps import Stamp, StampVoid
+from stamp_service.storage.models.stamps import Stamp, StampRequest, StampVoid
 from stamp_service.storage.models.status_bundles import StatusBundleRecord
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,12 @@ REISSUE_AFTER = timedelta(hours=1)  # rebuild at least this often even when noth
 VALIDITY = timedelta(days=7)
 # Lot codes carried, newest lots first, up to this many UTF-8 bytes (about 0.9 MB gzipped at
 # national scale: bench/bundle.py). Older lots show their number only; the online page names them.
+# The lots with Digital Link stamps (LINK_LOTS) are carried first, all of them, and charged to
+# this budget: verifying a link needs its lot, showing an opaque stamp's lot code is a nicety.
 LOT_CODE_BUDGET = 3_500_000
+# What one LINK_LOTS entry costs beyond its code's bytes, in LOT_CODES budget bytes (its numbers
+# gzip to about 2.5 bytes, a LOT_CODES byte to about 0.25: bench/bundle.py).
+LINK_LOT_CHARGE = 10
 KEEP = 3  # stored bundles kept (the newest is never deleted, so seq never goes backwards)
 _BUILD_LOCK_KEY = 0x0C0A5B1D  # PostgreSQL advisory lock: one builder at a time
 
@@ -97,6 +103,7 @@ def gather(session: Session) -> BundleContent:
         for lot_id, recall in session.execute(select(Lot.id, Lot.recall).where(Lot.recall.isnot(None)))
         if recall
     ]
+    links = link_lots(session)
     voided = session.scalars(
         select(Stamp.serial)
         .join(StampVoid, StampVoid.request_id == Stamp.request_id)
@@ -110,8 +117,43 @@ def gather(session: Session) -> BundleContent:
         lot_count=max_lot + 1 if max_lot else 0,
         voided_serials=[serials.from_db(s) for s in voided],
         names=names,
-        lot_codes=newest_lot_codes(session),
+        lot_codes=newest_lot_codes(session, lot_code_budget(links)),
+        link_lots=links,
     )
+
+
+def lot_code_budget(links: list[LinkLot], budget: int = LOT_CODE_BUDGET) -> int:
+    """What LINK_LOTS leaves of the lot code budget for LOT_CODES (never below zero)."""
+    return max(0, budget - sum(len(lot.lot_code.encode("utf-8")) + 1 + LINK_LOT_CHARGE for lot in links))
+
+
+def link_lots(session: Session) -> list[LinkLot]:
+    """Every lot of a GTIN product that has a Digital Link request (not rejected), however old.
+
+    An offline scanner must turn each Digital Link it reads back into the token, so these are
+    carried whatever their age (unlike LOT_CODES); a request still awaiting issuance counts, so
+    its stamps verify offline from the first bundle built after they are printed.
+    """
+    rows = session.execute(
+        select(Product.gtin, Product.id, Lot.lot_code, Lot.id)
+        .join(Lot, Lot.product_id == Product.id)
+        .where(
+            Product.gtin.isnot(None),
+            Lot.id.in_(
+                select(StampRequest.lot_id).where(
+                    StampRequest.form == StampForm.DIGITAL_LINK.value, StampRequest.state != "rejected"
+                )
+            ),
+        )
+    )
+    links = [LinkLot(gtin, product_id, code, lot_id) for gtin, product_id, code, lot_id in rows if gtin]
+    owners: dict[int, set[int]] = {}
+    for lot in links:
+        owners.setdefault(int(lot.gtin), set()).add(lot.product_index)
+    shared = {number for number, products in owners.items() if len(products) > 1}
+    if shared:  # "8936012345674" and "08936012345674" registered apart: no link can say which
+        log.warning("GTINs of two products left out of LINK_LOTS", extra={"gtins": sorted(shared)})
+    return [lot for lot in links if int(lot.gtin) not in shared]
 
 
 def newest_lot_codes(session: Session, budget: int = LOT_CODE_BUDGET) -> dict[int, str]:
@@ -186,6 +228,7 @@ def build(
             "voided": len(set(content.voided_serials)),
             "named_products": len(content.names),
             "lot_codes": len(content.lot_codes),
+            "link_lots": len(list(content.link_lots)),
         },
     )
     session.add(row)

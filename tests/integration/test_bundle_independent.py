@@ -2,7 +2,8 @@
 
 It uses only struct, gzip, base64 and cryptography (no stamp_service module): it trusts the
 signing key from the JWKS, checks the bundle's signature over the exact bytes, parses the
-sections and decides stamps' verdicts (genuine / revoked / expired / unknown key).
+sections and decides stamps' verdicts (genuine / revoked / expired / unknown key), Digital Link
+stamps included (LINK_LOTS and LOT_CODES turn a printed link back into its token).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import bisect
 import datetime as dt
 import gzip
 import struct
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -69,6 +71,8 @@ def parse_bundle(data: bytes, trusted: dict[bytes, Ed25519PublicKey]) -> dict:
     (nv,) = struct.unpack_from(">I", sections[0x30])
     voided = list(struct.unpack_from(f">{nv}Q", sections[0x30], 4))
     return {
+        "lot_codes": lot_codes(sections.get(0x42, b"")),
+        "links": link_lots(sections.get(0x43, b"")),
         "seq": seq,
         "issued": issued,
         "refresh": refresh,
@@ -80,6 +84,81 @@ def parse_bundle(data: bytes, trusted: dict[bytes, Ed25519PublicKey]) -> dict:
         "recalled": bitset(0x20),
         "voided": voided,
     }
+
+
+def strings(data: bytes, count: int) -> list[str]:
+    parts = data.split(b"\x00")
+    assert len(parts) == count + 1 and parts[-1] == b""
+    return [p.decode("utf-8") for p in parts[:-1]]
+
+
+def lot_codes(data: bytes) -> dict[int, str]:
+    """LOT_CODES (0x42): first u32, count u32, count strings."""
+    if not data:
+        return {}
+    first, count = struct.unpack_from(">II", data)
+    return {first + i: code for i, code in enumerate(strings(data[8:], count)) if code}
+
+
+def varints(data: bytes, pos: int, count: int) -> tuple[list[int], int]:
+    out = []
+    for _ in range(count):
+        value = shift = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        out.append(value)
+    return out, pos
+
+
+def link_lots(data: bytes) -> list[tuple[int, str, int, int]]:
+    """LINK_LOTS (0x43) as (GTIN number, lot code or "" = in LOT_CODES, product index, lot index)."""
+    if not data:
+        return []
+    p, n = struct.unpack_from(">II", data)
+    products = struct.unpack_from(f">{p}I", data, 8)
+    counts = struct.unpack_from(f">{p}I", data, 8 + 4 * p)
+    gtin_deltas, pos = varints(data, 8 + 8 * p, p)
+    lot_deltas, pos = varints(data, pos, n)
+    codes = strings(data[pos:], n)
+    out, gtin, j = [], 0, 0
+    for g in range(p):
+        gtin += gtin_deltas[g]
+        lot = 0
+        for _ in range(counts[g]):
+            lot += lot_deltas[j]
+            out.append((gtin, codes[j], products[g], lot))
+            j += 1
+    return out
+
+
+def decide_link(bundle: dict, url: str, today: dt.date) -> str:
+    """A GS1 Digital Link stamp: resolve its GTIN and lot, rebuild the token, decide it."""
+    parts = urlsplit(url)
+    _, _, gtin, _, lot_text, _, serial_text = parts.path.split("/")
+    query = dict(parse_qsl(parts.query))
+    lot_code = unquote(lot_text)
+    found = [
+        (product, lot)
+        for number, code, product, lot in bundle["links"]
+        if number == int(gtin) and (code or bundle["lot_codes"].get(lot)) == lot_code
+    ]
+    if not found:
+        return "check_online"
+    ((product, lot),) = found
+    crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    serial = 0
+    for ch in serial_text[:13]:
+        serial = serial * 32 + crockford.index(ch)
+    version, kid, expiry = struct.unpack(">B4sH", bytes.fromhex(query["v"]))
+    signature = base64.urlsafe_b64decode(query["8030"] + "==")
+    body = struct.pack(">B4sQIIH", version, kid, serial, product, lot, expiry)
+    token = base64.b32encode(body + signature).decode().rstrip("=")
+    return decide(bundle, token, today)
 
 
 def decide(bundle: dict, url: str, today: dt.date) -> str:
@@ -163,3 +242,33 @@ def test_independent_verifier_refuses_tampered_or_untrusted_bundles(client, sess
         parse_bundle(bytes(data), trusted)
     with pytest.raises(Rejected):
         parse_bundle(client.get("/status/bundle.bin").data, {})
+
+
+def test_independent_verifier_reads_digital_link_stamps(client, session, admin, keyring):
+    """Issue 15: LINK_LOTS read from the document alone turns each printed link into its token."""
+    import csv
+    import io
+
+    from stamp_service.domain.access import Role
+    from tests.factories import make_caller, make_certificate, make_lot, make_producer, make_product
+    from tests.issuance_helpers import approve, post_request
+
+    producer = make_producer(session)
+    product = make_product(session, producer.id, gtin="8936012345674")
+    make_certificate(session, product.id)
+    lot = make_lot(session, product.id, lot_code="KC-2611/01", quantity=10)
+    caller = make_caller(session, Role.PRODUCER, producer.id)
+    resp = post_request(client, caller, {"lot_id": lot.id, "quantity": 2, "form": "digital_link"})
+    rid = resp.get_json()["id"]
+    assert approve(client, admin, rid).get_json()["state"] == "issued"
+    csv_text = client.get(f"/api/v1/stamp-requests/{rid}/labels.csv", headers=caller.headers).get_data(
+        as_text=True
+    )
+    urls = [row["url"] for row in csv.DictReader(io.StringIO(csv_text))]
+    bundle = parse_bundle(client.get("/status/bundle.bin").data, jwks_keys(client))
+    today = dt.datetime.now(VN).date()
+    assert [decide_link(bundle, url, today) for url in urls] == ["genuine", "genuine"]
+    head, rest = urls[0].split("8030=")
+    forged = f"{head}8030={'B' if rest[0] == 'A' else 'A'}{rest[1:]}"
+    assert decide_link(bundle, forged, today) == "not_genuine"
+    assert decide_link(bundle, urls[0].replace("KC-2611%2F01", "KC-2611%2F09"), today) == "check_online"

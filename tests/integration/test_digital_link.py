@@ -22,7 +22,7 @@ from sqlalchemy import select
 from stamp_service.domain import digital_link, serials
 from stamp_service.domain.access import Role
 from stamp_service.domain.stamp_format import verify
-from stamp_service.storage.models.stamps import Stamp
+from stamp_service.storage.models.stamps import Stamp, StampRequest
 from tests.factories import make_caller, make_certificate, make_lot, make_producer, make_product
 from tests.issuance_helpers import Certified, approve, jwks_lookup, post_request
 from tests.qr_decoding import decode_pdf
@@ -205,3 +205,64 @@ def test_malformed_digital_links_are_not_stamps(client, issued, mutate):
     setup, rid, _ = issued
     path = mutate(_stamp_path(client, setup, rid))
     assert client.get(path).status_code == 404
+
+
+def test_the_status_bundle_resolves_every_printed_link_offline(client, session, issued):
+    """Issue 15: LINK_LOTS carries the request's lot, so each printed link verifies offline as
+    genuine; a lot of the same product with only opaque stamps is not carried."""
+    from datetime import date
+
+    from stamp_service.domain import bundle as fmt
+    from stamp_service.services import bundle as svc
+    from tests.revocation_support import served_bundle
+
+    setup, rid, _ = issued
+    opaque_lot = make_lot(session, setup.product.id, lot_code="PT-2026/08", quantity=10)
+    resp = post_request(client, setup.caller, {"lot_id": opaque_lot.id, "quantity": 2})
+    assert resp.status_code == 201
+    bundle = served_bundle(client, session)
+    assert bundle.link_indexes("0" + GTIN, "PT-2026/07") == (setup.product.id, setup.lot.id)
+    assert bundle.link_indexes(GTIN, "PT-2026/07") == (setup.product.id, setup.lot.id)  # 13 digits
+    assert bundle.link_indexes("0" + GTIN, "PT-2026/08") is None
+    text = client.get(f"/api/v1/stamp-requests/{rid}/labels.csv", headers=setup.caller.headers).get_data(
+        as_text=True
+    )
+    for row in csv.DictReader(io.StringIO(text)):
+        result = fmt.link_verdict(bundle, digital_link.parse_url(row["url"]), today=date.today())
+        assert (result.verdict, result.cause) == (fmt.OfflineVerdict.GENUINE, None)
+    links = svc.link_lots(session)
+    assert [(lot.lot_code, lot.lot_index) for lot in links] == [("PT-2026/07", setup.lot.id)]
+    assert svc.lot_code_budget(links, 1000) == 1000 - len("PT-2026/07") - 1 - svc.LINK_LOT_CHARGE
+    assert svc.lot_code_budget(links * 100, 1000) == 0
+
+
+def test_a_gtin_registered_twice_with_and_without_its_zero_is_left_out_not_a_failed_bundle(
+    client, session, issued
+):
+    """Two products whose GTINs differ only by a leading zero: no link can say which one it
+    names, so their lots are left out of LINK_LOTS (confirm online) and the bundle still builds."""
+    from stamp_service.domain import bundle as fmt
+    from stamp_service.services import bundle as svc
+    from tests.revocation_support import served_bundle
+
+    setup, _rid, _ = issued
+    twin = make_product(session, setup.producer.id, gtin="0" + GTIN)
+    make_certificate(session, twin.id)
+    lot = make_lot(session, twin.id, lot_code="PT-2026/09", quantity=10)
+    session.execute(
+        StampRequest.__table__.insert().values(
+            producer_id=setup.producer.id,
+            product_id=twin.id,
+            lot_id=lot.id,
+            certificate_id=setup.certificate.id,
+            stars_at_request=4,
+            quantity_requested=5,
+            form="digital_link",
+            state="requested",
+        )
+    )
+    session.commit()
+    assert svc.link_lots(session) == []
+    bundle = served_bundle(client, session)
+    assert bundle.link_indexes("0" + GTIN, "PT-2026/07") is None
+    assert isinstance(bundle, fmt.StatusBundle)
