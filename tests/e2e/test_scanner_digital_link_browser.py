@@ -22,7 +22,7 @@ import pytest
 from stamp_service.domain.access import SYSTEM, Role
 from stamp_service.schemas.revocation import RecallIn
 from stamp_service.services import revocation
-from tests.e2e.axe_scanner import serious_violations
+from tests.e2e.axe import serious_violations
 from tests.e2e.scanner_harness import (
     LiveService,
     chromium,
