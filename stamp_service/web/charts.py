@@ -21,8 +21,9 @@ WIDTH = 360  # viewBox units: one unit is about one CSS pixel on a 390 px phone
 PLOT_HEIGHT = 120
 TOP = 16  # room for the largest value's label above the plot
 LEFT = 8
-FONT = 12
-ROW = 36  # horizontal bars: the area's name, then its bar
+FONT = 14
+PAD = 6
+ROW = 38  # horizontal bars: the area's name, then its bar
 BAR = 14
 VALUE_ROOM = 64
 MONTH_DAYS = 31  # horizontal bars: the value's text after the longest bar
@@ -65,6 +66,8 @@ def _num(value: int) -> str:
 
 
 def _summary(points: Sequence[tuple[str, int]]) -> str:
+    if not points:
+        return _("Nothing this month.")
     total = sum(v for _label, v in points)
     if not total:
         return _("All zero.")
@@ -73,19 +76,30 @@ def _summary(points: Sequence[tuple[str, int]]) -> str:
 
 
 def daily_columns(title: str, value_title: str, series: Sequence[tuple[date, int]]) -> Chart:
-    """One column a day, oldest first: a day's tick reads dd/mm (every 7th day, from the first)."""
-    pitch = (WIDTH - 2 * LEFT) / max(len(series), MONTH_DAYS)  # a month's first days stay narrow
+    """One column a day, oldest first, a month wide at least (a month's first days stay narrow).
+
+    Ticks read dd/mm on the last day and every 7th day from the first; the highest column carries
+    its value (the others' are in the table and in each column's tooltip).
+    """
+    pitch = (WIDTH - 2 * LEFT) / max(len(series), MONTH_DAYS)
     top = max((v for _d, v in series), default=0)
     base = TOP + PLOT_HEIGHT
-    marks, labels = [], [Label(LEFT, TOP - 4, _num(top))]
+    marks, labels = [], []
     for i, (day, value) in enumerate(series):
         h = round(value * PLOT_HEIGHT / top, 1) if top else 0.0
         x = round(LEFT + i * pitch + pitch * 0.1, 1)
         marks.append(
             Mark(x, round(base - h, 1), round(pitch * 0.8, 1), h, f"{format_day(day, lang())}: {_num(value)}")
         )
-        if i % 7 == 0:
+        to_last = len(series) - 1 - i
+        if to_last == 0 or (i % 7 == 0 and to_last >= 4):  # the last day always, with room between
             labels.append(Label(x, base + FONT + 4, day.strftime("%d/%m")))
+    if top:
+        i = max(range(len(series)), key=lambda k: series[k][1])
+        centre = LEFT + (i + 0.5) * pitch
+        labels.append(
+            Label(round(min(max(centre, LEFT + 20), WIDTH - LEFT - 20), 1), TOP - 4, _num(top), "middle")
+        )
     return Chart(
         title=title,
         summary=_summary([(d.strftime("%d/%m"), v) for d, v in series]),
@@ -105,12 +119,14 @@ def bars(title: str, head: tuple[str, str], points: Sequence[tuple[str, int]]) -
     room = WIDTH - 2 * LEFT - VALUE_ROOM
     marks, labels = [], []
     for i, (label, value) in enumerate(points):
-        y = i * ROW
+        y = PAD + i * ROW
         length = round(value * room / top, 1) if top else 0.0
         marks.append(Mark(LEFT, y + FONT + 6, length, BAR, f"{label}: {_num(value)}"))
         labels.append(Label(LEFT, y + FONT, label))
         labels.append(Label(LEFT + length + 4, y + FONT + 6 + BAR - 3, _num(value)))
-    height = max(len(points), 1) * ROW + 4
+    if not points:
+        labels.append(Label(LEFT + 8, PAD + FONT + 6, _("Nothing this month.")))
+    height = PAD + max(len(points), 1) * ROW + 2
     return Chart(
         title=title,
         summary=_summary(points),
