@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Date, distinct, func, select
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import Principal, Role, require_role
@@ -65,49 +65,33 @@ def _bounds(year: int, month: int) -> tuple[datetime, datetime]:
 
 @dataclass(frozen=True)
 class Measure:
-    """A count over the records reached from ``Producer`` by ``path`` (joins), dated by ``when``."""
+    """Rows reached from ``Producer`` by ``path`` (joins), counted in a period of ``when``."""
 
     column: str
-    counted: Any
     path: tuple[tuple[Any, Any], ...]
-    when: Any
-    dated_by_day: bool = False  # ``when`` is a date (a decision's day), not a moment
+    when: Any  # a moment, or a date (a decision's day)
     also: tuple[Any, ...] = ()
+
+    @property
+    def dated_by_day(self) -> bool:
+        return isinstance(self.when.type, Date)
 
 
 _PRODUCT = (Product, Product.producer_id == Producer.id)
 _STAMP = (Stamp, Stamp.product_id == Product.id)
+_REQUEST = (StampRequest, StampRequest.producer_id == Producer.id)
+_COUNTED = (Scan.counted.is_(True),)  # a repeat from the same client is not counted
 MEASURES = (
-    Measure("stamps_issued", Stamp.serial, (_PRODUCT, _STAMP), Stamp.issued_at),
-    Measure(
-        "scans",
-        Scan.id,
-        (_PRODUCT, _STAMP, (Scan, Scan.serial == Stamp.serial)),
-        Scan.scanned_at,
-        also=(Scan.counted.is_(True),),  # a repeat from the same client is not counted
-    ),
+    Measure("stamps_issued", (_PRODUCT, _STAMP), Stamp.issued_at),
+    Measure("scans", (_PRODUCT, _STAMP, (Scan, Scan.serial == Stamp.serial)), Scan.scanned_at, _COUNTED),
     Measure(
         "revocations",
-        Certificate.id,
         (_PRODUCT, (Certificate, Certificate.product_id == Product.id)),
         Certificate.withdrawn_on,
-        dated_by_day=True,
     ),
+    Measure("revocations", (_PRODUCT, (Lot, Lot.product_id == Product.id)), Lot.recalled_on),
     Measure(
-        "revocations",
-        Lot.id,
-        (_PRODUCT, (Lot, Lot.product_id == Product.id)),
-        Lot.recalled_on,
-        dated_by_day=True,
-    ),
-    Measure(
-        "revocations",
-        StampVoid.id,
-        (
-            (StampRequest, StampRequest.producer_id == Producer.id),
-            (StampVoid, StampVoid.request_id == StampRequest.id),
-        ),
-        StampVoid.voided_at,
+        "revocations", (_REQUEST, (StampVoid, StampVoid.request_id == StampRequest.id)), StampVoid.voided_at
     ),
 )
 
@@ -152,7 +136,7 @@ def monthly_report(session: Session, actor: Principal, *, year: int, month: int,
             ),
         )
     for m in MEASURES:
-        add(m.column, _measured(m, actor, area, func.count(m.counted)).where(_within(m, start, end)))
+        add(m.column, _measured(m, actor, area, func.count()).where(_within(m, start, end)))
     names = dict(
         session.execute(
             select(AdministrativeUnit.code, AdministrativeUnit.name).where(
@@ -176,9 +160,7 @@ def daily(session: Session, actor: Principal, column: str, first: date, last: da
     moments = [datetime.combine(d, time.min, VN_TZ) for d in [*days, last + timedelta(days=1)]]
     totals = [0] * len(days)
     for m in (m for m in MEASURES if m.column == column):
-        per_day = [
-            func.count(m.counted).filter(_within(m, moments[i], moments[i + 1])) for i in range(len(days))
-        ]
+        per_day = [func.count().filter(_within(m, moments[i], moments[i + 1])) for i in range(len(days))]
         row = session.execute(_measured(m, actor, *per_day).where(_within(m, moments[0], moments[-1]))).one()
         totals = [t + int(n or 0) for t, n in zip(totals, row, strict=True)]
     return list(zip(days, totals, strict=True))
