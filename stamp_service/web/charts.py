@@ -26,7 +26,8 @@ PAD = 6
 ROW = 38  # horizontal bars: the area's name, then its bar
 BAR = 14
 VALUE_ROOM = 64
-MONTH_DAYS = 31  # horizontal bars: the value's text after the longest bar
+MONTH_DAYS = 31
+HALF_TEXT = 20  # half the width of "04/12" at FONT  # horizontal bars: the value's text after the longest bar
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ def _summary(points: Sequence[tuple[str, int]]) -> str:
     return _("Total %(total)s; the most: %(label)s, %(top)s.", total=_num(total), label=label, top=_num(top))
 
 
+def _centre(i: int, pitch: float) -> float:
+    """The middle of column ``i``, kept far enough from the edges for a centred dd/mm to fit."""
+    return round(min(max(LEFT + (i + 0.5) * pitch, LEFT + HALF_TEXT), WIDTH - LEFT - HALF_TEXT), 1)
+
+
 def daily_columns(title: str, value_title: str, series: Sequence[tuple[date, int]]) -> Chart:
     """One column a day, oldest first, a month wide at least (a month's first days stay narrow).
 
@@ -93,13 +99,10 @@ def daily_columns(title: str, value_title: str, series: Sequence[tuple[date, int
         )
         to_last = len(series) - 1 - i
         if to_last == 0 or (i % 7 == 0 and to_last >= 4):  # the last day always, with room between
-            labels.append(Label(x, base + FONT + 4, day.strftime("%d/%m")))
+            labels.append(Label(_centre(i, pitch), base + FONT + 4, day.strftime("%d/%m"), "middle"))
     if top:
         i = max(range(len(series)), key=lambda k: series[k][1])
-        centre = LEFT + (i + 0.5) * pitch
-        labels.append(
-            Label(round(min(max(centre, LEFT + 20), WIDTH - LEFT - 20), 1), TOP - 4, _num(top), "middle")
-        )
+        labels.append(Label(_centre(i, pitch), TOP - 4, _num(top), "middle"))
     return Chart(
         title=title,
         summary=_summary([(d.strftime("%d/%m"), v) for d, v in series]),

@@ -28,6 +28,8 @@ def test_daily_columns_scale_to_the_highest_day_and_read_dd_mm(lang: str) -> Non
     assert all(m.y + m.height == chart.axis[1] for m in chart.marks)  # on the baseline
     assert chart.rows[2] == ("03/12", "2.000" if lang == "vi" else "2,000")
     assert [t.text for t in chart.labels] == ["01/12", "10/12", "2.000" if lang == "vi" else "2,000"]
+    inside = charts.LEFT + charts.HALF_TEXT
+    assert all(t.anchor == "middle" and inside <= t.x <= chart.width - inside for t in chart.labels)
     assert chart.marks[1].title == ("02/12/2026: 1.000" if lang == "vi" else "2 Dec 2026: 1,000")
     expected = {"vi": "Tổng 3.500; nhiều nhất: 03/12, 2.000.", "en": "Total 3,500; the most: 03/12, 2,000."}
     assert chart.summary == expected[lang]
