@@ -7,7 +7,7 @@ the caller's producer, so a home never hints at another province's or producer's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import Principal, Role, require_role
 from stamp_service.domain.certification import local_today
+from stamp_service.services.monthly_reports import daily
 from stamp_service.storage.models.accounts import Account
 from stamp_service.storage.models.findings import Finding
 from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
@@ -30,6 +31,14 @@ class Attention:
     certificates_expiring: int
     reports_open: int
     findings_new: int
+
+
+@dataclass(frozen=True)
+class MonthActivity:
+    """This month's days so far (the 1st to today), oldest first, zero days included."""
+
+    stamps_issued: list[tuple[date, int]]
+    scans: list[tuple[date, int]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,16 @@ def office_attention(session: Session, actor: Principal) -> Attention:
         certificates_expiring=_count(session, expiring),
         reports_open=_count(session, reports),
         findings_new=_count(session, findings),
+    )
+
+
+def month_activity(session: Session, actor: Principal, today: date | None = None) -> MonthActivity:
+    """Stamps issued and scans per day this month, as the monthly report counts them."""
+    today = today or local_today()
+    first = today.replace(day=1)
+    return MonthActivity(
+        stamps_issued=daily(session, actor, "stamps_issued", first, today),
+        scans=daily(session, actor, "scans", first, today),
     )
 
 

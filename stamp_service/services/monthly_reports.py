@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Date, distinct, func, select
 from sqlalchemy.orm import Session
 
 from stamp_service.domain.access import Principal, Role, require_role
@@ -63,64 +63,80 @@ def _bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return start, end
 
 
+@dataclass(frozen=True)
+class Measure:
+    """Rows reached from ``Producer`` by ``path`` (joins), counted in a period of ``when``."""
+
+    column: str
+    path: tuple[tuple[Any, Any], ...]
+    when: Any  # a moment, or a date (a decision's day)
+    also: tuple[Any, ...] = ()
+
+    @property
+    def dated_by_day(self) -> bool:
+        return isinstance(self.when.type, Date)
+
+
+_PRODUCT = (Product, Product.producer_id == Producer.id)
+_STAMP = (Stamp, Stamp.product_id == Product.id)
+_REQUEST = (StampRequest, StampRequest.producer_id == Producer.id)
+_COUNTED = (Scan.counted.is_(True),)  # a repeat from the same client is not counted
+MEASURES = (
+    Measure("stamps_issued", (_PRODUCT, _STAMP), Stamp.issued_at),
+    Measure("scans", (_PRODUCT, _STAMP, (Scan, Scan.serial == Stamp.serial)), Scan.scanned_at, _COUNTED),
+    Measure(
+        "revocations",
+        (_PRODUCT, (Certificate, Certificate.product_id == Product.id)),
+        Certificate.withdrawn_on,
+    ),
+    Measure("revocations", (_PRODUCT, (Lot, Lot.product_id == Product.id)), Lot.recalled_on),
+    Measure(
+        "revocations", (_REQUEST, (StampVoid, StampVoid.request_id == StampRequest.id)), StampVoid.voided_at
+    ),
+)
+
+
+def _within(measure: Measure, start: datetime, end: datetime) -> Any:
+    """``measure`` dated from ``start`` (included) to ``end`` (excluded), Vietnam time."""
+    if measure.dated_by_day:
+        return (measure.when >= start.date()) & (measure.when < end.date())
+    return (measure.when >= start) & (measure.when < end)
+
+
+def _measured(measure: Measure, actor: Principal, *columns: Any) -> Any:
+    stmt = select(*columns).select_from(Producer)
+    for entity, onclause in measure.path:
+        stmt = stmt.join(entity, onclause)
+    return scoped(stmt.where(*measure.also), actor, Producer.id)
+
+
 def monthly_report(session: Session, actor: Principal, *, year: int, month: int, level: str) -> MonthlyReport:
     require_role(actor, Role.ADMIN)
     if actor.province_code is not None:
         level = "commune"  # a province's report is by its communes
     area: Any = Producer.commune_code if level == "commune" else Producer.province_code
     start, end = _bounds(year, month)
-    first_day, next_first = start.date(), end.date()
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
 
     def add(column: str, stmt: Any) -> None:
-        for code, n in session.execute(scoped(stmt, actor, Producer.id).group_by(area)):
+        for code, n in session.execute(stmt.group_by(area)):
             counts[code][column] += int(n or 0)
 
     valid = status_clause(Certificate, "valid", local_today())
     for stars in (3, 4, 5):
         add(
             f"stars{stars}",
-            select(area, func.count(distinct(Product.id)))
-            .join(Product, Product.producer_id == Producer.id)
-            .join(Certificate, Certificate.product_id == Product.id)
-            .where(valid, Certificate.stars == stars),
+            scoped(
+                select(area, func.count(distinct(Product.id)))
+                .join(Product, Product.producer_id == Producer.id)
+                .join(Certificate, Certificate.product_id == Product.id)
+                .where(valid, Certificate.stars == stars),
+                actor,
+                Producer.id,
+            ),
         )
-    add(
-        "stamps_issued",
-        select(area, func.count(Stamp.serial))
-        .join(Product, Product.producer_id == Producer.id)
-        .join(Stamp, Stamp.product_id == Product.id)
-        .where(Stamp.issued_at >= start, Stamp.issued_at < end),
-    )
-    add(
-        "scans",
-        select(area, func.count(Scan.id))
-        .join(Product, Product.producer_id == Producer.id)
-        .join(Stamp, Stamp.product_id == Product.id)
-        .join(Scan, Scan.serial == Stamp.serial)
-        .where(Scan.scanned_at >= start, Scan.scanned_at < end, Scan.counted.is_(True)),
-    )
-    add(
-        "revocations",
-        select(area, func.count(Certificate.id))
-        .join(Product, Product.producer_id == Producer.id)
-        .join(Certificate, Certificate.product_id == Product.id)
-        .where(Certificate.withdrawn_on >= first_day, Certificate.withdrawn_on < next_first),
-    )
-    add(
-        "revocations",
-        select(area, func.count(Lot.id))
-        .join(Product, Product.producer_id == Producer.id)
-        .join(Lot, Lot.product_id == Product.id)
-        .where(Lot.recalled_on >= first_day, Lot.recalled_on < next_first),
-    )
-    add(
-        "revocations",
-        select(area, func.count(StampVoid.id))
-        .join(StampRequest, StampRequest.producer_id == Producer.id)
-        .join(StampVoid, StampVoid.request_id == StampRequest.id)
-        .where(StampVoid.voided_at >= start, StampVoid.voided_at < end),
-    )
+    for m in MEASURES:
+        add(m.column, _measured(m, actor, area, func.count()).where(_within(m, start, end)))
     names = dict(
         session.execute(
             select(AdministrativeUnit.code, AdministrativeUnit.name).where(
@@ -131,6 +147,23 @@ def monthly_report(session: Session, actor: Principal, *, year: int, month: int,
     rows = [ReportRow(code, names.get(code, code), **values) for code, values in counts.items()]
     rows.sort(key=lambda r: r.area_name)
     return MonthlyReport(year=year, month=month, level=level, rows=rows)
+
+
+def daily(session: Session, actor: Principal, column: str, first: date, last: date) -> list[tuple[date, int]]:
+    """``column`` (a measure of ``MEASURES``) per day from ``first`` to ``last``, Vietnam time.
+
+    One query a measure: a filtered count per day over the period's rows (the same on SQLite and
+    PostgreSQL, no time-zone functions), so the console home's days add up to the report's month.
+    """
+    require_role(actor, Role.ADMIN)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    moments = [datetime.combine(d, time.min, VN_TZ) for d in [*days, last + timedelta(days=1)]]
+    totals = [0] * len(days)
+    for m in (m for m in MEASURES if m.column == column):
+        per_day = [func.count().filter(_within(m, moments[i], moments[i + 1])) for i in range(len(days))]
+        row = session.execute(_measured(m, actor, *per_day).where(_within(m, moments[0], moments[-1]))).one()
+        totals = [t + int(n or 0) for t, n in zip(totals, row, strict=True)]
+    return list(zip(days, totals, strict=True))
 
 
 def previous_month(today: date | None = None) -> tuple[int, int]:

@@ -8,6 +8,7 @@ large product costs one aggregate, never a scan of the stamp table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,6 +21,8 @@ from stamp_service.services.minting import ISSUABLE_STATES
 from stamp_service.services.scope import owner_of, owner_of_product
 from stamp_service.storage.models.registry import Certificate, Lot, Product
 from stamp_service.storage.models.stamps import StampRequest, StampVoid
+
+T = TypeVar("T", Certificate, Lot)
 
 
 @dataclass(frozen=True)
@@ -61,39 +64,47 @@ def _impact(session: Session, where: object) -> Impact:
     return Impact(int(issued), int(running))
 
 
+def _with_product(
+    session: Session, actor: Principal, model: type[T], record_id: int, what: str
+) -> tuple[T, Product]:
+    """A certificate or lot the office may read, with its product (NotFound outside its scope)."""
+    require_role(actor, Role.ADMIN)
+    record = by_id(session, model, record_id)
+    if record is None:
+        raise NotFound(f"no such {what}")
+    require_read(actor, owner_of_product(session, record.product_id), what)
+    product = session.get(Product, record.product_id)
+    assert product is not None
+    return record, product
+
+
 def certificate_target(session: Session, actor: Principal, certificate_id: int) -> CertificateTarget:
     """The certificate, its product and every issued stamp of that product (withdraw or reduce)."""
-    require_role(actor, Role.ADMIN)
-    cert = by_id(session, Certificate, certificate_id)
-    if cert is None:
-        raise NotFound("no such certificate")
-    require_read(actor, owner_of_product(session, cert.product_id), "certificate")
-    product = session.get(Product, cert.product_id)
-    assert product is not None
+    cert, product = _with_product(session, actor, Certificate, certificate_id, "certificate")
     return CertificateTarget(cert, product, _impact(session, StampRequest.product_id == product.id))
 
 
 def lot_target(session: Session, actor: Principal, lot_id: int) -> LotTarget:
     """The lot, its product and the lot's issued stamps (recall or lift)."""
-    require_role(actor, Role.ADMIN)
-    lot = by_id(session, Lot, lot_id)
-    if lot is None:
-        raise NotFound("no such lot")
-    require_read(actor, owner_of_product(session, lot.product_id), "lot")
-    product = session.get(Product, lot.product_id)
-    assert product is not None
+    lot, product = _with_product(session, actor, Lot, lot_id, "lot")
     return LotTarget(lot, product, _impact(session, StampRequest.lot_id == lot.id))
+
+
+def _request(session: Session, actor: Principal, request_id: int) -> StampRequest:
+    """A stamp request the office may read (NotFound outside its scope)."""
+    require_role(actor, Role.ADMIN)
+    request = by_id(session, StampRequest, request_id)
+    if request is None:
+        raise NotFound("no such stamp request")
+    require_read(actor, owner_of(session, request.producer_id), "stamp request")
+    return request
 
 
 def range_target(
     session: Session, actor: Principal, request_id: int, seq_from: int, seq_to: int
 ) -> RangeTarget:
     """Slots ``seq_from..seq_to`` of a request: only issued slots count (and can be voided)."""
-    require_role(actor, Role.ADMIN)
-    request = by_id(session, StampRequest, request_id)
-    if request is None:
-        raise NotFound("no such stamp request")
-    require_read(actor, owner_of(session, request.producer_id), "stamp request")
+    request = _request(session, actor, request_id)
     product = session.get(Product, request.product_id)
     assert product is not None
     last = min(seq_to, request.issued_count)
@@ -103,11 +114,7 @@ def range_target(
 
 def request_voids(session: Session, actor: Principal, request_id: int) -> list[StampVoid]:
     """The voided ranges of a request, newest first (the result page of a void)."""
-    require_role(actor, Role.ADMIN)
-    request = by_id(session, StampRequest, request_id)
-    if request is None:
-        raise NotFound("no such stamp request")
-    require_read(actor, owner_of(session, request.producer_id), "stamp request")
+    request = _request(session, actor, request_id)
     return list(
         session.scalars(
             select(StampVoid).where(StampVoid.request_id == request.id).order_by(StampVoid.id.desc())

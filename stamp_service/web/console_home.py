@@ -8,9 +8,10 @@ from flask import Flask
 
 from stamp_service.domain.access import Role
 from stamp_service.services import console_home
+from stamp_service.web import charts
 from stamp_service.web.auth import page_person
 from stamp_service.web.context import db
-from stamp_service.web.people import people_blueprint, render, signed_in
+from stamp_service.web.people import _, people_blueprint, render, signed_in
 
 bp = people_blueprint("console_home", __name__, url_prefix="/console")
 
@@ -20,7 +21,16 @@ bp = people_blueprint("console_home", __name__, url_prefix="/console")
 def home() -> Any:
     principal = page_person().principal
     attention = console_home.office_attention(db(), principal)
-    return render("people/console_home.html", attention=attention, days=console_home.EXPIRY_NOTICE_DAYS)
+    month = console_home.month_activity(db(), principal)
+    return render(
+        "people/console_home.html",
+        attention=attention,
+        days=console_home.EXPIRY_NOTICE_DAYS,
+        issued_chart=charts.daily_columns(
+            _("Stamps issued per day"), _("Stamps issued"), month.stamps_issued
+        ),
+        scans_chart=charts.daily_columns(_("Scans per day"), _("Scans"), month.scans),
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -18,6 +18,7 @@ from stamp_service.domain.access import Role
 from stamp_service.domain.certification import local_today
 from stamp_service.services import monthly_reports
 from stamp_service.services.monthly_reports import COLUMNS, MonthlyReport
+from stamp_service.web import charts
 from stamp_service.web.auth import page_person
 from stamp_service.web.console_forms import add_number_format
 from stamp_service.web.context import db
@@ -34,6 +35,8 @@ TITLES = {
     "scans": "Scans",
     "revocations": "Revocations",
 }
+CHARTED = ("stamps_issued", "scans", "revocations")  # by area; the products by stars as totals
+MOST_AREAS = 12  # a chart shows the areas with the most; the table has them all
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -51,6 +54,24 @@ def _table(report: MonthlyReport) -> list[list[Any]]:
     header: list[Any] = [area, *(_(TITLES[c]) for c in COLUMNS)]
     body = [[r.area_name, *(getattr(r, c) for c in COLUMNS)] for r in report.rows]
     return [header, *body, [_("Total"), *report.totals.values()]]
+
+
+def _charts(report: MonthlyReport) -> list[charts.Chart]:
+    """The report's measures as bar charts: products by stars, then each count by area (most first)."""
+    area = _("Commune") if report.level == "commune" else _("Province")
+    totals = report.totals
+    stars = [(_("%(n)d stars", n=n), totals[f"stars{n}"]) for n in (3, 4, 5)]
+    drawn = [charts.bars(_("Products by stars"), (_("Stars"), _("Products")), stars)]
+    for column in CHARTED:
+        ranked = sorted(
+            ((r.area_name, getattr(r, column)) for r in report.rows if getattr(r, column)),
+            key=lambda p: (-p[1], p[0]),
+        )
+        title = _("%(measure)s by area", measure=_(TITLES[column]))
+        if len(ranked) > MOST_AREAS:
+            title = _("%(measure)s: the %(n)d areas with the most", measure=_(TITLES[column]), n=MOST_AREAS)
+        drawn.append(charts.bars(title, (area, _(TITLES[column])), ranked[:MOST_AREAS]))
+    return drawn
 
 
 @bp.get("/")
@@ -95,6 +116,7 @@ def index() -> Any:
         error=error,
         titles=TITLES,
         columns=COLUMNS,
+        charts=_charts(report),
     )
 
 

@@ -1,5 +1,5 @@
-"""``/producer/scans``: scans of my products per day (an inline SVG chart, no script) and per
-province, where the stamps were first scanned (a ranked list with bars), clone alerts with the
+"""``/producer/scans``: scans of my products per day (the people pages' SVG chart, no script) and per
+province, where the stamps were first scanned (the same chart, as ranked bars), clone alerts with the
 rule that fired, and consumers' reports. Read-only."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from flask import Flask
 from stamp_service.domain.access import Role
 from stamp_service.services import producer_scans
 from stamp_service.services.verify_config import VerifyConfig
+from stamp_service.web import charts
 from stamp_service.web.context import db, runtime
-from stamp_service.web.people import people_blueprint, province_name, signed_in
+from stamp_service.web.people import _, people_blueprint, province_name, signed_in
 from stamp_service.web.producer_common import me, page
 
 bp = people_blueprint("producer_scans", __name__, url_prefix="/producer/scans")
@@ -40,13 +41,16 @@ def _limits() -> Any:
 @signed_in(Role.PRODUCER)
 def index() -> Any:
     data = producer_scans.overview(db(), me(), _limits())
-    top = max([n for _, n in data.per_day] + [1])
     return page(
         "people/producer_scans.html",
         data=data,
-        top=top,
+        scans_chart=charts.daily_columns(_("Scans per day, last 30 days"), _("Scans"), data.per_day),
         total=sum(n for _, n in data.per_day),
-        first_top=max([n for _, n in data.first_places] + [1]),
+        first_chart=charts.bars(
+            _("Where my stamps were first scanned"),
+            (_("Province"), _("Stamps")),
+            [(province_name(code) if code else _("Not shared"), n) for code, n in data.first_places],
+        ),
         reasons=REASONS,
         problems=PROBLEMS,
         province_label=lambda code: province_name(code) if code else "—",

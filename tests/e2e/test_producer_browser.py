@@ -220,9 +220,9 @@ def test_producer_journey_on_a_phone_in_vietnamese(browser, live_url, app, sessi
     assert scans.scan_log_for(rt).flush(rt.session_factory) >= 1
     page.goto(live_url + "/producer/scans/")
     assert "0 lượt quét trong 30 ngày" not in page.inner_text("main")
-    assert page.locator("svg.chart rect").count() == 30
-    places = page.inner_text("#first-places + p + ol")
-    assert "Tỉnh Thanh Hóa" in places and "1 tem" in places
+    assert page.locator("#chart-scans-title + desc + line ~ rect").count() == 30
+    places = page.get_by_role("img", name="Nơi tem của tôi được quét lần đầu")
+    assert "Tỉnh Thanh Hóa: 1" in places.inner_html()
     _check(page, shots, "scans")
 
     page.goto(live_url + "/producer/requests/")

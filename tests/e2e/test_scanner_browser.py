@@ -318,6 +318,7 @@ def test_the_page_fits_390_px_and_axe_finds_nothing_serious(service: Any) -> Non
     """Issue 12: no sideways scroll at 390 px (a hidden file input was 386 px wide); axe-core
     finds no serious or critical violation, before and after a verdict, in both languages."""
     from tests.e2e.axe import serious_violations
+
     live, data, _videos = service
     with chromium() as browser:
         context, page = _open(browser, live)

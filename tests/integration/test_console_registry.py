@@ -15,9 +15,9 @@ from PIL import Image
 
 from stamp_service.domain.access import SYSTEM, Role
 from stamp_service.schemas.lots import TraceEventIn
-from stamp_service.services import lots
+from stamp_service.services import lot_directory, lots
 from stamp_service.storage.models.audit import AuditEntry
-from stamp_service.storage.models.registry import Certificate, Producer, ProductImage
+from stamp_service.storage.models.registry import Certificate, Producer, Product, ProductImage
 from tests.factories import event_payload, make_certificate, make_lot, make_producer, make_product
 from tests.people_support import make_person, post_form, sign_in
 
@@ -321,3 +321,30 @@ def test_lots_are_paged_by_key_newest_first(clerk, session, two_provinces):
     newer = re.search(r'rel="prev" href="([^"]+)"', second).group(1).replace("&amp;", "&")
     again = _text(clerk.get(newer))
     assert again.count('class="row"') == 25 and 'rel="prev"' not in again and 'rel="next"' in again
+
+
+@pytest.mark.parametrize("narrow_up_to", [1000, 1], ids=["by-trigram-ids", "broad"])
+def test_lot_search_by_code_or_product_name_within_the_province(
+    clerk, session, two_provinces, monkeypatch, narrow_up_to
+):
+    """Both ways of searching (ids found by the trigram indexes, or the broad OR) list the same
+    lots: code or product name containing the text, any case, never another province's."""
+    monkeypatch.setattr(lot_directory, "NARROW", narrow_up_to)
+    here, there = two_provinces["42"], two_provinces["38"]
+    session.get(Product, here["product"]).name = "Bưởi Phúc Trạch"
+    session.get(Product, there["product"]).name = "Bưởi Phúc Trạch xứ Thanh"
+    coded = [
+        make_lot(session, here["product"], lot_code=code, quantity=5).id for code in ("QX-777-A", "QX-777-B")
+    ]
+    theirs = make_lot(session, there["product"], lot_code="QX-777-C", quantity=5).id
+    session.commit()
+
+    def found(q: str) -> set[int]:
+        html = _text(clerk.get("/console/lots/", query_string={"q": q}))
+        return {int(n) for n in re.findall(r'href="/console/lots/(\d+)"', html)}
+
+    assert found("qx-777") == set(coded) and theirs not in found("QX")
+    assert found("777-b") == {coded[1]}
+    assert found("phúc trạch") == {here["lot"], *coded}  # by the product's name
+    assert found("Q") == set(coded)  # one letter: no trigram, the broad search
+    assert found("không có lô này") == set()

@@ -51,8 +51,16 @@ class Producer(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+def trigram_index(table: str, column: str) -> Index:
+    """A pg_trgm GIN index for ``ILIKE '%text%'`` searches (a plain index on SQLite, which has none)."""
+    return Index(
+        f"ix_{table}_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}
+    )
+
+
 class Product(Base):
     __tablename__ = "products"
+    __table_args__ = (trigram_index("products", "name"),)  # the console's lot search by product name
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"), index=True)
@@ -126,6 +134,7 @@ class Lot(Base):
     __table_args__ = (
         UniqueConstraint("product_id", "lot_code"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        trigram_index("lots", "lot_code"),  # the console's lot code search (services/lot_directory.py)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_producer_team"
-down_revision = "0009_producer"
+down_revision = "0010_trgm"
 branch_labels = None
 depends_on = None
 
