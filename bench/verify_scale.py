@@ -288,6 +288,76 @@ def buffer_counts(db_url: str) -> tuple[int, int, int, int]:
     return tuple(int(v or 0) for v in row)  # type: ignore[return-value]
 
 
+LOOKUP_SQL = (  # stamp_status.load_stamp, as the page sends it
+    "SELECT s.request_id, s.seq, s.product_id, s.lot_id, s.kid, s.expiry_day, s.issued_at, "
+    "s.pin_hash IS NOT NULL, r.stars_at_request, s.signature, c.scans, c.first_at, c.last_at, c.clients, "
+    "c.provinces FROM stamps s JOIN stamp_requests r ON r.id = s.request_id "
+    "LEFT JOIN scan_counters c ON c.serial = s.serial WHERE s.serial = {serial}"
+)
+
+
+def sample_serials(db_url: str, last_real_request: int, n: int = 300) -> list[int]:
+    """``n`` real stamps' serials (the same ones are looked up at every size)."""
+    import sqlalchemy as sa
+
+    from stamp_service.storage.db import make_engine
+
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT serial FROM stamps WHERE request_id <= :r ORDER BY md5(serial::text) LIMIT :n"),
+            {"r": last_real_request, "n": n},
+        )
+        out = [r[0] for r in rows]
+    engine.dispose()
+    return out
+
+
+def lookup_cost(db_url: str, serials: list[int]) -> dict[str, float]:
+    """The page's stamp-row query alone, by EXPLAIN (ANALYZE, BUFFERS): buffers touched and server
+    time per lookup (median), and the primary key's B-tree depth (pageinspect). Less disturbed by the
+    machine's load than a throughput run: the structural cost of a larger table."""
+    import sqlalchemy as sa
+
+    from stamp_service.storage.db import make_engine
+
+    engine = make_engine(db_url)
+    times, buffers, reads = [], [], []
+    with engine.connect() as conn:
+        for serial in serials:
+            plan = conn.execute(
+                sa.text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + LOOKUP_SQL.format(serial=int(serial)))
+            ).scalar_one()[0]
+            times.append(float(plan["Execution Time"]))
+            buffers.append(int(plan["Plan"]["Shared Hit Blocks"]) + int(plan["Plan"]["Shared Read Blocks"]))
+            reads.append(int(plan["Plan"]["Shared Read Blocks"]))
+        try:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+            depth = conn.execute(sa.text("SELECT level FROM bt_metap('pk_stamps')")).scalar_one() + 1
+        except sa.exc.DBAPIError:
+            conn.rollback()
+            depth = 0
+        conn.commit()
+    engine.dispose()
+    times.sort()
+    return {
+        "ms": times[len(times) // 2],
+        "p90": times[int(len(times) * 0.9)],
+        "buffers": sum(buffers) / len(buffers),
+        "reads": sum(reads) / len(reads),
+        "depth": depth,
+    }
+
+
+def show_lookup(label: str, c: dict[str, float]) -> None:
+    depth = f"primary key B-tree {c['depth']:.0f} levels; " if c["depth"] else ""
+    print(
+        f"{label}: the stamp-row query alone (EXPLAIN ANALYZE, 300 real stamps): {depth}"
+        f"{c['buffers']:.1f} buffers per lookup ({c['reads']:.2f} not in shared_buffers), "
+        f"server time median {c['ms']:.3f} ms, p90 {c['p90']:.3f} ms"
+    )
+
+
 # --- one phase ----------------------------------------------------------------------------------
 @dataclass
 class Phase:
@@ -411,6 +481,11 @@ def main() -> None:
             started = time.time()
             mix = vb.make_data(db_url, tmp / "keys", stamps=args.real, lots=args.lots, products=args.products)
             issued_s = time.time() - started
+            engine = make_engine(db_url)
+            with engine.connect() as conn:
+                last_real_request = conn.execute(sa.text("SELECT max(id) FROM stamp_requests")).scalar_one()
+            engine.dispose()
+            sample = sample_serials(db_url, last_real_request)
             (tmp / "targets.lua").write_text(vb.LUA_TARGETS)
             (tmp / "bare.txt").write_text("/bare\t127.0.0.1\n")
             targets = vb.Targets(mix.order, tmp / "mix.txt", tmp / "targets.lua")
@@ -439,6 +514,7 @@ def main() -> None:
             )
             small = run_phase(f"{args.small // 1000:,}k", targets, env, tmp, args)
             show_sizes(f"{args.small:,} stamps", sizes(db_url))
+            small_lookup = lookup_cost(db_url, sample)
             large_s = filler.fill_to(args.large)
             print(
                 f"\nfilled in bulk by SQL from {args.small:,} to {args.large:,} stamps in {large_s:.0f} s "
@@ -448,10 +524,13 @@ def main() -> None:
             )
             large = run_phase(f"{args.large / 1e6:g}M", targets, env, tmp, args)
             show_sizes(f"{args.large:,} stamps", sizes(db_url))
+            large_lookup = lookup_cost(db_url, sample)
             print()
             for phase in (small, large):
                 if phase:
                     show_phase(phase)
+            show_lookup(f"{args.small // 1000:,}k", small_lookup)
+            show_lookup(f"{args.large / 1e6:g}M", large_lookup)
             if small and large:
                 raw = large.mix["rps"] / small.mix["rps"]
                 norm = large.ratio / small.ratio
