@@ -81,7 +81,7 @@ def start_nginx(upstream_port: int | list[int], listen_port: int, tmp: Path) -> 
     tmp.mkdir(parents=True, exist_ok=True)
     ports = upstream_port if isinstance(upstream_port, list) else [upstream_port]
     site = Template(SITE_TEMPLATE.read_text()).safe_substitute(
-        OCOP_UPSTREAM=";\n    server ".join(f"127.0.0.1:{p}" for p in ports),
+        OCOP_UPSTREAM="; server ".join(f"127.0.0.1:{p}" for p in ports),
         OCOP_LISTEN=f"127.0.0.1:{listen_port}",
     )
     (tmp / "ocop.conf").write_text(site)

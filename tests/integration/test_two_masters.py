@@ -192,3 +192,43 @@ def test_a_revocation_during_a_redis_connection_loss_reaches_every_worker_after_
             assert verdicts == ["revoked"] * 8
     finally:
         proxy.close()
+
+
+def test_nginx_in_front_of_both_masters_spreads_requests_and_a_withdrawal_is_seen_at_once(
+    database_url, tmp_path
+):
+    """The production shape of docs/operations.md: nginx (Debian's, the repository's site config) with
+    both masters as upstream servers. Requests reach both; a withdrawal through nginx is seen on the
+    very next requests, whichever master answers."""
+    if not database_url.startswith("postgresql") or REDIS_URL is None:
+        pytest.skip("needs PostgreSQL and Redis (separate processes share committed data)")
+    from tests import proxy_support
+
+    if proxy_support.nginx_binary() is None:
+        pytest.skip("nginx is not installed (scripts/ensure-system-deps.sh)")
+    with _two_masters(database_url, tmp_path, redis_url=REDIS_URL) as (a, b, batch, admin):
+        ports = [int(url.rsplit(":", 1)[1]) for url in (a, b)]
+        listen = _free_port()
+        nginx = proxy_support.start_nginx(ports, listen, tmp_path / "nginx")
+        try:
+            proxy_support.wait_for(f"http://127.0.0.1:{listen}/healthz")
+            front = f"http://127.0.0.1:{listen}"
+            verify = f"{front}/api/v1/verify/{batch.tokens[0]}"
+            assert [_call(verify)[1]["verdict"] for _ in range(8)] == ["genuine"] * 8
+            served = [_verify_answers(url, admin.token) for url in (a, b)]
+            assert all(n > 0 for n in served) and sum(served) == 8, served  # round robin reached both
+            status, body = _withdraw(front, batch, admin.token)
+            assert status == 200, body
+            assert [_call(verify)[1]["verdict"] for _ in range(8)] == ["revoked"] * 8
+        finally:
+            nginx.terminate()
+            nginx.wait(10)
+
+
+def _verify_answers(base: str, token: str) -> float:
+    """How many verification answers (2xx) this master's workers gave, from its /metrics."""
+    req = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        text = resp.read().decode()
+    lines = [ln for ln in text.splitlines() if ln.startswith("ocop_http_requests_total{")]
+    return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines if "/verify/" in ln and 'status="2xx"' in ln)
