@@ -50,7 +50,8 @@ class Runtime:
                 settings.database_read_url,
                 isolation_level="AUTOCOMMIT",
                 pool_pre_ping=False,  # a dropped connection fails once; the primary answers then
-                connect_args={"connect_timeout": 2},  # a replica that is down must not hold the page
+                # A replica that is down or hangs must not hold the page: 2 s, then the primary answers.
+                connect_args={"connect_timeout": 2, "options": "-c statement_timeout=2000"},
             )
             replica = make_session_factory(replica_engine)
         return cls(
