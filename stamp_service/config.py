@@ -65,6 +65,9 @@ class Settings:
     smtp_sender: str = "ocop-noreply@localhost"
     # Who is told, by province code or "central" (told about every province): OCOP_NOTIFY_TO.
     notify_recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # A read replica of the PostgreSQL database (DATABASE_READ_URL): used only for the verification
+    # page's stamp-row lookup (services/stamp_rows.py); None = the primary.
+    database_read_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -106,16 +109,33 @@ def _recipients(raw: str) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _postgres_url(raw: str) -> str:
+    """``postgres://`` and ``postgresql://`` as SQLAlchemy's psycopg 3 URL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _read_url(env: Mapping[str, str], database_url: str) -> str | None:
+    """DATABASE_READ_URL: a PostgreSQL replica of DATABASE_URL, or None."""
+    raw = env.get("DATABASE_READ_URL") or None
+    if raw is None:
+        return None
+    if not database_url.startswith("postgresql"):
+        raise ConfigurationError("DATABASE_READ_URL needs a PostgreSQL DATABASE_URL (a replica of it)")
+    url = _postgres_url(raw)
+    if not url.startswith("postgresql"):
+        raise ConfigurationError("DATABASE_READ_URL must be a postgresql:// URL")
+    return url
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read ``OCOP_*`` variables (and the conventional DATABASE_URL/REDIS_URL/PORT)."""
     env = os.environ if env is None else env
     var_dir = Path(env.get("OCOP_VAR_DIR") or PROJECT_ROOT / "var").resolve()
     keys_dir = Path(env.get("OCOP_KEYS_DIR") or PROJECT_ROOT / "keys").resolve()
-    database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'ocop.sqlite3'}"
-    if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    database_url = _postgres_url(env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'ocop.sqlite3'}")
     if not (database_url.startswith("sqlite") or database_url.startswith("postgresql")):
         raise ConfigurationError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
     redis_url = env.get("REDIS_URL") or None
@@ -165,5 +185,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_password=env.get("OCOP_SMTP_PASSWORD", ""),
         smtp_sender=env.get("OCOP_SMTP_SENDER", "ocop-noreply@localhost"),
         notify_recipients=_recipients(env.get("OCOP_NOTIFY_TO", "")),
+        database_read_url=_read_url(env, database_url),
         extra={"scanner_dist": env["OCOP_SCANNER_DIST"]} if env.get("OCOP_SCANNER_DIST") else {},
     )

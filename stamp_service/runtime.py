@@ -27,6 +27,9 @@ class Runtime:
     # Reads of the public page in autocommit mode: one round trip per query (no BEGIN, no ROLLBACK,
     # no pre-ping). None (SQLite, tests): the ordinary sessions.
     read_session_factory: sessionmaker[Session] | None = None
+    # DATABASE_READ_URL: the replica, autocommit, for the stamp-row lookup of verification only
+    # (services/stamp_rows.py). None: the primary.
+    replica_session_factory: sessionmaker[Session] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -41,6 +44,16 @@ class Runtime:
             )
             reads = make_session_factory(read_engine)
             reads.configure(info={"store": store})
+        replica = None
+        if settings.database_read_url:
+            replica_engine = make_engine(
+                settings.database_read_url,
+                isolation_level="AUTOCOMMIT",
+                pool_pre_ping=False,  # a dropped connection fails once; the primary answers then
+                # A replica that is down or hangs must not hold the page: 2 s, then the primary answers.
+                connect_args={"connect_timeout": 2, "options": "-c statement_timeout=2000"},
+            )
+            replica = make_session_factory(replica_engine)
         return cls(
             settings=settings,
             engine=engine,
@@ -48,6 +61,7 @@ class Runtime:
             store=store,
             limiter=RateLimiter(settings.redis_url),
             read_session_factory=reads,
+            replica_session_factory=replica,
         )
 
     def close(self) -> None:
@@ -55,7 +69,7 @@ class Runtime:
         for stop in self.services.pop("closers", []):
             stop()
         self.engine.dispose()
-        if self.read_session_factory is not None:
-            bind = self.read_session_factory.kw.get("bind")
+        for factory in (self.read_session_factory, self.replica_session_factory):
+            bind = factory.kw.get("bind") if factory is not None else None
             if bind is not None:
                 bind.dispose()

@@ -73,13 +73,16 @@ def start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Pope
     return subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
-def start_nginx(upstream_port: int, listen_port: int, tmp: Path) -> subprocess.Popen[bytes]:
-    """nginx with the repository's site config, its paths all under ``tmp``."""
+def start_nginx(upstream_port: int | list[int], listen_port: int, tmp: Path) -> subprocess.Popen[bytes]:
+    """nginx with the repository's site config, its paths all under ``tmp``; several upstream ports
+    become several servers of its upstream (round robin, as in front of several app nodes)."""
     binary = nginx_binary()
     assert binary, "nginx is missing: run scripts/ensure-system-deps.sh"
     tmp.mkdir(parents=True, exist_ok=True)
+    ports = upstream_port if isinstance(upstream_port, list) else [upstream_port]
     site = Template(SITE_TEMPLATE.read_text()).safe_substitute(
-        OCOP_UPSTREAM=f"127.0.0.1:{upstream_port}", OCOP_LISTEN=f"127.0.0.1:{listen_port}"
+        OCOP_UPSTREAM="; server ".join(f"127.0.0.1:{p}" for p in ports),
+        OCOP_LISTEN=f"127.0.0.1:{listen_port}",
     )
     (tmp / "ocop.conf").write_text(site)
     (tmp / "nginx.conf").write_text(

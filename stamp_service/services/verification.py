@@ -7,7 +7,8 @@ The way of one request (issue 13), in order:
 2. one Redis round trip: the client's rate limit and the status generation
    (``Store.incr_and_get``); while Redis is unreachable, the database's generation;
 3. one indexed query: the stamp row, its request's stars and its persisted scan totals
-   (``stamp_status.load_stamp``);
+   (``stamp_status.load_stamp``, through ``stamp_rows.StampRows``: the read replica when
+   ``DATABASE_READ_URL`` is set, the primary when the replica lacks the row);
 4. the lot's status facts (recall, current certificate, voids) and the public product facts
    from the process's ``GenerationCache``, loaded once per lot and status generation; the key
    state from the key ring's snapshot; ``domain.status`` decides;
@@ -43,11 +44,11 @@ from stamp_service.services.generation_cache import GenerationCache
 from stamp_service.services.product_facts import product_facts, provinces
 from stamp_service.services.public_guard import RateCheck, check_rate
 from stamp_service.services.scans import ScanEvent, ScanLog
+from stamp_service.services.stamp_rows import StampRows
 from stamp_service.services.stamp_status import (
     NOT_GENUINE,
     StampRow,
     load_lot_status,
-    load_stamp,
     status_of,
 )
 from stamp_service.services.status_events import GENERATION_KEY, Generation, read_generation
@@ -97,6 +98,7 @@ class VerifyEnv:
     memo: dict[str, Any] = field(default_factory=dict)  # small per-process lookups (provinces)
     verified: VerifiedTokens = field(default_factory=VerifiedTokens)
     cache: GenerationCache[Any] = field(default_factory=GenerationCache)  # lot status, product facts
+    stamp_rows: StampRows = field(default_factory=StampRows)  # step 3: the replica when configured
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ def verify_code(
     claims = _claims(session, env, text)
     if claims is None:
         return _not_genuine()
-    row = load_stamp(session, claims.serial)
+    row = env.stamp_rows.load(session, claims.serial)
     if row is None or not row.matches(claims):
         return _not_genuine()
     return _answer(session, env, row, generation, lang=lang, scan=scan, today=today, with_facts=with_facts)
@@ -251,7 +253,7 @@ def verify_serial(
         check_rate(env.store, rate)
         raise
     generation = _generation(session, env, rate)
-    row = load_stamp(session, serial)
+    row = env.stamp_rows.load(session, serial)
     if row is None or _claims(session, env, encode_token(row.claims(), row.signature)) is None:
         return _not_genuine()
     return _answer(session, env, row, generation, lang=lang, scan=scan, today=today, with_facts=with_facts)

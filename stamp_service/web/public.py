@@ -29,6 +29,7 @@ from stamp_service.errors import RateLimited, SerialTypo, ValidationFailed
 from stamp_service.services import public_guard, reports, verification
 from stamp_service.services.public_guard import RateCheck, check_rate
 from stamp_service.services.scans import scan_log_for
+from stamp_service.services.stamp_rows import StampRows
 from stamp_service.services.verification import ScanInfo, Verification, VerifyEnv
 from stamp_service.services.verify_config import VerifyConfig
 from stamp_service.web.context import db, read_db, runtime
@@ -94,7 +95,10 @@ def verify_env() -> VerifyEnv:
     if env is None:
         config = rt.services.setdefault("verify_config", VerifyConfig.load(rt.settings))
         scan_log = scan_log_for(rt)
-        env = rt.services.setdefault("verify_env", VerifyEnv(for_runtime(rt), rt.store, config, scan_log))
+        rows = StampRows(rt.replica_session_factory)  # DATABASE_READ_URL, for stamp rows only
+        env = rt.services.setdefault(
+            "verify_env", VerifyEnv(for_runtime(rt), rt.store, config, scan_log, stamp_rows=rows)
+        )
         if not rt.settings.testing:
             scan_log.start_flusher(rt.session_factory, config.scan_flush_seconds)
     return env  # type: ignore[no-any-return]
