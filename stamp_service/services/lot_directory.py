@@ -37,12 +37,20 @@ class LotRow:
     producer_name: str
 
 
+COUNT_CAP = 1000
+"""The lots list counts up to here: a province's 100,000 lots would cost a full index scan per page."""
+
+
 @dataclass(frozen=True)
 class LotPage:
     items: list[LotRow]
-    total: int
+    total: int  # at most COUNT_CAP + 1: more than COUNT_CAP is shown as such
     has_newer: bool
     has_older: bool
+
+    @property
+    def total_capped(self) -> bool:
+        return self.total > COUNT_CAP
 
 
 def _matching(session: Session, q: str) -> Any:
@@ -98,7 +106,7 @@ def search_lots(
     if q:
         matching = _matching(session, q)
         stmt, counted = stmt.where(matching), counted.where(matching)
-    total = count(session, counted)
+    total = count(session, counted, cap=COUNT_CAP)
     if before is not None:
         rows = session.execute(stmt.where(Lot.id > before).order_by(Lot.id).limit(per_page + 1)).all()
         newer = len(rows) > per_page

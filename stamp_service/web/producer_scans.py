@@ -1,5 +1,5 @@
-"""``/producer/scans``: scans of my products per day (the people pages' SVG chart, no script) and per
-province, where the stamps were first scanned (the same chart, as ranked bars), clone alerts with the
+"""``/producer/scans``: scans of my products per day and per province (the people pages' SVG
+chart, no script), where the stamps were first scanned (the same chart, as ranked bars), clone alerts with the
 rule that fired, and consumers' reports. Read-only."""
 
 from __future__ import annotations
@@ -46,6 +46,11 @@ def index() -> Any:
         data=data,
         scans_chart=charts.daily_columns(_("Scans per day, last 30 days"), _("Scans"), data.per_day),
         total=sum(n for _, n in data.per_day),
+        province_chart=charts.bars(
+            _("Scans per province"),
+            (_("Province"), _("Scans")),
+            [(province_name(code) if code else _("Not shared"), n) for code, n in data.per_province],
+        ),
         first_chart=charts.bars(
             _("Where my stamps were first scanned"),
             (_("Province"), _("Stamps")),

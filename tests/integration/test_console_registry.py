@@ -348,3 +348,18 @@ def test_lot_search_by_code_or_product_name_within_the_province(
     assert found("phúc trạch") == {here["lot"], *coded}  # by the product's name
     assert found("Q") == set(coded)  # one letter: no trigram, the broad search
     assert found("không có lô này") == set()
+
+
+def test_the_lots_list_counts_up_to_its_cap_and_then_says_more_than(
+    clerk, session, two_provinces, monkeypatch
+):
+    """A province's 100,000 lots are not counted on every visit: past the cap the page says "more
+    than" the cap, below it the exact number (issue 10's list-page benchmark)."""
+    here = two_provinces["42"]
+    for code in ("CAP-1", "CAP-2", "CAP-3"):
+        make_lot(session, here["product"], lot_code=code, quantity=5)
+    session.commit()
+    monkeypatch.setattr(lot_directory, "COUNT_CAP", 2)
+    assert "Tìm thấy hơn 2 lô" in _text(clerk.get("/console/lots/", query_string={"q": "CAP-"}))
+    monkeypatch.setattr(lot_directory, "COUNT_CAP", 3)
+    assert "Tìm thấy 3 lô" in _text(clerk.get("/console/lots/", query_string={"q": "CAP-"}))

@@ -73,7 +73,10 @@ def test_scans_chart_alerts_and_reports_are_the_producers_own(app, session, sett
     today = local_today()
     assert f"<title>{today.strftime('%d/%m/%Y')}: 4</title>" in page
     assert f"<title>{(today - timedelta(days=2)).strftime('%d/%m/%Y')}: 1</title>" in page
-    assert "Hà Tĩnh" in page  # province 42
+    provinces = page[page.index('id="per-province"') : page.index('id="first-places"')]
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]+)</td></tr>', provinces)
+    assert sorted(rows) == [("Không chia sẻ", "1"), ("Tỉnh Hà Tĩnh", "4")], rows  # not their 7 in 01
+    assert 'role="img" aria-labelledby="chart-provinces-title"' in provinces
     mine_serial = serials.format_serial(serials.from_db(mine.stamps[2].serial))
     theirs_serial = serials.format_serial(serials.from_db(theirs.stamps[1].serial))
     assert (
