@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.ports import free_port  # noqa: E402
 from tests.proxy_support import (  # noqa: E402
     SlowClients,
-    free_port,
     p99,
     start_gunicorn,
     start_nginx,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from stamp_service.storage.db import make_session_factory
 from tests.conftest import PG_URL, REDIS_URL
 from tests.factories import Caller, make_caller
 from tests.issuance_helpers import certified
+from tests.ports import free_port
 
 pytestmark = [
     pytest.mark.postgres,
@@ -40,17 +40,6 @@ SEED = 20261203
 MAX_EXAMPLES = int(os.environ.get("OCOP_SCHEMATHESIS_EXAMPLES", "5"))
 CONFIG = Path(__file__).resolve().parent.parent / "schemathesis.toml"
 PORTS = range(8600, 8700)
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8600-8699")
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +58,7 @@ def served(committed_db, tmp_path_factory) -> Iterator[tuple[str, dict[str, Call
         testing=True,
     )
     app = create_app(settings)
-    server = make_server("127.0.0.1", _free_port(), app, threaded=True)
+    server = make_server("127.0.0.1", free_port(PORTS), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -5,7 +5,6 @@ The SMTP server is aiosmtpd on a local port; the tests read the messages that ar
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -20,8 +19,10 @@ from stamp_service.services.notifications import send_due
 from stamp_service.storage.models.notifications import NoticeSent
 from tests.factories import make_certificate, make_lot, make_producer, make_product
 from tests.people_support import make_person, sign_in
+from tests.ports import free_port
 from tests.stamp_factories import make_request
 
+SMTP_PORTS = range(9250, 9300)  # the local SMTP servers of these tests
 RECIPIENTS = {
     "42": ("vpdp@hatinh.gov.vn",),
     "38": ("vpdp@thanhhoa.gov.vn",),
@@ -43,21 +44,10 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    for port in range(9250, 9300):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 9250-9299")
-
-
 @pytest.fixture()
 def smtp():
     inbox = Inbox()
-    port = _free_port()
+    port = free_port(SMTP_PORTS)
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -141,7 +131,7 @@ def test_a_certificate_is_told_again_when_it_reaches_30_days(session, smtp, due)
 
 def test_an_unreachable_server_loses_nothing(session, smtp, due):
     _inbox, channel = smtp
-    dead = EmailChannel(host="127.0.0.1", port=_free_port(), sender="ocop@tem.ocop.vn", timeout=2)
+    dead = EmailChannel(host="127.0.0.1", port=free_port(SMTP_PORTS), sender="ocop@tem.ocop.vn", timeout=2)
     report = send_due(session, [dead], RECIPIENTS, base_url=BASE)
     assert (report.sent, report.failed) == (0, 4)
     assert session.query(NoticeSent).count() == 0

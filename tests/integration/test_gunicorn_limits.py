@@ -17,27 +17,17 @@ from pathlib import Path
 import pytest
 
 from stamp_service.web.errors import GUNICORN_REQUEST_LINE, MAX_REQUEST_TARGET
+from tests.ports import free_port
 
 PORTS = range(
     int(os.environ.get("OCOP_TEST_PORT_FROM", "8600")), int(os.environ.get("OCOP_TEST_PORT_TO", "8700"))
 )
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
-
-
 @pytest.fixture(scope="module")
 def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     tmp = tmp_path_factory.mktemp("gunicorn")
-    port = _free_port()
+    port = free_port(PORTS)
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp / 'ocop.sqlite3'}",

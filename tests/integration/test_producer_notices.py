@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,6 +36,7 @@ from stamp_service.web.i18n import translations
 from tests.factories import make_certificate, make_lot, make_producer, make_product
 from tests.issuance_helpers import approve
 from tests.people_support import make_person
+from tests.ports import free_port
 from tests.producer_support import signed_in_client
 from tests.revocation_support import decision
 from tests.stamp_factories import ensure_keyring
@@ -46,17 +46,6 @@ VI = translations("vi").gettext
 PORTS = range(9800, 9900)  # this suite's own port range
 COUNT = re.compile(r'<span class="count">(\d+)</span>')
 _offices = itertools.count(1)
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 9800-9899")
 
 
 class Mailbox:
@@ -75,7 +64,7 @@ class Mailbox:
 @pytest.fixture()
 def smtp() -> Iterator[tuple[Mailbox, EmailChannel, int]]:
     mailbox = Mailbox()
-    port = _free_port()
+    port = free_port(PORTS)
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -351,7 +340,7 @@ def test_certificate_expiry_is_emailed_90_then_30_days_ahead_once_each(session, 
 
 def test_an_smtp_outage_is_retried_on_the_next_run(session, smtp, world):
     mailbox, channel, _port = smtp
-    dead = EmailChannel(host="127.0.0.1", port=_free_port(), sender="ocop@tem.ocop.vn", timeout=2)
+    dead = EmailChannel(host="127.0.0.1", port=free_port(PORTS), sender="ocop@tem.ocop.vn", timeout=2)
     report = _send(session, dead)
     assert (report.sent, report.failed) == (0, 8)
     assert session.scalars(select(NoticeSent)).first() is None
@@ -394,7 +383,7 @@ def test_the_notify_command_sends_each_producer_notice_once_when_run_twice(cli_d
         )
         _certified(session, who, valid_until=(local_today() + timedelta(days=25)).isoformat())
     # The mail server is down: nothing is recorded, the command fails, the next run sends.
-    down = runner.invoke(main, ["notify"], env={"OCOP_SMTP_PORT": str(_free_port())})
+    down = runner.invoke(main, ["notify"], env={"OCOP_SMTP_PORT": str(free_port(PORTS))})
     assert down.exit_code == 1 and "producers: 0 sent, 2 failed (retried next run)" in down.output
     first = runner.invoke(main, ["notify"])
     assert first.exit_code == 0, first.output

@@ -14,9 +14,9 @@ import pytest
 
 from stamp_service.storage.db import make_session_factory
 from tests.conftest import PG_URL, REDIS_URL
+from tests.ports import free_port
 from tests.proxy_support import (
     SlowClients,
-    free_port,
     p99,
     start_gunicorn,
     start_nginx,

@@ -24,15 +24,10 @@ from stamp_service import create_app
 from stamp_service.services.scans import scan_log_for
 from stamp_service.storage.models.scans import Scan
 from tests import verify_support as vs
+from tests.ports import free_port
 from tests.stamp_factories import ensure_keyring, make_issued_batch
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start_redis(port: int, tmp_path) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
@@ -65,7 +60,7 @@ def _start_redis(port: int, tmp_path) -> subprocess.Popen[bytes]:  # type: ignor
 
 @pytest.fixture()
 def own_redis(tmp_path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
+    port = free_port()
     proc = _start_redis(port, tmp_path)
     yield proc, f"redis://127.0.0.1:{port}/0"
     if proc.poll() is None:

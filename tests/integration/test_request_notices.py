@@ -18,8 +18,9 @@ from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.notifications import NoticeSent
 from stamp_service.storage.models.stamps import StampRequest
 from tests.factories import make_certificate, make_lot, make_producer, make_product
-from tests.integration.test_console_notifications import RECIPIENTS, _free_port, smtp  # noqa: F401
+from tests.integration.test_console_notifications import RECIPIENTS, SMTP_PORTS, smtp  # noqa: F401
 from tests.people_support import csrf_token, make_person, sign_in
+from tests.ports import free_port
 from tests.stamp_factories import make_request
 
 BASE = "https://tem.ocop.local"
@@ -119,7 +120,7 @@ def test_a_new_request_is_emailed_at_once_to_its_province_and_never_again(mail_a
 def test_an_smtp_outage_leaves_the_request_created_and_the_sweep_sends_it(mail_app, session):
     app, inbox, channel = mail_app
     rt = app.extensions["ocop"]
-    dead = EmailChannel(host="127.0.0.1", port=_free_port(), sender="ocop@tem.ocop.vn", timeout=2)
+    dead = EmailChannel(host="127.0.0.1", port=free_port(SMTP_PORTS), sender="ocop@tem.ocop.vn", timeout=2)
     notices = immediate_notices.ImmediateNotices(rt, channels=[dead])
     rt.services["immediate_notices"] = notices
     rid = _producer_page_request(app, session, HA_TINH_COMMUNE, "htx-mail-down")

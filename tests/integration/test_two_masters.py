@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,16 +27,11 @@ from stamp_service.domain.access import SYSTEM, Role
 from stamp_service.storage.db import make_engine, make_session_factory
 from tests.conftest import REDIS_URL
 from tests.factories import make_caller
+from tests.ports import free_port
 from tests.revocation_support import decision
 from tests.stamp_factories import ensure_keyring, make_issued_batch
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _master(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -106,7 +100,7 @@ def _two_masters(database_url: str, tmp_path: Path, *, redis_url: str) -> Iterat
         "OCOP_VAR_DIR": str(tmp_path),
         "PYTHONPATH": str(ROOT),
     }
-    a_port, b_port = _free_port(), _free_port()
+    a_port, b_port = free_port(), free_port()
     masters = [_master(a_port, env), _master(b_port, env)]
     try:
         yield f"http://127.0.0.1:{a_port}", f"http://127.0.0.1:{b_port}", batch, admin
@@ -208,7 +202,7 @@ def test_nginx_in_front_of_both_masters_spreads_requests_and_a_withdrawal_is_see
         pytest.skip("nginx is not installed (scripts/ensure-system-deps.sh)")
     with _two_masters(database_url, tmp_path, redis_url=REDIS_URL) as (a, b, batch, admin):
         ports = [int(url.rsplit(":", 1)[1]) for url in (a, b)]
-        listen = _free_port()
+        listen = free_port()
         nginx = proxy_support.start_nginx(ports, listen, tmp_path / "nginx")
         try:
             proxy_support.wait_for(f"http://127.0.0.1:{listen}/healthz")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,16 +25,11 @@ from stamp_service.storage.db import make_session_factory
 from stamp_service.storage.models.stamps import StampRequest
 from tests.conftest import PG_URL
 from tests.issuance_helpers import certified
+from tests.ports import free_port
 from tests.stamp_factories import make_request
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="worker processes share a committed PostgreSQL database")
 STAMP_SERVICE = str(Path(sys.executable).with_name("stamp-service"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start_redis(port: int, tmp: Path) -> subprocess.Popen:
@@ -67,7 +61,7 @@ def _start_redis(port: int, tmp: Path) -> subprocess.Popen:
 
 @pytest.fixture()
 def own_redis(tmp_path: Path) -> Iterator[tuple[int, list[subprocess.Popen]]]:
-    port = _free_port()
+    port = free_port()
     procs = [_start_redis(port, tmp_path)]
     yield port, procs
     for p in procs:
