@@ -222,6 +222,70 @@ def free_port() -> int:
 
 WRK_THREADS = 2
 WRK_CPUS = ""  # taskset CPU list for wrk (--wrk-cpus), the same for every run; "" = not pinned
+CPU_GROUPS = ("gunicorn", "postgres", "redis")
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def process_ticks(pid: int) -> int:
+    """utime + stime of one process (all its threads), in clock ticks; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), after "pid (comm)"
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class CpuMeter:
+    """CPU time per process group around each wrk run: a noise-robust figure on a shared machine.
+
+    Throughput depends on what else runs; the CPU milliseconds a request costs each group (the
+    gunicorn master and workers serving the URL's port, the PostgreSQL backends connected to the
+    bench database, the redis-server) hardly do. The redis-server is shared with whatever else
+    uses it, so its figure is an upper bound on a busy machine.
+    """
+
+    def __init__(self, db_name: str, admin: object, redis_pid: int | None) -> None:
+        self.db_name, self.admin, self.redis_pid = db_name, admin, redis_pid
+        self.masters: dict[int, int] = {}  # port -> gunicorn master pid
+
+    def pids(self, port: int) -> dict[str, list[int]]:
+        import sqlalchemy as sa
+
+        master = self.masters.get(port)
+        with self.admin.connect() as conn:  # type: ignore[attr-defined]
+            pg = conn.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.db_name}
+            ).scalars()
+            postgres = [int(p) for p in pg]
+        return {
+            "gunicorn": [master, *child_pids(master)] if master else [],
+            "postgres": postgres,
+            "redis": [self.redis_pid] if self.redis_pid else [],
+        }
+
+    def snapshot(self, port: int) -> dict[str, dict[int, int]]:
+        return {g: {p: process_ticks(p) for p in pids} for g, pids in self.pids(port).items()}
+
+    @staticmethod
+    def per_request(
+        before: dict[str, dict[int, int]], after: dict[str, dict[int, int]], requests: float
+    ) -> dict[str, float]:
+        """CPU ms per request of each group (a process that appeared meanwhile counts from 0)."""
+        out = {}
+        for group in CPU_GROUPS:
+            ticks = sum(t - before.get(group, {}).get(p, 0) for p, t in after.get(group, {}).items())
+            out[group] = ticks * TICK_MS / max(1.0, requests)
+        return out
+
+
+METER: CpuMeter | None = None  # set by main(): every wrk run then reports its CPU per request
 
 
 def wrk(
@@ -232,10 +296,14 @@ def wrk(
     cmd += ["-s", lua, "-H", "Accept-Encoding: gzip", url]
     if args:
         cmd += ["--", *args]
+    port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    before = METER.snapshot(port) if METER else None
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
     r = json.loads(line[len("RESULT ") :])
     r["rps"] = r["requests"] / r["seconds"]
+    if METER and before is not None:
+        r.update(METER.per_request(before, METER.snapshot(port), r["requests"]))
     return r
 
 
@@ -244,9 +312,25 @@ def median(runs: list[dict[str, float]]) -> dict[str, float]:
     return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
 
 
+def cpu_text(r: dict[str, float]) -> str:
+    """CPU ms per request by process group, when measured (``METER``)."""
+    if "gunicorn" not in r:
+        return ""
+    total = sum(r[g] for g in CPU_GROUPS)
+    return "   CPU ms/req " + " ".join(f"{g} {r[g]:.3f}" for g in CPU_GROUPS) + f" = {total:.3f}"
+
+
 def show(name: str, r: dict[str, float]) -> None:
     bad = f"  errors={r['errors']} non-2xx={r['non2xx']}" if r["errors"] or r["non2xx"] else ""
-    print(f"{name:<52} {r['rps']:>8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms{bad}")
+    rate = f"{r['rps']:>8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
+    print(f"{name:<52} {rate}{cpu_text(r)}{bad}")
+
+
+def median_cpu(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per group, the median CPU ms per request over ``runs`` (empty when not measured)."""
+    if not runs or "gunicorn" not in runs[0]:
+        return {}
+    return {g: sorted(r[g] for r in runs)[len(runs) // 2] for g in CPU_GROUPS}
 
 
 def client_address(n: int) -> str:
@@ -345,6 +429,8 @@ def main() -> None:
         time.sleep(0.5)
         redis_url = f"redis://127.0.0.1:{port}/0"
     redis.Redis.from_url(redis_url).flushdb()
+    redis_pid = int(redis.Redis.from_url(redis_url).info("server")["process_id"])
+    meter = CpuMeter(name, admin, redis_pid)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         try:
@@ -375,6 +461,8 @@ def main() -> None:
             app_port, bare_port = free_port(), free_port()
             procs.append(gunicorn("stamp_service.wsgi:app", app_port, env, log))
             procs.append(gunicorn("bench.verify:bare_app()", bare_port, env, log))
+            meter.masters.update({app_port: procs[0].pid, bare_port: procs[1].pid})
+            globals()["METER"] = meter  # from here on, every wrk run measures its CPU
             app = f"http://127.0.0.1:{app_port}/"
             old_app = None
             if args.baseline_tree:
@@ -382,6 +470,7 @@ def main() -> None:
                 old_env = {**env, "PYTHONPATH": str(args.baseline_tree.resolve())}
                 tree = args.baseline_tree.resolve()
                 procs.append(gunicorn("stamp_service.wsgi:app", old_port, old_env, log, root=tree))
+                meter.masters[old_port] = procs[-1].pid
                 old_app = f"http://127.0.0.1:{old_port}/"
             d, c = args.duration, args.connections
             pinned = f" pinned to CPU {WRK_CPUS}" if WRK_CPUS else ""
@@ -479,6 +568,23 @@ def main() -> None:
                 + (f"p99 at ~80% load: {paced['p99']:.1f} ms (goal < 50 ms); " if paced else "")
                 + f"{targets.next:,} of {targets.total:,} stamps scanned"
             )
+            bare_cpu = sum(median_cpu(bares).values()) or 1.0
+            print("\nCPU ms per request by process group (median of the rounds; robust to a busy machine):")
+            for label, runs in (
+                ("bare Flask route", bares),
+                ("realistic mix (first scans)", mixes),
+                ("the same mix, --baseline-tree", olds),
+                ("repeated scans", [repeat]),
+            ):
+                cpu = median_cpu(runs)
+                if cpu:
+                    total = sum(cpu.values())
+                    print(
+                        f"  {label:<32} "
+                        + "  ".join(f"{g} {cpu[g]:6.3f}" for g in CPU_GROUPS)
+                        + f"  total {total:6.3f} ms"
+                        + (f"  ({total / bare_cpu:.1f}x bare)" if runs is not bares else "")
+                    )
             if old_ratios:
                 r = sorted(old_ratios)[len(old_ratios) // 2]
                 gains = sorted(m["rps"] / o["rps"] for m, o in zip(mixes, olds, strict=True))
