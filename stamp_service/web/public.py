@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Flask, Response, render_template, request
 from markupsafe import escape
 
+from stamp_service.adapters.redis import Limit
 from stamp_service.crypto.keyring import KeyRing, for_runtime
 from stamp_service.domain import serials
 from stamp_service.domain.verification import browser_family, with_pin_reused
@@ -63,7 +64,9 @@ def verify_env() -> VerifyEnv:
     if env is None:
         config = rt.services.setdefault("verify_config", VerifyConfig.load(rt.settings))
         scan_log = scan_log_for(rt)
-        env = rt.services.setdefault("verify_env", VerifyEnv(for_runtime(rt), rt.store, config, scan_log))
+        env = rt.services.setdefault(
+            "verify_env", VerifyEnv(for_runtime(rt), rt.store, config, scan_log, limiter=rt.limiter)
+        )
         if not rt.settings.testing:
             scan_log.start_flusher(rt.session_factory, config.scan_flush_seconds)
     return env  # type: ignore[no-any-return]
@@ -80,12 +83,12 @@ def _client_hash(keyring: KeyRing, address: str | None) -> bytes:
 
 
 def page_rate(env: VerifyEnv, client: bytes) -> RateCheck:
-    return RateCheck(public_guard.Limit("page", env.config.rate_page_per_minute, 60), client.hex())
+    return RateCheck(Limit("page", env.config.rate_page_per_minute, 60), client.hex())
 
 
 def limit_page(env: VerifyEnv) -> bytes:
     client = client_key(env)
-    check_rate(env.store, page_rate(env, client))
+    check_rate(env.limiter, page_rate(env, client))
     return client
 
 
@@ -396,7 +399,7 @@ def stamp_page(token: str) -> Response:
 def home() -> Response:
     """The service's host is printed on every stamp: what an OCOP stamp is, how to check one."""
     env = verify_env()
-    check_rate(env.store, page_rate(env, client_key(env)))
+    check_rate(env.limiter, page_rate(env, client_key(env)))
     lang = pick_language(runtime().settings.default_language, request.args.get("lang"))
     return render_page(lang, here="/", switch_args={}, template="verify/home.html")
 
@@ -425,7 +428,7 @@ def verify_form() -> Response:
     lang = pick_language(runtime().settings.default_language, source.get("lang"))
     typed = (source.get("serial") or "").strip()[:40]
     if not typed:
-        check_rate(env.store, page_rate(env, client))
+        check_rate(env.limiter, page_rate(env, client))
         return render_page(lang, here="/verify", switch_args={})
     try:
         result = verification.verify_serial(
@@ -513,7 +516,7 @@ def report() -> Response:
     env = verify_env()
     client = limit_page(env)
     public_guard.hit(
-        env.store, public_guard.Limit("report", env.config.rate_reports_per_client_hour, 3600), client.hex()
+        env.limiter, Limit("report", env.config.rate_reports_per_client_hour, 3600), client.hex()
     )
     lang = pick_language(runtime().settings.default_language, request.form.get("lang"))
     t = translations(lang)
