@@ -42,7 +42,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,7 @@ PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 WRK = "/usr/bin/wrk"
 COLD_LOTS = 50  # lots kept out of the mix: each gives one cold first scan
+WARM_PER_LOT = 4  # stamps per mix lot kept out of the mix for --warm-lots
 
 # Lines of the targets file are "<path>\t<client address>". Thread k of T takes lines
 # off + k, off + k + T, ... (``cycle`` > 0: modulo that many lines, for repeated scans).
@@ -115,6 +116,7 @@ class Mix:
     order: list[str]  # URL paths, a random permutation of every stamp outside the cold lots
     cold: list[str]  # the first stamp of each cold lot
     lot_sizes: list[int]
+    warm: list[str] = field(default_factory=list)  # WARM_PER_LOT stamps of each mix lot, not in ``order``
 
 
 def zipf_sizes(stamps: int, lots: int) -> list[int]:
@@ -169,9 +171,11 @@ def make_data(db_url: str, keys_dir: Path, *, stamps: int, lots: int, products: 
                 print(f"  data: {i + 1} lots, {time.time() - started:.0f} s", file=sys.stderr)
     engine.dispose()
     cold_lots = set(rng.sample(range(lots // 2, lots), min(COLD_LOTS, lots // 4)))  # small lots, as most
-    order = [p for i, paths in enumerate(by_lot) if i not in cold_lots for p in paths]
+    order = [p for i, paths in enumerate(by_lot) if i not in cold_lots for p in paths[WARM_PER_LOT:]]
+    warm = [p for i, paths in enumerate(by_lot) if i not in cold_lots for p in paths[:WARM_PER_LOT]]
     rng.shuffle(order)
-    return Mix(order, [by_lot[i][0] for i in sorted(cold_lots)], sizes)
+    rng.shuffle(warm)
+    return Mix(order, [by_lot[i][0] for i in sorted(cold_lots)], sizes, warm)
 
 
 def gunicorn(
@@ -401,6 +405,13 @@ def main() -> None:
         action="store_true",
         help="serve from a redis-server of its own and measure the mix again while it is stopped (SIGSTOP)",
     )
+    parser.add_argument(
+        "--warm-lots",
+        action="store_true",
+        help=f"before measuring, scan {WARM_PER_LOT} stamps of every mix lot (kept out of the mix) on each "
+        "tree: workers that know every lot, as after a while in production (the default measures workers "
+        "that meet most lots for the first time during the run)",
+    )
     parser.add_argument("--wrk-threads", type=int, default=WRK_THREADS)
     parser.add_argument("--wrk-cpus", default=WRK_CPUS, help="pin wrk with taskset, e.g. 1 (all runs alike)")
     args = parser.parse_args()
@@ -492,6 +503,22 @@ def main() -> None:
             warm = targets.run(app, duration=2, connections=c)
             if old_app:
                 targets.run(old_app, duration=2, connections=c)
+            if args.warm_lots:
+                warm_file = tmp / "warm.txt"
+                warm_file.write_text(
+                    "".join(f"{p}\t{client_address(20_000_000 + n)}\n" for n, p in enumerate(mix.warm))
+                )
+                for url in (app, old_app) if old_app else (app,):
+                    started, used = time.time(), 0
+                    while used < len(mix.warm) and time.time() - started < 90:  # each stamp once, <= 90 s
+                        warm_args = [str(WRK_THREADS), str(used), str(warm_file), "0", "0"]
+                        r = wrk(url, duration=max(2, d), connections=c, lua=str(lua), args=warm_args)
+                        used += int(r["used"])
+                    print(
+                        f"  warm: {url} scanned {min(used, len(mix.warm)):,} of {len(mix.warm):,} warm-up "
+                        f"stamps ({WARM_PER_LOT} per lot)",
+                        file=sys.stderr,
+                    )
             bares, mixes, ratios, olds, old_ratios = [], [], [], [], []
             for i in range(args.rounds):  # interleaved, so a noisy neighbour hits both routes alike
                 expected = max([warm["rps"], *(m["rps"] for m in mixes)])

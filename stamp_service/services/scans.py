@@ -108,6 +108,7 @@ class _Backend(Protocol):
     def record(self, event: ScanEvent, *, ttl: int, dedupe: int, stored: bool) -> Recorded: ...
     def seed(self, serial: int, row: Totals | None) -> None: ...
     def live(self, serial: int) -> ScanStats | None: ...
+    def live_many(self, serials: list[int]) -> list[ScanStats | None]: ...
     def peek(self, n: int) -> list[tuple[bool, ScanEvent]]: ...
     def trim(self, n: int) -> None: ...
     def lock(self, seconds: int) -> bool: ...
@@ -175,6 +176,9 @@ class MemoryBackend:
             h = self._hash.get(serial)
             return self._stats(h) if h else None
 
+    def live_many(self, serials: list[int]) -> list[ScanStats | None]:
+        return [self.live(serial) for serial in serials]
+
     def peek(self, n: int) -> list[tuple[bool, ScanEvent]]:
         with self._lock:
             return list(self._queue[:n])
@@ -217,12 +221,24 @@ class RedisBackend:
         self.scans.seed(serial, totals)
 
     def live(self, serial: int) -> ScanStats | None:
-        n, first, last, bc, bp, clients, provinces = self.scans.live(serial)
-        if n is None:
-            return None
-        return ScanStats(
-            int(n), _ts(first), _ts(last), max(int(clients), int(bc or 0)), max(int(provinces), int(bp or 0))
-        )
+        return self.live_many([serial])[0]
+
+    def live_many(self, serials: list[int]) -> list[ScanStats | None]:
+        out: list[ScanStats | None] = []
+        for n, first, last, bc, bp, clients, provinces in self.scans.live_many(serials):
+            if n is None:
+                out.append(None)
+                continue
+            out.append(
+                ScanStats(
+                    int(n),
+                    _ts(first),
+                    _ts(last),
+                    max(int(clients), int(bc or 0)),
+                    max(int(provinces), int(bp or 0)),
+                )
+            )
+        return out
 
     def peek(self, n: int) -> list[tuple[bool, ScanEvent]]:
         return [(counted, ScanEvent.decode(text)) for counted, text in self.scans.peek(n)]
@@ -375,6 +391,7 @@ class ScanLog:
                     select(ScanCounter).where(ScanCounter.serial.in_([serials.to_db(s) for s in by_serial]))
                 )
             }
+            lives = dict(zip(by_serial, self._call("live_many", list(by_serial)), strict=True))
             for serial, events in by_serial.items():
                 key = serials.to_db(serial)
                 row = rows.get(key)
@@ -388,7 +405,7 @@ class ScanLog:
                         provinces=0,
                     )
                     session.add(row)
-                live = self._call("live", serial)
+                live = lives[serial]
                 counted_here = sum(1 for c, _ in events if c)
                 row.scans = max(row.scans + counted_here if live is None else live.scans, row.scans)
                 row.first_at = min([row.first_at, *(e.at for _, e in events)])

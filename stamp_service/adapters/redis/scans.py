@@ -95,13 +95,18 @@ class RedisScans:
 
     def live(self, serial: int) -> tuple[Any, ...]:
         """(n, first, last, seeded clients, seeded provinces, HLL count, province count) of ``serial``."""
-        h, c, p = self.keys_for(serial)
-        pipe = self.redis.pipeline()
-        pipe.hmget(h, "n", "first", "last", "bc", "bp")
-        pipe.pfcount(c)
-        pipe.scard(p)
-        counters, clients, provinces = pipe.execute()
-        return (*counters, clients, provinces)
+        return self.live_many([serial])[0]
+
+    def live_many(self, serials: list[int]) -> list[tuple[Any, ...]]:
+        """``live`` of several stamps in one round trip (the flusher's batch)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for serial in serials:
+            h, c, p = self.keys_for(serial)
+            pipe.hmget(h, "n", "first", "last", "bc", "bp")
+            pipe.pfcount(c)
+            pipe.scard(p)
+        out = pipe.execute()
+        return [(*out[i], out[i + 1], out[i + 2]) for i in range(0, len(out), 3)]
 
     def peek(self, n: int) -> list[tuple[bool, str]]:
         """The first ``n`` queued events as (counted, event text)."""
