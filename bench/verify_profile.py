@@ -137,6 +137,8 @@ def main() -> None:
                 f"repeats      (the same stamps and clients):   CPU {repeat_cpu:.2f} ms/request, "
                 f"wall {repeat_wall:.2f} ms, {repeat_statements:.2f} ORM statements/request"
             )
+            cache = rt.services["verify_env"].cache
+            print(f"generation cache: {len(cache)} items, {cache.hits} hits, {cache.misses} misses")
             scan_log = rt.services["scan_log"]
             cpu = time.process_time()
             flushed = scan_log.flush(rt.session_factory)
