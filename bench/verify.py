@@ -258,6 +258,9 @@ class CpuMeter:
     def __init__(self, db_name: str, admin: object, redis_pid: int | None) -> None:
         self.db_name, self.admin, self.redis_pid = db_name, admin, redis_pid
         self.masters: dict[int, int] = {}  # port -> gunicorn master pid
+        self.redis_pids: dict[
+            int, int
+        ] = {}  # port -> the redis-server of that route, when not the shared one
 
     def pids(self, port: int) -> dict[str, list[int]]:
         import sqlalchemy as sa
@@ -271,7 +274,7 @@ class CpuMeter:
         return {
             "gunicorn": [master, *child_pids(master)] if master else [],
             "postgres": postgres,
-            "redis": [self.redis_pid] if self.redis_pid else [],
+            "redis": [p for p in [self.redis_pids.get(port, self.redis_pid)] if p],
         }
 
     def snapshot(self, port: int) -> dict[str, dict[int, int]]:
@@ -431,6 +434,7 @@ def main() -> None:
     redis_url = REDIS
     procs: list[subprocess.Popen[bytes]] = []
     own_redis = None
+    own_servers: list[subprocess.Popen[bytes]] = []  # redis-servers started for the baseline tree
     if args.hang_redis:  # never stop the machine's shared Redis: one of our own, on a free port
         port = free_port()
         own_redis = subprocess.Popen(
@@ -478,7 +482,31 @@ def main() -> None:
             old_app = None
             if args.baseline_tree:
                 old_port = free_port()
-                old_env = {**env, "PYTHONPATH": str(args.baseline_tree.resolve())}
+                # A redis-server of its own: the trees must not share a scan queue (whichever tree's
+                # flusher held the lock wrote both trees' scans, and its CPU counted for that tree).
+                old_redis_port = int(os.environ.get("BENCH_BASELINE_REDIS_PORT", "0")) or free_port()
+                old_redis = subprocess.Popen(
+                    [
+                        "redis-server",
+                        "--port",
+                        str(old_redis_port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                )
+                own_servers.append(old_redis)
+                time.sleep(0.5)
+                meter.redis_pids[old_port] = old_redis.pid
+                old_env = {
+                    **env,
+                    "PYTHONPATH": str(args.baseline_tree.resolve()),
+                    "REDIS_URL": f"redis://127.0.0.1:{old_redis_port}/0",
+                }
                 tree = args.baseline_tree.resolve()
                 procs.append(gunicorn("stamp_service.wsgi:app", old_port, old_env, log, root=tree))
                 meter.masters[old_port] = procs[-1].pid
@@ -629,9 +657,9 @@ def main() -> None:
                 except subprocess.TimeoutExpired:  # a loaded machine: never leave a server behind
                     proc.kill()
                     proc.wait(10)
-            if own_redis is not None:
-                own_redis.kill()
-                own_redis.wait(10)
+            for server in [*own_servers, *([own_redis] if own_redis is not None else [])]:
+                server.kill()
+                server.wait(10)
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
