@@ -42,7 +42,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +52,7 @@ PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 WRK = "/usr/bin/wrk"
 COLD_LOTS = 50  # lots kept out of the mix: each gives one cold first scan
+WARM_PER_LOT = 4  # stamps per mix lot kept out of the mix for --warm-lots
 
 # Lines of the targets file are "<path>\t<client address>". Thread k of T takes lines
 # off + k, off + k + T, ... (``cycle`` > 0: modulo that many lines, for repeated scans).
@@ -115,6 +116,7 @@ class Mix:
     order: list[str]  # URL paths, a random permutation of every stamp outside the cold lots
     cold: list[str]  # the first stamp of each cold lot
     lot_sizes: list[int]
+    warm: list[str] = field(default_factory=list)  # WARM_PER_LOT stamps of each mix lot, not in ``order``
 
 
 def zipf_sizes(stamps: int, lots: int) -> list[int]:
@@ -169,9 +171,11 @@ def make_data(db_url: str, keys_dir: Path, *, stamps: int, lots: int, products: 
                 print(f"  data: {i + 1} lots, {time.time() - started:.0f} s", file=sys.stderr)
     engine.dispose()
     cold_lots = set(rng.sample(range(lots // 2, lots), min(COLD_LOTS, lots // 4)))  # small lots, as most
-    order = [p for i, paths in enumerate(by_lot) if i not in cold_lots for p in paths]
+    order = [p for i, paths in enumerate(by_lot) if i not in cold_lots for p in paths[WARM_PER_LOT:]]
+    warm = [p for i, paths in enumerate(by_lot) if i not in cold_lots for p in paths[:WARM_PER_LOT]]
     rng.shuffle(order)
-    return Mix(order, [by_lot[i][0] for i in sorted(cold_lots)], sizes)
+    rng.shuffle(warm)
+    return Mix(order, [by_lot[i][0] for i in sorted(cold_lots)], sizes, warm)
 
 
 def gunicorn(
@@ -222,6 +226,73 @@ def free_port() -> int:
 
 WRK_THREADS = 2
 WRK_CPUS = ""  # taskset CPU list for wrk (--wrk-cpus), the same for every run; "" = not pinned
+CPU_GROUPS = ("gunicorn", "postgres", "redis")
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def process_ticks(pid: int) -> int:
+    """utime + stime of one process (all its threads), in clock ticks; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), after "pid (comm)"
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class CpuMeter:
+    """CPU time per process group around each wrk run: a noise-robust figure on a shared machine.
+
+    Throughput depends on what else runs; the CPU milliseconds a request costs each group (the
+    gunicorn master and workers serving the URL's port, the PostgreSQL backends connected to the
+    bench database, the redis-server) hardly do. The redis-server is shared with whatever else
+    uses it, so its figure is an upper bound on a busy machine.
+    """
+
+    def __init__(self, db_name: str, admin: object, redis_pid: int | None) -> None:
+        self.db_name, self.admin, self.redis_pid = db_name, admin, redis_pid
+        self.masters: dict[int, int] = {}  # port -> gunicorn master pid
+        self.redis_pids: dict[
+            int, int
+        ] = {}  # port -> the redis-server of that route, when not the shared one
+
+    def pids(self, port: int) -> dict[str, list[int]]:
+        import sqlalchemy as sa
+
+        master = self.masters.get(port)
+        with self.admin.connect() as conn:  # type: ignore[attr-defined]
+            pg = conn.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.db_name}
+            ).scalars()
+            postgres = [int(p) for p in pg]
+        return {
+            "gunicorn": [master, *child_pids(master)] if master else [],
+            "postgres": postgres,
+            "redis": [p for p in [self.redis_pids.get(port, self.redis_pid)] if p],
+        }
+
+    def snapshot(self, port: int) -> dict[str, dict[int, int]]:
+        return {g: {p: process_ticks(p) for p in pids} for g, pids in self.pids(port).items()}
+
+    @staticmethod
+    def per_request(
+        before: dict[str, dict[int, int]], after: dict[str, dict[int, int]], requests: float
+    ) -> dict[str, float]:
+        """CPU ms per request of each group (a process that appeared meanwhile counts from 0)."""
+        out = {}
+        for group in CPU_GROUPS:
+            ticks = sum(t - before.get(group, {}).get(p, 0) for p, t in after.get(group, {}).items())
+            out[group] = ticks * TICK_MS / max(1.0, requests)
+        return out
+
+
+METER: CpuMeter | None = None  # set by main(): every wrk run then reports its CPU per request
 
 
 def wrk(
@@ -232,10 +303,14 @@ def wrk(
     cmd += ["-s", lua, "-H", "Accept-Encoding: gzip", url]
     if args:
         cmd += ["--", *args]
+    port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    before = METER.snapshot(port) if METER else None
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
     r = json.loads(line[len("RESULT ") :])
     r["rps"] = r["requests"] / r["seconds"]
+    if METER and before is not None:
+        r.update(METER.per_request(before, METER.snapshot(port), r["requests"]))
     return r
 
 
@@ -244,9 +319,25 @@ def median(runs: list[dict[str, float]]) -> dict[str, float]:
     return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
 
 
+def cpu_text(r: dict[str, float]) -> str:
+    """CPU ms per request by process group, when measured (``METER``)."""
+    if "gunicorn" not in r:
+        return ""
+    total = sum(r[g] for g in CPU_GROUPS)
+    return "   CPU ms/req " + " ".join(f"{g} {r[g]:.3f}" for g in CPU_GROUPS) + f" = {total:.3f}"
+
+
 def show(name: str, r: dict[str, float]) -> None:
     bad = f"  errors={r['errors']} non-2xx={r['non2xx']}" if r["errors"] or r["non2xx"] else ""
-    print(f"{name:<52} {r['rps']:>8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms{bad}")
+    rate = f"{r['rps']:>8.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
+    print(f"{name:<52} {rate}{cpu_text(r)}{bad}")
+
+
+def median_cpu(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per group, the median CPU ms per request over ``runs`` (empty when not measured)."""
+    if not runs or "gunicorn" not in runs[0]:
+        return {}
+    return {g: sorted(r[g] for r in runs)[len(runs) // 2] for g in CPU_GROUPS}
 
 
 def client_address(n: int) -> str:
@@ -317,6 +408,13 @@ def main() -> None:
         action="store_true",
         help="serve from a redis-server of its own and measure the mix again while it is stopped (SIGSTOP)",
     )
+    parser.add_argument(
+        "--warm-lots",
+        action="store_true",
+        help=f"before measuring, scan {WARM_PER_LOT} stamps of every mix lot (kept out of the mix) on each "
+        "tree: workers that know every lot, as after a while in production (the default measures workers "
+        "that meet most lots for the first time during the run)",
+    )
     parser.add_argument("--wrk-threads", type=int, default=WRK_THREADS)
     parser.add_argument("--wrk-cpus", default=WRK_CPUS, help="pin wrk with taskset, e.g. 1 (all runs alike)")
     args = parser.parse_args()
@@ -336,6 +434,7 @@ def main() -> None:
     redis_url = REDIS
     procs: list[subprocess.Popen[bytes]] = []
     own_redis = None
+    own_servers: list[subprocess.Popen[bytes]] = []  # redis-servers started for the baseline tree
     if args.hang_redis:  # never stop the machine's shared Redis: one of our own, on a free port
         port = free_port()
         own_redis = subprocess.Popen(
@@ -345,6 +444,8 @@ def main() -> None:
         time.sleep(0.5)
         redis_url = f"redis://127.0.0.1:{port}/0"
     redis.Redis.from_url(redis_url).flushdb()
+    redis_pid = int(redis.Redis.from_url(redis_url).info("server")["process_id"])
+    meter = CpuMeter(name, admin, redis_pid)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         try:
@@ -375,13 +476,40 @@ def main() -> None:
             app_port, bare_port = free_port(), free_port()
             procs.append(gunicorn("stamp_service.wsgi:app", app_port, env, log))
             procs.append(gunicorn("bench.verify:bare_app()", bare_port, env, log))
+            meter.masters.update({app_port: procs[0].pid, bare_port: procs[1].pid})
+            globals()["METER"] = meter  # from here on, every wrk run measures its CPU
             app = f"http://127.0.0.1:{app_port}/"
             old_app = None
             if args.baseline_tree:
                 old_port = free_port()
-                old_env = {**env, "PYTHONPATH": str(args.baseline_tree.resolve())}
+                # A redis-server of its own: the trees must not share a scan queue (whichever tree's
+                # flusher held the lock wrote both trees' scans, and its CPU counted for that tree).
+                old_redis_port = int(os.environ.get("BENCH_BASELINE_REDIS_PORT", "0")) or free_port()
+                old_redis = subprocess.Popen(
+                    [
+                        "redis-server",
+                        "--port",
+                        str(old_redis_port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                )
+                own_servers.append(old_redis)
+                time.sleep(0.5)
+                meter.redis_pids[old_port] = old_redis.pid
+                old_env = {
+                    **env,
+                    "PYTHONPATH": str(args.baseline_tree.resolve()),
+                    "REDIS_URL": f"redis://127.0.0.1:{old_redis_port}/0",
+                }
                 tree = args.baseline_tree.resolve()
                 procs.append(gunicorn("stamp_service.wsgi:app", old_port, old_env, log, root=tree))
+                meter.masters[old_port] = procs[-1].pid
                 old_app = f"http://127.0.0.1:{old_port}/"
             d, c = args.duration, args.connections
             pinned = f" pinned to CPU {WRK_CPUS}" if WRK_CPUS else ""
@@ -403,6 +531,22 @@ def main() -> None:
             warm = targets.run(app, duration=2, connections=c)
             if old_app:
                 targets.run(old_app, duration=2, connections=c)
+            if args.warm_lots:
+                warm_file = tmp / "warm.txt"
+                warm_file.write_text(
+                    "".join(f"{p}\t{client_address(20_000_000 + n)}\n" for n, p in enumerate(mix.warm))
+                )
+                for url in (app, old_app) if old_app else (app,):
+                    started, used = time.time(), 0
+                    while used < len(mix.warm) and time.time() - started < 90:  # each stamp once, <= 90 s
+                        warm_args = [str(WRK_THREADS), str(used), str(warm_file), "0", "0"]
+                        r = wrk(url, duration=max(2, d), connections=c, lua=str(lua), args=warm_args)
+                        used += int(r["used"])
+                    print(
+                        f"  warm: {url} scanned {min(used, len(mix.warm)):,} of {len(mix.warm):,} warm-up "
+                        f"stamps ({WARM_PER_LOT} per lot)",
+                        file=sys.stderr,
+                    )
             bares, mixes, ratios, olds, old_ratios = [], [], [], [], []
             for i in range(args.rounds):  # interleaved, so a noisy neighbour hits both routes alike
                 expected = max([warm["rps"], *(m["rps"] for m in mixes)])
@@ -479,6 +623,23 @@ def main() -> None:
                 + (f"p99 at ~80% load: {paced['p99']:.1f} ms (goal < 50 ms); " if paced else "")
                 + f"{targets.next:,} of {targets.total:,} stamps scanned"
             )
+            bare_cpu = sum(median_cpu(bares).values()) or 1.0
+            print("\nCPU ms per request by process group (median of the rounds; robust to a busy machine):")
+            for label, runs in (
+                ("bare Flask route", bares),
+                ("realistic mix (first scans)", mixes),
+                ("the same mix, --baseline-tree", olds),
+                ("repeated scans", [repeat]),
+            ):
+                cpu = median_cpu(runs)
+                if cpu:
+                    total = sum(cpu.values())
+                    print(
+                        f"  {label:<32} "
+                        + "  ".join(f"{g} {cpu[g]:6.3f}" for g in CPU_GROUPS)
+                        + f"  total {total:6.3f} ms"
+                        + (f"  ({total / bare_cpu:.1f}x bare)" if runs is not bares else "")
+                    )
             if old_ratios:
                 r = sorted(old_ratios)[len(old_ratios) // 2]
                 gains = sorted(m["rps"] / o["rps"] for m, o in zip(mixes, olds, strict=True))
@@ -496,9 +657,9 @@ def main() -> None:
                 except subprocess.TimeoutExpired:  # a loaded machine: never leave a server behind
                     proc.kill()
                     proc.wait(10)
-            if own_redis is not None:
-                own_redis.kill()
-                own_redis.wait(10)
+            for server in [*own_servers, *([own_redis] if own_redis is not None else [])]:
+                server.kill()
+                server.wait(10)
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()

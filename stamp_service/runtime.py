@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from stamp_service.cache import Store
+from stamp_service.adapters.redis import RateLimiter, Store
 from stamp_service.config import Settings
-from stamp_service.rate_limit import RateLimiter
 from stamp_service.storage.db import make_engine, make_session_factory
 
 
@@ -20,7 +19,7 @@ class Runtime:
     engine: Engine
     session_factory: sessionmaker[Session]
     store: Store
-    # Sign-in throttling (and, in time, the service's other limits): Redis when configured.
+    # The one rate limiter (sign-in, the public routes): Redis when configured, through the store.
     limiter: RateLimiter = field(default_factory=RateLimiter)
     # Feature modules keep their own long-lived objects here (key ring, job queue...).
     services: dict[str, Any] = field(default_factory=dict)
@@ -59,7 +58,7 @@ class Runtime:
             engine=engine,
             session_factory=factory,
             store=store,
-            limiter=RateLimiter(settings.redis_url),
+            limiter=RateLimiter(store),
             read_session_factory=reads,
             replica_session_factory=replica,
         )

@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from stamp_service.cache import Store
+from stamp_service.adapters.redis import Store
 from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain import serials
 from stamp_service.domain.bundle import BundleContent, BundleKey, LinkLot, ProductName, ProductStatus, encode

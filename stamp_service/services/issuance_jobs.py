@@ -23,7 +23,6 @@ would still be safe: ``minting.issue_chunk`` locks the request and
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -34,6 +33,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from stamp_service.adapters.redis import jobs as redis_jobs
+from stamp_service.adapters.redis.jobs import LeaseKey
 from stamp_service.crypto.keyring import KeyRing, for_runtime
 from stamp_service.domain.access import SYSTEM, Principal
 from stamp_service.runtime import Runtime
@@ -116,48 +117,31 @@ LEASE_SECONDS = 15
 LEASE_RENEW = 5.0
 
 
-def lease_key(request_id: int) -> str:
-    return f"ocop:issuance:lease:{request_id}"
-
-
 class Lease:
-    """Holds ``lease_key(request_id)`` in Redis while a job runs (a daemon thread renews it)."""
+    """Holds the request's lease key in Redis while a job runs (a daemon thread renews it)."""
 
     def __init__(self, redis_url: str, request_id: int) -> None:
-        from redis import Redis
-
-        self.redis = Redis.from_url(redis_url, socket_timeout=5)
-        self.key = lease_key(request_id)
+        self.key = LeaseKey(redis_url, request_id, LEASE_SECONDS)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name="ocop-issuance-lease", daemon=True)
 
-    def _touch(self) -> None:
-        try:
-            self.redis.set(self.key, str(os.getpid()), ex=LEASE_SECONDS)
-        except Exception as exc:  # Redis away: the work goes on; the lease lapses at worst
-            log.warning("issuance lease not renewed", extra={"key": self.key, "error": repr(exc)})
-
     def _renew(self) -> None:
         while not self._stop.wait(LEASE_RENEW):
-            self._touch()
+            self.key.touch(str(os.getpid()))
 
     def __enter__(self) -> Lease:
-        self._touch()
+        self.key.touch(str(os.getpid()))
         self._thread.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(LEASE_RENEW)
-        with contextlib.suppress(Exception):  # it expires on its own
-            self.redis.delete(self.key)
+        self.key.release()
 
 
 def rq_queue(redis_url: str) -> Any:
-    from redis import Redis
-    from rq import Queue
-
-    return Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
+    return redis_jobs.rq_queue(redis_url, QUEUE_NAME)
 
 
 def job_id(request_id: int) -> str:
@@ -174,12 +158,11 @@ def enqueue(queue: Any, request_id: int) -> bool:
     A Redis lock per request makes check-then-enqueue atomic between the approving web worker
     and every worker's sweep, so one request never has two live jobs.
     """
-    lock = queue.connection.lock(f"ocop:issuance:enqueue:{request_id}", timeout=30, blocking_timeout=10)
-    with lock:
+    with redis_jobs.enqueue_lock(queue, request_id):
         job = queue.fetch_job(job_id(request_id))
         status = job.get_status(refresh=False) if job is not None else None
         status = getattr(status, "value", status)
-        if status == "started" and not queue.connection.exists(lease_key(request_id)):
+        if status == "started" and not redis_jobs.lease_held(queue, request_id):
             # Its worker died mid-job (no lease renewed): RQ would notice only much later.
             log.warning("issuance job orphaned: queued again", extra={"request_id": request_id})
             job.delete()  # type: ignore[union-attr]  # from its registries too

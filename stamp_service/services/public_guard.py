@@ -1,8 +1,8 @@
 """Guards of the anonymous public routes: rate limits, client hashes and signed form tokens.
 
-Rate limits are fixed windows counted with ``Store.incr`` (Redis shared by all
-workers; the in-process fallback limits per process). Clients are known only
-by a keyed hash of their address, never the address itself.
+Rate limits are the service's one limiter (adapters.redis.RateLimiter: the ``limits``
+library, moving windows, Redis shared by all workers; the in-process fallback limits per
+process). Clients are known only by a keyed hash of their address, never the address itself.
 
 Public forms carry no session, so a cross-site POST is stopped by a signed
 form token instead: ``<issued unix time>.<HMAC(service secret, purpose,
@@ -17,7 +17,7 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from stamp_service.cache import Store
+from stamp_service.adapters.redis import Limit, RateLimiter
 from stamp_service.crypto.keyring import KeyRing
 from stamp_service.errors import RateLimited, ValidationFailed
 
@@ -26,51 +26,25 @@ CLIENT_HASH_LEN = 16
 
 
 @dataclass(frozen=True)
-class Limit:
-    name: str
-    count: int
-    seconds: int
-
-
-@dataclass(frozen=True)
 class RateCheck:
-    """One request of ``subject`` (a client hash, a serial) to count against ``limit``.
-
-    The counter's key and the refusal live here only; the count itself is one ``INCR``, either
-    alone (``hit``) or in the round trip that also reads the status generation (the page)."""
+    """One request of ``subject`` to count against ``limit`` (the page passes it to the use case,
+    which counts it before any signature work)."""
 
     limit: Limit
     subject: str
 
-    def key(self, now: float) -> str:
-        return f"rl:{self.limit.name}:{self.subject}:{int(now // self.limit.seconds)}"
 
-    @property
-    def ttl(self) -> int:
-        return self.limit.seconds + 1
-
-    def judge(self, used: int, now: float) -> int:
-        """Raise RateLimited (with Retry-After) when ``used`` is past the limit; else return it."""
-        if used > self.limit.count:
-            window = int(now // self.limit.seconds)
-            retry = max(1, int((window + 1) * self.limit.seconds - now) + 1)
-            raise RateLimited(f"too many requests; try again in {retry} seconds", retry_after=retry)
-        return used
+def check_rate(limiter: RateLimiter, rate: RateCheck | None) -> None:
+    """Count ``rate`` (nothing without one); RateLimited past its limit."""
+    if rate is not None:
+        hit(limiter, rate.limit, rate.subject)
 
 
-def hit(store: Store, limit: Limit, subject: str, *, now: float | None = None) -> int:
-    """Count one request of ``subject`` against ``limit``; raises RateLimited (with Retry-After) past it.
-
-    Returns how many requests the window has counted, this one included."""
-    return check_rate(store, RateCheck(limit, subject), now=now)
-
-
-def check_rate(store: Store, rate: RateCheck | None, *, now: float | None = None) -> int:
-    """Count ``rate`` on its own (0 without a limit); raises RateLimited past it."""
-    if rate is None:
-        return 0
-    now = time.time() if now is None else now
-    return rate.judge(store.incr(rate.key(now), ttl=rate.ttl), now)
+def hit(limiter: RateLimiter, limit: Limit, subject: str) -> None:
+    """Count one request of ``subject`` against ``limit``; RateLimited (with Retry-After) past it."""
+    if not limiter.hit(limit, subject):
+        retry = max(1, limiter.retry_after(limit, subject))
+        raise RateLimited(f"too many requests; try again in {retry} seconds", retry_after=retry)
 
 
 def client_hash(keyring: KeyRing, address: str | None) -> bytes:

@@ -1,6 +1,6 @@
 """The scan log and per-stamp counters: live in the store, persisted to the database in batches.
 
-One scan costs one Redis round trip (a Lua script): count it unless the same
+One scan costs one Redis round trip (a Lua script in adapters.redis.scans): count it unless the same
 client opened the same stamp within the dedupe window, add the client hash
 to a HyperLogLog and the shared province to a set, and queue the event. A
 flusher (a background thread per process, or ``stamp-service scans flush``)
@@ -26,49 +26,14 @@ from typing import Any, Protocol
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from stamp_service.cache import Store
+from stamp_service.adapters.redis import RedisScans, Store, Unavailable
 from stamp_service.domain import serials
 from stamp_service.domain.verification import ScanStats
 from stamp_service.storage.models.scans import Scan, ScanCounter
 
 log = logging.getLogger(__name__)
 
-PREFIX = "scan:"
-QUEUE = PREFIX + "queue"
-FLUSH_LOCK = PREFIX + "flush-lock"
 CHANNELS = ("qr", "serial")
-
-# Keys: counters hash, client HLL, province set, dedupe key, queue.
-# Args: now (epoch s), client hex, province or "", event (ScanEvent.encode), ttl s, dedupe s,
-#       "1" when the database holds no totals for the stamp (then nothing needs seeding).
-_RECORD_LUA = """
-local function record_scan(kh, kc, kp, kr, kq, now, client, province, event, ttl, dedupe, nothing_stored)
-  local fresh = redis.call('SET', kr, '1', 'NX', 'EX', tonumber(dedupe))
-  local counted = 0
-  if fresh then
-    -- A repeat within the dedupe window (by far the commonest case: reloads) adds no client:
-    -- it was put in the HLL, and the HLL's expiry pushed back, when it was counted.
-    counted = 1
-    redis.call('HINCRBY', kh, 'n', 1)
-    redis.call('HSETNX', kh, 'first', now)
-    redis.call('PFADD', kc, client)
-    redis.call('EXPIRE', kc, tonumber(ttl))
-  end
-  redis.call('HSET', kh, 'last', now)
-  redis.call('EXPIRE', kh, tonumber(ttl))
-  if province ~= '' then
-    redis.call('SADD', kp, province)
-    redis.call('EXPIRE', kp, tonumber(ttl))
-  end
-  if nothing_stored == '1' then redis.call('HSETNX', kh, 'seeded', 1) end
-  local qlen = redis.call('RPUSH', kq, counted .. '|' .. event)
-  local v = redis.call('HMGET', kh, 'n', 'first', 'last', 'seeded', 'bc', 'bp')
-  return {counted, v[1] or '0', v[2] or '', v[3] or '', v[4] or '', v[5] or '0', v[6] or '0',
-          redis.call('PFCOUNT', kc), redis.call('SCARD', kp), qlen, redis.call('PTTL', kr)}
-end
-return record_scan(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5],
-                   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
-"""
 
 
 @dataclass(frozen=True)
@@ -143,6 +108,7 @@ class _Backend(Protocol):
     def record(self, event: ScanEvent, *, ttl: int, dedupe: int, stored: bool) -> Recorded: ...
     def seed(self, serial: int, row: Totals | None) -> None: ...
     def live(self, serial: int) -> ScanStats | None: ...
+    def live_many(self, serials: list[int]) -> list[ScanStats | None]: ...
     def peek(self, n: int) -> list[tuple[bool, ScanEvent]]: ...
     def trim(self, n: int) -> None: ...
     def lock(self, seconds: int) -> bool: ...
@@ -210,6 +176,9 @@ class MemoryBackend:
             h = self._hash.get(serial)
             return self._stats(h) if h else None
 
+    def live_many(self, serials: list[int]) -> list[ScanStats | None]:
+        return [self.live(serial) for serial in serials]
+
     def peek(self, n: int) -> list[tuple[bool, ScanEvent]]:
         with self._lock:
             return list(self._queue[:n])
@@ -227,79 +196,61 @@ class MemoryBackend:
 
 
 class RedisBackend:
-    def __init__(self, redis: Any, prefix: str) -> None:
-        self.redis = redis
-        self.p = prefix + PREFIX
-        self.queue = prefix + QUEUE
-        self.flush_lock = prefix + FLUSH_LOCK
-        self._script = redis.register_script(_RECORD_LUA)
+    """The ``_Backend`` over the adapter's Redis scan commands (adapters.redis.scans)."""
 
-    def keys_for(self, serial: int) -> tuple[str, str, str]:
-        s = f"{serial:016x}"
-        return f"{self.p}h:{s}", f"{self.p}c:{s}", f"{self.p}p:{s}"
+    def __init__(self, scans: RedisScans) -> None:
+        self.scans = scans
 
     def record(self, event: ScanEvent, *, ttl: int, dedupe: int, stored: bool) -> Recorded:
-        h, c, p = self.keys_for(event.serial)
-        recent = f"{self.p}r:{event.serial:016x}:{event.client.hex()}"
-        args = [f"{event.at.timestamp():.3f}", event.client.hex(), event.province or "", event.encode()]
-        keys = [h, c, p, recent, self.queue]
-        return self.recorded(self._script(keys=keys, args=[*args, ttl, dedupe, "0" if stored else "1"]))
-
-    @staticmethod
-    def recorded(out: list[Any]) -> Recorded:
-        """``record_scan``'s reply as a Recorded."""
+        out = self.scans.record(
+            event.serial,
+            event.at.timestamp(),
+            event.client.hex(),
+            event.province or "",
+            event.encode(),
+            ttl=ttl,
+            dedupe=dedupe,
+            stored=stored,
+        )
         counted, n, first, last, seeded, bc, bp, pf, sc, qlen, dedupe_ms = out
         stats = ScanStats(int(n), _ts(first), _ts(last), max(int(pf), int(bc)), max(int(sc), int(bp)))
         return Recorded(bool(counted), stats, bool(seeded), int(qlen), max(0, int(dedupe_ms)))
 
     def seed(self, serial: int, row: Totals | None) -> None:
-        h, _c, _p = self.keys_for(serial)
-        if not self.redis.hsetnx(h, "seeded", 1) or row is None:
-            return
-        pipe = self.redis.pipeline()
-        pipe.hincrby(h, "n", row.scans)
-        pipe.hset(h, mapping={"bc": row.clients, "bp": row.provinces})
-        pipe.hget(h, "first")
-        first = pipe.execute()[-1]
-        if first is None or float(first) > row.first_at.timestamp():
-            self.redis.hset(h, "first", f"{row.first_at.timestamp():.3f}")
+        totals = None if row is None else (row.scans, row.clients, row.provinces, row.first_at.timestamp())
+        self.scans.seed(serial, totals)
 
     def live(self, serial: int) -> ScanStats | None:
-        pipe = self.redis.pipeline()
-        self.queue_live_read(pipe, serial)
-        return self.live_from(*pipe.execute())
+        return self.live_many([serial])[0]
 
-    def queue_live_read(self, pipe: Any, serial: int) -> None:
-        """Add the three reads of ``serial``'s counters to ``pipe`` (their replies: ``live_from``)."""
-        h, c, p = self.keys_for(serial)
-        pipe.hmget(h, "n", "first", "last", "bc", "bp")
-        pipe.pfcount(c)
-        pipe.scard(p)
-
-    @staticmethod
-    def live_from(counters: list[Any], clients: Any, provinces: Any) -> ScanStats | None:
-        n, first, last, bc, bp = counters
-        if n is None:
-            return None
-        return ScanStats(
-            int(n), _ts(first), _ts(last), max(int(clients), int(bc or 0)), max(int(provinces), int(bp or 0))
-        )
-
-    def peek(self, n: int) -> list[tuple[bool, ScanEvent]]:
-        out = []
-        for raw in self.redis.lrange(self.queue, 0, n - 1):
-            flag, _, body = raw.decode().partition("|")
-            out.append((flag == "1", ScanEvent.decode(body)))
+    def live_many(self, serials: list[int]) -> list[ScanStats | None]:
+        out: list[ScanStats | None] = []
+        for n, first, last, bc, bp, clients, provinces in self.scans.live_many(serials):
+            if n is None:
+                out.append(None)
+                continue
+            out.append(
+                ScanStats(
+                    int(n),
+                    _ts(first),
+                    _ts(last),
+                    max(int(clients), int(bc or 0)),
+                    max(int(provinces), int(bp or 0)),
+                )
+            )
         return out
 
+    def peek(self, n: int) -> list[tuple[bool, ScanEvent]]:
+        return [(counted, ScanEvent.decode(text)) for counted, text in self.scans.peek(n)]
+
     def trim(self, n: int) -> None:
-        self.redis.ltrim(self.queue, n, -1)
+        self.scans.trim(n)
 
     def lock(self, seconds: int) -> bool:
-        return bool(self.redis.set(self.flush_lock, "1", nx=True, ex=seconds))
+        return self.scans.lock(seconds)
 
     def unlock(self) -> None:
-        self.redis.delete(self.flush_lock)
+        self.scans.unlock()
 
 
 SCAN_COLUMNS = ("serial", "scanned_at", "client_hash", "province_code", "browser", "channel", "counted")
@@ -334,7 +285,7 @@ class ScanLog:
         self.memory = MemoryBackend()
         self.store = store
         self.store_prefix = store.prefix
-        self.redis_backend = RedisBackend(store.redis, store.prefix) if store.redis is not None else None
+        self.redis_backend = RedisBackend(RedisScans(store)) if store.backend == "redis" else None
         self.ttl = ttl_days * 86400
         self.dedupe = dedupe_seconds
         self.flush_batch = flush_batch
@@ -345,23 +296,18 @@ class ScanLog:
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """The Redis backend, or the in-process one while Redis is unreachable (logged once per outage)."""
-        import redis
-
-        if self.redis_backend is not None and not self.store.shared():
-            self.degraded_count += 1  # the store's breaker is open: do not wait on a hung Redis
-        elif self.redis_backend is not None:
+        if self.redis_backend is not None:
             try:
-                result = getattr(self.redis_backend, name)(*args, **kwargs)
-                self.store.succeeded()
+                result = self.store.attempt(getattr(self.redis_backend, name), *args, **kwargs)
                 self._warned = False
                 return result
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                self.store.failed(exc)
+            except Unavailable as exc:  # the breaker is open or the call failed: never wait on Redis
                 self.degraded_count += 1
-                if not self._warned:
+                if exc.__cause__ is not None and not self._warned:
                     self._warned = True
                     log.warning(
-                        "scan counters: redis unavailable, counting in-process", extra={"error": repr(exc)}
+                        "scan counters: redis unavailable, counting in-process",
+                        extra={"error": repr(exc.__cause__)},
                     )
         return getattr(self.memory, name)(*args, **kwargs)
 
@@ -445,6 +391,7 @@ class ScanLog:
                     select(ScanCounter).where(ScanCounter.serial.in_([serials.to_db(s) for s in by_serial]))
                 )
             }
+            lives = dict(zip(by_serial, self._call("live_many", list(by_serial)), strict=True))
             for serial, events in by_serial.items():
                 key = serials.to_db(serial)
                 row = rows.get(key)
@@ -458,7 +405,7 @@ class ScanLog:
                         provinces=0,
                     )
                     session.add(row)
-                live = self._call("live", serial)
+                live = lives[serial]
                 counted_here = sum(1 for c, _ in events if c)
                 row.scans = max(row.scans + counted_here if live is None else live.scans, row.scans)
                 row.first_at = min([row.first_at, *(e.at for _, e in events)])

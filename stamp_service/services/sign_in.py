@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stamp_service.adapters.redis import Limit, RateLimiter
 from stamp_service.crypto import passwords
 from stamp_service.domain.access import Principal, Role
 from stamp_service.errors import Forbidden, RateLimited, SignInFailed
-from stamp_service.rate_limit import Limit, RateLimiter
 from stamp_service.services import audit, second_factor, web_sessions
 from stamp_service.services.accounts import IssuedToken, add_token, principal_of
 from stamp_service.storage.models.accounts import Account

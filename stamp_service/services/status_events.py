@@ -38,7 +38,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from stamp_service.cache import Store
+from stamp_service.adapters.redis import Store
 from stamp_service.storage.models.status import StatusGeneration
 
 GENERATION_KEY = "status:generation"

@@ -4,8 +4,8 @@ The way of one request (issue 13), in order:
 1. the code's format and Ed25519 signature, without the database (a forged or truncated code
    is "not genuine" at once); a process remembers the token texts it has verified
    (``VerifiedTokens``: a signature over fixed bytes never becomes invalid);
-2. one Redis round trip: the client's rate limit and the status generation
-   (``Store.incr_and_get``); while Redis is unreachable, the database's generation;
+2. the client's rate limit (the one limiter, ``limits``' moving window: one Redis round trip)
+   and the status generation (one ``GET``); while Redis is unreachable, the database's generation;
 3. one indexed query: the stamp row, its request's stars and its persisted scan totals
    (``stamp_status.load_stamp``, through ``stamp_rows.StampRows``: the read replica when
    ``DATABASE_READ_URL`` is set, the primary when the replica lacks the row);
@@ -21,7 +21,6 @@ The scan counters are never cached: suspicion is applied on top of the verdict w
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -30,7 +29,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from stamp_service.cache import Store
+from stamp_service.adapters.redis import Limit, RateLimiter, Store
 from stamp_service.crypto import pins
 from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain import serials
@@ -97,7 +96,8 @@ class VerifyEnv:
     scan_log: ScanLog
     memo: dict[str, Any] = field(default_factory=dict)  # small per-process lookups (provinces)
     verified: VerifiedTokens = field(default_factory=VerifiedTokens)
-    cache: GenerationCache[Any] = field(default_factory=GenerationCache)  # lot status, product facts
+    cache: GenerationCache[Any] = field(default_factory=GenerationCache)  # lot status, facts, page skeletons
+    limiter: RateLimiter = field(default_factory=RateLimiter)  # the runtime's (web.public passes it)
     stamp_rows: StampRows = field(default_factory=StampRows)  # step 3: the replica when configured
 
 
@@ -176,13 +176,9 @@ def _not_genuine() -> Verification:
 
 
 def _generation(session: Session, env: VerifyEnv, rate: RateCheck | None) -> Generation:
-    """Step 2: count the request against ``rate`` and read the status generation, in one trip."""
-    if rate is None:
-        raw, live = env.store.get_shared(GENERATION_KEY)
-    else:
-        now = time.time()
-        used, raw, live = env.store.incr_and_get(rate.key(now), rate.ttl, GENERATION_KEY)
-        rate.judge(used, now)
+    """Step 2: count the request against ``rate``, then read the status generation."""
+    check_rate(env.limiter, rate)
+    raw, live = env.store.get_shared(GENERATION_KEY)
     generation = read_generation(raw, live, session)
     # A key change made by another worker moved the generation: the key ring re-reads key states.
     env.keyring.observe_generation(generation)
@@ -221,7 +217,7 @@ def verify_code(
     try:
         text = parse_stamp_url(code)
     except InvalidStamp:
-        check_rate(env.store, rate)
+        check_rate(env.limiter, rate)
         return _not_genuine()
     generation = _generation(session, env, rate)
     claims = _claims(session, env, text)
@@ -250,7 +246,7 @@ def verify_serial(
     try:
         serial = serials.parse_serial(serial_text)
     except SerialTypo:
-        check_rate(env.store, rate)
+        check_rate(env.limiter, rate)
         raise
     generation = _generation(session, env, rate)
     row = env.stamp_rows.load(session, serial)
@@ -337,12 +333,8 @@ def check_pin(session: Session, env: VerifyEnv, serial_text: str, pin: str, clie
     """
     serial = serials.parse_serial(serial_text)
     c = env.config
-    public_guard.hit(
-        env.store, public_guard.Limit("pin-stamp", c.rate_pin_per_stamp_hour, 3600), f"{serial:x}"
-    )
-    public_guard.hit(
-        env.store, public_guard.Limit("pin-client", c.rate_pin_per_client_hour, 3600), client.hex()
-    )
+    public_guard.hit(env.limiter, Limit("pin-stamp", c.rate_pin_per_stamp_hour, 3600), f"{serial:x}")
+    public_guard.hit(env.limiter, Limit("pin-client", c.rate_pin_per_client_hour, 3600), client.hex())
     stamp = session.get(Stamp, serials.to_db(serial))
     stored = stamp.pin_hash if stamp is not None and stamp.pin_hash is not None else b"\x00" * 32
     if not pins.pin_matches(env.keyring, serial, pin, stored) or stamp is None or stamp.pin_hash is None:

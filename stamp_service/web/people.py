@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    Request,
     Response,
     g,
     redirect,
@@ -30,6 +31,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -250,8 +252,19 @@ def _form_secret(settings: Settings) -> str:
     return secrets.token_hex(32)
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the signer for requests that carry no
+    cookie (every shopper's scan of the public page: 0.1-0.2 ms of CPU each, for nothing)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class() if app.secret_key else None
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     settings = app.extensions["ocop"].settings
+    app.session_interface = CookieSessions()
     app.config.update(
         SECRET_KEY=_form_secret(settings),
         SESSION_COOKIE_NAME="ocop_form",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, request
 
+from stamp_service.adapters.redis import Limit
 from stamp_service.domain.access import Principal
 from stamp_service.schemas.common import Page
 from stamp_service.schemas.verification import (
@@ -34,8 +35,8 @@ bp = Blueprint("verify_api", __name__, url_prefix="/api/v1")
 
 def _limit() -> None:
     env = verify_env()
-    limit = public_guard.Limit("api", env.config.rate_api_per_minute, 60)
-    public_guard.hit(env.store, limit, client_key(env).hex())
+    limit = Limit("api", env.config.rate_api_per_minute, 60)
+    public_guard.hit(env.limiter, limit, client_key(env).hex())
 
 
 def _out(result: Verification, lang: str) -> VerifyOut:

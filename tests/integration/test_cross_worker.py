@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from stamp_service import create_app
-from stamp_service.cache import Store
+from stamp_service.adapters.redis import Store
 from stamp_service.domain import serials
 from stamp_service.services import status_events
 from tests.revocation_support import decision

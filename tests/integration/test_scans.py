@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from stamp_service.cache import Store
+from stamp_service.adapters.redis import Store
 from stamp_service.domain import serials
 from stamp_service.services.scans import ScanEvent, ScanLog
 from stamp_service.storage.models.scans import Scan, ScanCounter

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 
-from stamp_service.cache import Store
+from stamp_service.adapters.redis import Limit, RateLimiter, Store
 from stamp_service.config import Settings
 from stamp_service.crypto.keyring import KeyRing
 from stamp_service.domain.status import Cause, Finding, Status, Verdict
@@ -89,16 +90,17 @@ def test_config_from_extra_then_env_and_fails_fast(tmp_path):
             VerifyConfig.load(_settings(tmp_path), env={"OCOP_CLONE_MAX_SCANS": bad})
 
 
-def test_fixed_window_rate_limit_with_retry_after():
-    store = Store(None)
-    limit = public_guard.Limit("t", 2, 60)
-    public_guard.hit(store, limit, "a", now=120.0)
-    public_guard.hit(store, limit, "a", now=121.0)
+def test_the_one_limiter_is_a_moving_window_with_retry_after():
+    limiter = RateLimiter(Store(None))
+    limit = Limit("t", 2, 1)
+    public_guard.hit(limiter, limit, "a")
+    public_guard.hit(limiter, limit, "a")
     with pytest.raises(RateLimited) as exc:
-        public_guard.hit(store, limit, "a", now=150.0)
-    assert 1 <= exc.value.retry_after <= 31
-    public_guard.hit(store, limit, "b", now=150.0)  # another client
-    public_guard.hit(store, limit, "a", now=180.0)  # next window
+        public_guard.hit(limiter, limit, "a")
+    assert exc.value.retry_after == 1  # whole seconds, at least one
+    public_guard.hit(limiter, limit, "b")  # another client
+    time.sleep(1.05)  # the window has moved past both hits
+    public_guard.hit(limiter, limit, "a")
 
 
 def test_form_tokens(tmp_path):

@@ -1,5 +1,8 @@
 """Shared key-value store: Redis in production, an in-process fallback on the embedded default.
 
+Part of the one Redis adapter (stamp_service.adapters.redis): the breaker below guards every
+Redis call of the service (the scan counters' and the rate limiter's too, via ``attempt``).
+
 Redis failures degrade to the fallback with one log line per outage (and a
 counter), never to an error: verification must keep working when Redis is down.
 Every call has a short timeout (``REDIS_TIMEOUT``), and a failed call opens a
@@ -33,6 +36,10 @@ return tonumber(redis.call('GET', KEYS[1]) or '0')
 """
 
 
+class Unavailable(Exception):
+    """Redis is configured but did not answer (or the breaker is open): use the in-process fallback."""
+
+
 class MemoryStore:
     """Thread-safe dict with expiry; correct only within one process."""
 
@@ -63,16 +70,6 @@ class MemoryStore:
             for key in keys:
                 self._data.pop(key, None)
 
-    def incr(self, key: str, ttl: int | None = None) -> int:
-        """Increment a counter; the expiry is set when the counter is created."""
-        with self._lock:
-            now = time.monotonic()
-            current = self._live(key, now)
-            value = int(current or 0) + 1
-            expires = self._data[key][0] if current is not None else (now + ttl if ttl else None)
-            self._data[key] = (expires, value)
-            return value
-
     def ping(self) -> bool:
         return True
 
@@ -93,6 +90,7 @@ class Store:
 
     def __init__(self, redis_url: str | None, *, prefix: str = "ocop:") -> None:
         self.prefix = prefix
+        self.url = redis_url
         self.memory = MemoryStore()
         self.redis: Any = None
         self.degraded_count = 0
@@ -176,13 +174,6 @@ class Store:
             elif name == "set":
                 value, ttl = args
                 result = self.redis.set(self.prefix + key, value, ex=ttl)
-            elif name == "incr":
-                (ttl,) = args
-                pipe = self.redis.pipeline()
-                pipe.incr(self.prefix + key)
-                if ttl:
-                    pipe.expire(self.prefix + key, ttl, nx=True)
-                result = pipe.execute()[0]
             else:  # pragma: no cover - guarded by the public methods
                 raise AssertionError(name)
             self.succeeded()
@@ -191,18 +182,30 @@ class Store:
             self.failed(exc)
             return getattr(self.memory, name)(key, *args)
 
+    def attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` (Redis commands) behind the breaker: Unavailable when Redis is not
+        configured, the breaker is open, or the call fails to connect or times out."""
+        import redis
+
+        if not self.shared():
+            raise Unavailable()
+        try:
+            result = fn(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self.failed(exc)
+            raise Unavailable() from exc
+        self.succeeded()
+        return result
+
     def get(self, key: str) -> bytes | None:
         return self._call("get", key)
 
     def set(self, key: str, value: bytes, ttl: int | None = None) -> None:
         self._call("set", key, value, ttl)
 
-    def incr(self, key: str, ttl: int | None = None) -> int:
-        return int(self._call("incr", key, ttl))
-
     def advance(self, key: str, seen_key: str, durable: int) -> int:
         """Move counter ``key`` by one if ``durable`` is newer than the value ``seen_key`` took in
-        (atomic: one Lua call); returns ``key``'s value. Falls back like ``incr``."""
+        (atomic: one Lua call); returns ``key``'s value. Falls back like ``get``."""
         import redis
 
         if self.shared():
@@ -229,28 +232,6 @@ class Store:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             self.failed(exc)
             return None, False
-
-    def incr_and_get(self, counter: str, ttl: int, key: str) -> tuple[int, bytes | None, bool]:
-        """``INCR counter`` (expiring after ``ttl`` s) and ``GET key`` in one round trip.
-
-        Returns (count, value, shared): ``shared`` is False when Redis was unreachable (the count
-        is then this process's, and the value None: the caller must not trust a private copy).
-        """
-        import redis
-
-        if self.shared():
-            try:
-                pipe = self.redis.pipeline(transaction=False)
-                pipe.incr(self.prefix + counter)
-                pipe.expire(self.prefix + counter, ttl, nx=True)
-                pipe.get(self.prefix + key)
-                count, _, value = pipe.execute()
-                self.succeeded()
-                return int(count), value, True
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
-                self.failed(exc)
-        value = self.memory.get(key) if self.redis is None else None
-        return self.memory.incr(counter, ttl), value, self.redis is None
 
     def delete(self, *keys: str) -> None:
         import redis

@@ -1,0 +1,1 @@
+"""Adapters to what the service talks to besides its database (docs/architecture.md)."""
