@@ -42,6 +42,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,6 +240,15 @@ def process_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), after "pid (comm)"
 
 
+def user_system_ticks(pid: int) -> tuple[int, int]:
+    """utime and stime of one process, in clock ticks; (0, 0) when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return (0, 0)
+    return int(fields[11]), int(fields[12])
+
+
 def child_pids(pid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -389,6 +399,73 @@ def cold_latencies(port: int, paths: list[str]) -> dict[str, float]:
     return {"p50": times[len(times) // 2], "p99": times[min(len(times) - 1, int(len(times) * 0.99))]}
 
 
+def profile_workers(
+    label: str, master: int, run: Callable[[], dict[str, float]], seconds: int, extra: str, tmp: Path
+) -> None:
+    """py-spy ``record`` on every worker of ``master`` while ``run`` (a wrk run) loads it; prints
+    the share of samples per thread, the top leaf frames (self) and the top frames (inclusive)."""
+    import threading
+    from collections import Counter
+
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    result: dict[str, dict[str, float]] = {}
+    load = threading.Thread(target=lambda: result.update(r=run()))
+    load.start()
+    time.sleep(1)
+    recs = []
+    workers = child_pids(master)
+    ticks_before = {pid: user_system_ticks(pid) for pid in workers}
+    for pid in workers:
+        out = tmp / f"{label}-{pid}.txt"
+        cmd = [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200"]
+        cmd += ["--format", "raw", "--threads", "--nonblocking", "-o", str(out), *extra.split()]
+        recs.append((out, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    for _, rec in recs:
+        rec.wait()
+    ticks = [
+        (user_system_ticks(p)[0] - ticks_before[p][0], user_system_ticks(p)[1] - ticks_before[p][1])
+        for p in workers
+    ]
+    load.join()
+    threads: Counter[str] = Counter()
+    self_: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    for out, _ in recs:
+        keep = tmp / f"profile-{label}-{out.name}"
+        for line in out.read_text().splitlines():
+            stack, _, n = line.rpartition(" ")
+            count = int(n)
+            frames = stack.split(";")
+            total += count
+            threads[frames[0].split(" (")[0]] += count  # "thread (0x...)" as first frame with --threads
+            self_[frames[-1]] += count
+            for frame in set(frames[1:]):
+                incl[frame] += count
+        keep.write_text(out.read_text())
+    r = result.get("r", {})
+    print(f"\n== py-spy {extra or '(on-CPU samples)'}: {label}, {r.get('rps', 0):.0f} req/s{cpu_text(r)}")
+    user, system = sum(t[0] for t in ticks) * TICK_MS, sum(t[1] for t in ticks) * TICK_MS
+    print(
+        f"   {total} samples over {len(recs)} workers (raw stacks: BENCH_PROFILE_DIR keeps them); the "
+        f"workers' CPU meanwhile: user {user:.0f} ms, system {system:.0f} ms "
+        f"({system / max(1.0, user + system):.0%} in the kernel)"
+    )
+    for title, counter, n in (
+        ("threads", threads, 10),
+        ("self (leaf frames)", self_, 30),
+        ("inclusive", incl, 45),
+    ):
+        print(f"  -- {title}")
+        for frame, count in counter.most_common(n):
+            print(f"  {count / max(1, total):6.1%}  {frame[:150]}")
+    dest = os.environ.get("BENCH_PROFILE_DIR")
+    if dest:
+        Path(dest).mkdir(parents=True, exist_ok=True)
+        for out, _ in recs:
+            (Path(dest) / f"{label}-{out.name}").write_text(out.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=5)
@@ -415,6 +492,15 @@ def main() -> None:
         "tree: workers that know every lot, as after a while in production (the default measures workers "
         "that meet most lots for the first time during the run)",
     )
+    parser.add_argument(
+        "--profile-workers",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="after the warm-up, record each gunicorn worker with py-spy (pip install py-spy into the "
+        "venv) for SECONDS while the mix and then the bare route run, print the top frames, and stop",
+    )
+    parser.add_argument("--profile-args", default="", help="extra py-spy record options, e.g. '--gil --idle'")
     parser.add_argument("--wrk-threads", type=int, default=WRK_THREADS)
     parser.add_argument("--wrk-cpus", default=WRK_CPUS, help="pin wrk with taskset, e.g. 1 (all runs alike)")
     args = parser.parse_args()
@@ -547,6 +633,20 @@ def main() -> None:
                         f"stamps ({WARM_PER_LOT} per lot)",
                         file=sys.stderr,
                     )
+            if args.profile_workers:
+                for label, _url, port, run in (
+                    (
+                        "mix",
+                        app,
+                        app_port,
+                        lambda: targets.run(app, duration=args.profile_workers + 2, connections=c),
+                    ),
+                    ("bare", bare_url, bare_port, lambda: bare_run(args.profile_workers + 2)),
+                ):
+                    profile_workers(
+                        label, meter.masters[port], run, args.profile_workers, args.profile_args, tmp
+                    )
+                return
             bares, mixes, ratios, olds, old_ratios = [], [], [], [], []
             for i in range(args.rounds):  # interleaved, so a noisy neighbour hits both routes alike
                 expected = max([warm["rps"], *(m["rps"] for m in mixes)])

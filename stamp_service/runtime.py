@@ -42,7 +42,7 @@ class Runtime:
                 settings.database_url, isolation_level="AUTOCOMMIT", pool_pre_ping=False
             )
             reads = make_session_factory(read_engine)
-            reads.configure(info={"store": store})
+            reads.configure(info={"store": store, "autocommit_reads": True})  # stamp_status.load_stamp
         replica = None
         if settings.database_read_url:
             replica_engine = make_engine(

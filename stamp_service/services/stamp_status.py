@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -185,13 +185,25 @@ def load_stamp(session: Session, serial: int) -> StampRow | None:
     the page's one query per first scan, where SQLAlchemy's statement handling cost more CPU
     than the query itself (bench/verify_profile.py). The SQL is still ``_STAMP_ROW``'s.
     """
-    conn = session.connection()
     key = serials.to_db(serial)
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        row: Any = raw.execute(_PG_STAMP_ROW, {"serial": key}, prepare=True).fetchone()  # type: ignore[union-attr]
+    bind = session.get_bind()
+    row: Any
+    if bind.dialect.name != "postgresql":
+        row = session.connection().execute(_STAMP_ROW, {"serial": key}).one_or_none()
+    elif not session.info.get("autocommit_reads") or session.in_transaction() or not isinstance(bind, Engine):
+        raw = session.connection().connection.driver_connection
+        row = raw.execute(_PG_STAMP_ROW, {"serial": key}, prepare=True).fetchone()  # type: ignore[union-attr]
     else:
-        row = conn.execute(_STAMP_ROW, {"serial": key}).one_or_none()
+        # The page's autocommit read session (``Runtime.read_session_factory``, marked in its info):
+        # a pool checkout without a Session transaction. The Session's begin, connection wrapper and
+        # close cost as much CPU as the query (py-spy under gunicorn, docs/verification.md); with
+        # nothing begun, closing the session is cheap too. Other sessions read through their own
+        # connection, so what they hold (a test's transaction, a replica's error wrapping) stays.
+        pooled = bind.raw_connection()
+        try:
+            row = pooled.driver_connection.execute(_PG_STAMP_ROW, {"serial": key}, prepare=True).fetchone()  # type: ignore[union-attr]
+        finally:
+            pooled.close()
     if row is None:
         return None
     scans, first_at, last_at, clients, provinces = row[10:]

@@ -47,6 +47,25 @@ def test_counts_dedupes_and_flushes_in_batches(session, session_factory, store):
     assert log.flush(session_factory) == 0
 
 
+def test_a_later_flush_updates_the_totals_of_a_stamp_already_in_the_database(session, session_factory, store):
+    """The flusher's two writes of the totals: an INSERT for a stamp new to ``scan_counters``, an
+    UPDATE for one already there (the live counters grow; the first time stays, the last moves)."""
+    log = ScanLog(store)
+    serial = serials.generate()
+    early = datetime.now(UTC) - timedelta(minutes=5)
+    log.record(ev(serial, 1, at=early), None)
+    assert log.flush(session_factory) == 1
+    log.record(ev(serial, 2, province="42"), None)
+    log.record(ev(serial, 3, province="44"), None)
+    assert log.flush(session_factory) == 2
+    session.expire_all()
+    counter = session.get(ScanCounter, serials.to_db(serial))
+    assert (counter.scans, counter.clients, counter.provinces) == (3, 3, 2)
+    assert abs(counter.first_at - early) < timedelta(seconds=1) and counter.last_at > early + timedelta(
+        minutes=4
+    )
+
+
 def test_a_store_that_lost_its_counters_is_seeded_from_the_database(session, session_factory, store):
     serial = serials.generate()
     start = datetime.now(UTC) - timedelta(days=30)
