@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 
 from stamp_service import create_app
 from stamp_service.config import Settings
 from stamp_service.domain.access import SYSTEM, Role
-from stamp_service.services import reference
+from stamp_service.services import reference, stamp_rows
 from stamp_service.storage.db import make_engine, make_session_factory
 from stamp_service.storage.migrate import upgrade
 from stamp_service.storage.models.stamps import Stamp
@@ -31,8 +31,6 @@ from tests.conftest import REDIS_URL
 from tests.factories import make_caller
 from tests.revocation_support import decision
 from tests.stamp_factories import IssuedBatch, ensure_keyring, make_issued_batch
-
-STAMP_ROW_QUERY = "WHERE stamps.serial ="  # stamp_status.load_stamp, and nothing else
 
 
 @dataclass
@@ -107,30 +105,35 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
     server.dispose()
 
 
-def stamp_queries(factory: Any) -> list[str]:
-    """The stamp-row queries the engine behind ``factory`` runs from now on."""
-    seen: list[str] = []
+def stamp_reads(monkeypatch: pytest.MonkeyPatch, replica_factory: Any) -> tuple[list[int], list[int]]:
+    """The stamp-row lookups from now on, (on the replica, on the primary), by the database the
+    session is bound to. Counted at ``load_stamp``'s call: on PostgreSQL its statement goes to
+    psycopg directly (a prepared statement), past SQLAlchemy's cursor events."""
+    replica_url = replica_factory.kw["bind"].url
+    on_replica: list[int] = []
+    on_primary: list[int] = []
+    real = stamp_rows.load_stamp
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if STAMP_ROW_QUERY in statement:
-            seen.append(statement)
+    def counting(session: Any, serial: int) -> Any:
+        (on_replica if session.get_bind().url == replica_url else on_primary).append(serial)
+        return real(session, serial)
 
-    event.listen(factory.kw["bind"], "before_cursor_execute", record)
-    return seen
+    monkeypatch.setattr(stamp_rows, "load_stamp", counting)
+    return on_replica, on_primary
 
 
 def verdict(app: Flask, token: str) -> str:
     return str(app.test_client().get(f"/api/v1/verify/{token}").get_json()["verdict"])
 
 
-def test_a_replica_that_has_the_row_answers_and_the_primary_is_not_asked(world, tmp_path):
+def test_a_replica_that_has_the_row_answers_and_the_primary_is_not_asked(world, tmp_path, monkeypatch):
     batch = world.issue()
     other_spelling = world.primary_url.replace("@127.0.0.1", "@localhost", 1)
     assert other_spelling != world.primary_url  # a second URL, the same PostgreSQL and database
     app = world.app(tmp_path, other_spelling)
     rt = app.extensions["ocop"]
     try:
-        on_replica, on_primary = stamp_queries(rt.replica_session_factory), stamp_queries(rt.session_factory)
+        on_replica, on_primary = stamp_reads(monkeypatch, rt.replica_session_factory)
         assert verdict(app, batch.tokens[0]) == "genuine"
         page = app.test_client().get(f"/V/{batch.tokens[1]}")  # the page (a counted scan) alike
         assert page.status_code == 200
@@ -139,7 +142,7 @@ def test_a_replica_that_has_the_row_answers_and_the_primary_is_not_asked(world, 
         rt.close()
 
 
-def test_a_stamp_the_replica_has_not_received_yet_is_found_on_the_primary(world, tmp_path):
+def test_a_stamp_the_replica_has_not_received_yet_is_found_on_the_primary(world, tmp_path, monkeypatch):
     """Lag: the stamp was issued after the replica's state. Revocation comes from the primary."""
     old = world.issue()
     admin = world.admin()
@@ -154,7 +157,7 @@ def test_a_stamp_the_replica_has_not_received_yet_is_found_on_the_primary(world,
     app = world.app(tmp_path, replica_url)
     rt = app.extensions["ocop"]
     try:
-        on_replica, on_primary = stamp_queries(rt.replica_session_factory), stamp_queries(rt.session_factory)
+        on_replica, on_primary = stamp_reads(monkeypatch, rt.replica_session_factory)
         assert verdict(app, fresh.tokens[0]) == "genuine"  # not "not genuine": the primary had it
         assert (len(on_replica), len(on_primary)) == (1, 1)
         assert verdict(app, old.tokens[0]) == "genuine"  # the replica has it: the primary is not asked
