@@ -17,7 +17,7 @@ from stamp_service.domain.i18n import N_
 from stamp_service.errors import Conflict, NotFound, ValidationFailed
 from stamp_service.services import accounts
 from stamp_service.storage.models.registry import Producer
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.context import db, runtime
 from stamp_service.web.people import people_blueprint, province_choices, render, signed_in
 from stamp_service.web.signin_pages import field_errors
@@ -29,10 +29,6 @@ ROLE_CHOICES = (
     ("inspector", N_("Inspector")),
     ("producer", N_("Producer")),
 )
-
-
-def _me() -> Principal:
-    return page_person().principal
 
 
 def _producer_choices(principal: Principal) -> list[tuple[str, str]]:
@@ -53,7 +49,7 @@ def index() -> Any:
     page = max(1, _int_or_none(request.args.get("page")) or 1)
     listing = accounts.list_accounts(
         db(),
-        _me(),
+        page_principal(),
         role=Role(role) if role in {r.value for r in Role} else None,
         page=page,
         per_page=PER_PAGE,
@@ -64,7 +60,7 @@ def index() -> Any:
 @bp.route("/new", methods=["GET", "POST"])
 @signed_in(Role.ADMIN)
 def new() -> Any:
-    me = _me()
+    me = page_principal()
     errors: dict[str, str] = {}
     form = request.form.to_dict() if request.method == "POST" else {}
     if request.method == "POST":
@@ -107,8 +103,8 @@ def new() -> Any:
 @bp.get("/<int:account_id>")
 @signed_in(Role.ADMIN)
 def detail(account_id: int) -> Any:
-    account = accounts.get_account(db(), _me(), account_id)
-    tokens = accounts.account_tokens(db(), _me(), account_id)
+    account = accounts.get_account(db(), page_principal(), account_id)
+    tokens = accounts.account_tokens(db(), page_principal(), account_id)
     max_days = runtime().settings.token_max_days[account.role]
     return render(
         "people/account_detail.html", account=account, tokens=tokens, max_days=max_days, errors={}, form={}
@@ -118,8 +114,8 @@ def detail(account_id: int) -> Any:
 @bp.post("/<int:account_id>/reset-password")
 @signed_in(Role.ADMIN)
 def reset_password(account_id: int) -> Any:
-    code = accounts.reset_password(db(), _me(), account_id)
-    account = accounts.get_account(db(), _me(), account_id)
+    code = accounts.reset_password(db(), page_principal(), account_id)
+    account = accounts.get_account(db(), page_principal(), account_id)
     return render("people/one_time_code.html", account=account, code=code, created=False)
 
 
@@ -130,7 +126,9 @@ def deactivate(account_id: int) -> Any:
         flash(N_("Tick the box to confirm the deactivation."), "error")
         return redirect(url_for("accounts_pages.detail", account_id=account_id))
     try:
-        accounts.deactivate_account(db(), _me(), account_id, reason=request.form.get("reason") or None)
+        accounts.deactivate_account(
+            db(), page_principal(), account_id, reason=request.form.get("reason") or None
+        )
     except Conflict as exc:
         flash(_conflict_message(exc), "error")
     else:
@@ -141,7 +139,7 @@ def deactivate(account_id: int) -> Any:
 @bp.post("/<int:account_id>/tokens")
 @signed_in(Role.ADMIN)
 def new_token(account_id: int) -> Any:
-    account = accounts.get_account(db(), _me(), account_id)
+    account = accounts.get_account(db(), page_principal(), account_id)
     max_days = runtime().settings.token_max_days
     days = _int_or_none(request.form.get("days"))
     label = request.form.get("label", "").strip()[:200]
@@ -151,13 +149,13 @@ def new_token(account_id: int) -> Any:
     else:
         try:
             issued = accounts.issue_token(
-                db(), _me(), account_id=account_id, label=label, days=days, max_days=max_days
+                db(), page_principal(), account_id=account_id, label=label, days=days, max_days=max_days
             )
         except Conflict as exc:
             flash(_conflict_message(exc), "error")
             return redirect(url_for("accounts_pages.detail", account_id=account_id))
         return render("people/token_issued.html", account=account, issued=issued)
-    tokens = accounts.account_tokens(db(), _me(), account_id)
+    tokens = accounts.account_tokens(db(), page_principal(), account_id)
     return render(
         "people/account_detail.html",
         422,
@@ -173,7 +171,7 @@ def new_token(account_id: int) -> Any:
 @signed_in(Role.ADMIN)
 def revoke_token(token_id: int) -> Any:
     try:
-        row = accounts.revoke_token(db(), _me(), token_id)
+        row = accounts.revoke_token(db(), page_principal(), token_id)
     except Conflict:
         flash(N_("This token was already revoked."), "error")
         account_id = _int_or_none(request.form.get("account_id"))

@@ -71,6 +71,11 @@ def page_person() -> web_sessions.Resolved:
     return g.person  # type: ignore[no-any-return]
 
 
+def page_principal() -> Principal:
+    """The signed-in person's principal: what every page passes to the services' access check."""
+    return page_person().principal
+
+
 def set_session_cookie(response: Response, started: web_sessions.Started) -> None:
     settings = runtime().settings
     response.set_cookie(

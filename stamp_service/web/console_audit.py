@@ -11,7 +11,7 @@ from flask import Flask, request
 
 from stamp_service.domain.access import Role
 from stamp_service.services import audit_log
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.console_forms import add_number_format, page_number
 from stamp_service.web.context import db
 from stamp_service.web.people import people_blueprint, render, signed_in
@@ -27,7 +27,7 @@ def _arg(name: str, limit: int = 64) -> str | None:
 @bp.get("/")
 @signed_in(Role.ADMIN)
 def index() -> Any:
-    me = page_person().principal
+    me = page_principal()
     filters = audit_log.AuditFilters(
         action=_arg("action"),
         actor=_arg("actor"),

@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import Flask, flash, redirect, request, url_for
 
-from stamp_service.domain.access import Principal, Role
+from stamp_service.domain.access import Role
 from stamp_service.errors import Conflict
 from stamp_service.schemas.verification import ReportQuery
 from stamp_service.services import reports
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.console_decision_form import Errors, page_context, text
 from stamp_service.web.context import db
 from stamp_service.web.people import people_blueprint, province_name, render, signed_in
@@ -33,10 +33,6 @@ PROBLEMS = {
 }
 
 
-def _me() -> Principal:
-    return page_person().principal
-
-
 @bp.get("/")
 @signed_in(Role.ADMIN)
 def index() -> Any:
@@ -44,7 +40,7 @@ def index() -> Any:
     raw_page = request.args.get("page", "")
     page = int(raw_page) if raw_page.isdigit() and 0 < len(raw_page) < 6 else 1
     query = ReportQuery(state=state if state in STATES else None, page=page, per_page=50)  # type: ignore[arg-type]
-    listing = reports.list_reports(db(), _me(), query)
+    listing = reports.list_reports(db(), page_principal(), query)
     return render(
         "people/console_consumer_reports.html",
         listing=listing,
@@ -55,7 +51,7 @@ def index() -> Any:
 
 
 def _detail(report_id: int, status: int = 200, errors: Errors | None = None) -> Any:
-    report = reports.get_report(db(), _me(), report_id)
+    report = reports.get_report(db(), page_principal(), report_id)
     where = province_name(report.province_code) if report.province_code else None
     return render(
         "people/console_consumer_report.html",
@@ -77,12 +73,12 @@ def detail(report_id: int) -> Any:
 @bp.post("/<int:report_id>/close")
 @signed_in(Role.ADMIN)
 def close(report_id: int) -> Any:
-    reports.get_report(db(), _me(), report_id)  # NotFound outside the province first
+    reports.get_report(db(), page_principal(), report_id)  # NotFound outside the province first
     note = text(request.form.to_dict(), "note")
     if not 3 <= len(note) <= 2000:
         return _detail(report_id, 422, {"note": "Write what was done (3 to 2,000 characters)."})
     try:
-        reports.close_report(db(), _me(), report_id, note)
+        reports.close_report(db(), page_principal(), report_id, note)
     except Conflict:
         db().rollback()
         flash("This report was already closed.", "error")

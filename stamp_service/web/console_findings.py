@@ -10,11 +10,11 @@ from typing import Any
 
 from flask import Flask, flash, redirect, request, url_for
 
-from stamp_service.domain.access import Principal, Role
+from stamp_service.domain.access import Role
 from stamp_service.errors import Conflict, RuleViolation, ValidationFailed
 from stamp_service.schemas.findings import FindingQuery, ProposalAction, ProposalDecisionIn, ProposalIn
 from stamp_service.services import findings
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.console_decision_form import (
     Errors,
     page_context,
@@ -36,10 +36,6 @@ ACTIONS = (
 )
 
 
-def _me() -> Principal:
-    return page_person().principal
-
-
 @bp.get("/")
 @signed_in(Role.ADMIN)
 def index() -> Any:
@@ -47,7 +43,7 @@ def index() -> Any:
     raw_page = request.args.get("page", "")
     page = int(raw_page) if raw_page.isdigit() and 0 < len(raw_page) < 6 else 1
     query = FindingQuery(state=state if state in STATES else None, page=page, per_page=50)
-    listing = findings.list_findings(db(), _me(), query)
+    listing = findings.list_findings(db(), page_principal(), query)
     return render(
         "people/console_findings.html",
         listing=listing,
@@ -58,7 +54,7 @@ def index() -> Any:
 
 
 def _detail(finding_id: int, status: int = 200, errors: Errors | None = None) -> Any:
-    finding = findings.get_finding(db(), _me(), finding_id)
+    finding = findings.get_finding(db(), page_principal(), finding_id)
     return render(
         "people/console_finding.html",
         status,
@@ -90,7 +86,7 @@ def _refused(finding_id: int, exc: Exception, field: str) -> Any:
 @bp.post("/<int:finding_id>/propose")
 @signed_in(Role.ADMIN)
 def propose(finding_id: int) -> Any:
-    findings.get_finding(db(), _me(), finding_id)  # NotFound outside the province first
+    findings.get_finding(db(), page_principal(), finding_id)  # NotFound outside the province first
     form = request.form.to_dict()
     errors: Errors = {}
     action = form.get("action", "")
@@ -100,7 +96,9 @@ def propose(finding_id: int) -> Any:
     if errors:
         return _detail(finding_id, 422, errors)
     try:
-        findings.propose(db(), _me(), finding_id, ProposalIn(action=ProposalAction(action), reason=reason))
+        findings.propose(
+            db(), page_principal(), finding_id, ProposalIn(action=ProposalAction(action), reason=reason)
+        )
     except (ValidationFailed, Conflict, RuleViolation) as exc:
         return _refused(finding_id, exc, "proposal_reason")
     flash("The proposal is recorded; it waits for a decision.", "success")
@@ -110,14 +108,17 @@ def propose(finding_id: int) -> Any:
 @bp.post("/<int:finding_id>/accept")
 @signed_in(Role.ADMIN)
 def accept(finding_id: int) -> Any:
-    finding = findings.get_finding(db(), _me(), finding_id)
+    finding = findings.get_finding(db(), page_principal(), finding_id)
     needs_decision = finding.proposal is not None and finding.proposal.action == "withdrawal"
     parsed, errors = read(request.form.to_dict(), decision_required=needs_decision)
     if parsed is None:
         return _detail(finding_id, 422, errors)
     try:
         findings.accept_proposal(
-            db(), _me(), finding_id, ProposalDecisionIn(reason=parsed.reason, decision=parsed.decision)
+            db(),
+            page_principal(),
+            finding_id,
+            ProposalDecisionIn(reason=parsed.reason, decision=parsed.decision),
         )
     except (ValidationFailed, Conflict, RuleViolation) as exc:
         return _refused(finding_id, exc, "reason")
@@ -128,13 +129,13 @@ def accept(finding_id: int) -> Any:
 @bp.post("/<int:finding_id>/reject")
 @signed_in(Role.ADMIN)
 def reject(finding_id: int) -> Any:
-    findings.get_finding(db(), _me(), finding_id)
+    findings.get_finding(db(), page_principal(), finding_id)
     errors: Errors = {}
     reason = read_reason(request.form.to_dict(), errors, "reject_reason")
     if errors:
         return _detail(finding_id, 422, errors)
     try:
-        findings.reject_proposal(db(), _me(), finding_id, ProposalDecisionIn(reason=reason))
+        findings.reject_proposal(db(), page_principal(), finding_id, ProposalDecisionIn(reason=reason))
     except (ValidationFailed, Conflict, RuleViolation) as exc:
         return _refused(finding_id, exc, "reject_reason")
     flash("The proposal is rejected; nothing was revoked.", "success")

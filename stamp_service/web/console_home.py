@@ -9,7 +9,7 @@ from flask import Flask
 from stamp_service.domain.access import Role
 from stamp_service.services import console_home
 from stamp_service.web import charts
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.context import db
 from stamp_service.web.people import _, people_blueprint, render, signed_in
 
@@ -19,7 +19,7 @@ bp = people_blueprint("console_home", __name__, url_prefix="/console")
 @bp.get("/")
 @signed_in(Role.ADMIN)
 def home() -> Any:
-    principal = page_person().principal
+    principal = page_principal()
     attention = console_home.office_attention(db(), principal)
     month = console_home.month_activity(db(), principal)
     return render(

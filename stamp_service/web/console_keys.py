@@ -24,7 +24,7 @@ from stamp_service.domain.certification import local_today
 from stamp_service.domain.i18n import N_
 from stamp_service.errors import Conflict, NotFound, SigningKeyUnavailable, ValidationFailed
 from stamp_service.services import key_overview, keys, revocation
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.console_decision_form import Errors, page_context, read, read_reason, text
 from stamp_service.web.context import db, runtime
 from stamp_service.web.people import people_blueprint, render, signed_in
@@ -46,7 +46,7 @@ STATE_LABELS = {
 
 def _me() -> Principal:
     """The central administrator; anyone else gets the 404 page (before any form is read)."""
-    me = page_person().principal
+    me = page_principal()
     if me.role is not Role.ADMIN or me.province_code is not None:
         raise NotFound("no such page")
     return me

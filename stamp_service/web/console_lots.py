@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Flask, request
 
-from stamp_service.domain.access import Principal, Role
+from stamp_service.domain.access import Role
 from stamp_service.services import lot_directory, lots, products
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.console_forms import add_number_format
 from stamp_service.web.context import db
 from stamp_service.web.people import people_blueprint, render, signed_in
@@ -27,16 +27,12 @@ EVENT_LABELS = {
 }
 
 
-def _me() -> Principal:
-    return page_person().principal
-
-
 @bp.get("/")
 @signed_in(Role.ADMIN)
 def index() -> Any:
     q = request.args.get("q", "").strip()[:64].replace("\x00", "") or None
     listing = lot_directory.search_lots(
-        db(), _me(), q=q, per_page=PER_PAGE, after=_lot_id("after"), before=_lot_id("before")
+        db(), page_principal(), q=q, per_page=PER_PAGE, after=_lot_id("after"), before=_lot_id("before")
     )
     return render("people/console_lots.html", listing=listing, q=q or "")
 
@@ -49,8 +45,8 @@ def _lot_id(name: str) -> int | None:
 @bp.get("/<int:lot_id>")
 @signed_in(Role.ADMIN)
 def detail(lot_id: int) -> Any:
-    lot = lots.read_lot(db(), _me(), lot_id)
-    product = products.get_product(db(), _me(), lot.product_id)
+    lot = lots.read_lot(db(), page_principal(), lot_id)
+    product = products.get_product(db(), page_principal(), lot.product_id)
     return render("people/console_lot.html", lot=lot, product=product, event_labels=EVENT_LABELS)
 
 

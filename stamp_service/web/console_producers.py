@@ -12,13 +12,13 @@ from typing import Any
 
 from flask import Flask, flash, redirect, request, url_for
 
-from stamp_service.domain.access import Principal, Role
+from stamp_service.domain.access import Role
 from stamp_service.errors import Conflict, ValidationFailed
 from stamp_service.schemas.products import ProductQuery
 from stamp_service.schemas.registry import LegalType, ProducerIn, ProducerPatch
 from stamp_service.services import producer_directory, products, registry
 from stamp_service.services.producer_directory import ProducerFilters
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.console_forms import add_number_format, cleaned, page_number, parse, service_errors
 from stamp_service.web.context import db
 from stamp_service.web.people import people_blueprint, render, signed_in
@@ -60,10 +60,6 @@ HINTS = {
 }
 
 
-def _me() -> Principal:
-    return page_person().principal
-
-
 def _filters() -> ProducerFilters:
     args = request.args
     stars = args.get("stars", "")
@@ -83,13 +79,13 @@ def _filters() -> ProducerFilters:
 @signed_in(Role.ADMIN)
 def index() -> Any:
     filters = _filters()
-    listing = producer_directory.search_producers(db(), _me(), filters)
+    listing = producer_directory.search_producers(db(), page_principal(), filters)
     return render(
         "people/console_producers.html",
         listing=listing,
         filters=filters,
         legal_types=LEGAL_TYPES,
-        communes=producer_directory.commune_groups(db(), _me()),
+        communes=producer_directory.commune_groups(db(), page_principal()),
     )
 
 
@@ -102,7 +98,7 @@ def new() -> Any:
         data, errors = parse(ProducerIn, form, HINTS)
         if data is not None:
             try:
-                producer = registry.create_producer(db(), _me(), data)
+                producer = registry.create_producer(db(), page_principal(), data)
             except ValidationFailed as exc:
                 errors = service_errors(exc, HINTS)
             except Conflict:
@@ -117,15 +113,17 @@ def new() -> Any:
         errors=errors,
         producer=None,
         legal_types=LEGAL_TYPES,
-        communes=producer_directory.commune_groups(db(), _me()),
+        communes=producer_directory.commune_groups(db(), page_principal()),
     )
 
 
 @bp.get("/<int:producer_id>")
 @signed_in(Role.ADMIN)
 def detail(producer_id: int) -> Any:
-    producer = registry.get_producer(db(), _me(), producer_id)
-    listing = products.list_products(db(), _me(), ProductQuery(producer_id=producer.id, per_page=200))
+    producer = registry.get_producer(db(), page_principal(), producer_id)
+    listing = products.list_products(
+        db(), page_principal(), ProductQuery(producer_id=producer.id, per_page=200)
+    )
     return render(
         "people/console_producer.html",
         producer=producer,
@@ -137,7 +135,7 @@ def detail(producer_id: int) -> Any:
 @bp.route("/<int:producer_id>/edit", methods=["GET", "POST"])
 @signed_in(Role.ADMIN)
 def edit(producer_id: int) -> Any:
-    producer = registry.get_producer(db(), _me(), producer_id)
+    producer = registry.get_producer(db(), page_principal(), producer_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         form = cleaned(EDIT_FIELDS)
@@ -145,7 +143,7 @@ def edit(producer_id: int) -> Any:
         data, errors = parse(ProducerPatch, form, HINTS)
         if data is not None:
             patch = ProducerPatch.model_validate_json(json.dumps({k: (v or None) for k, v in form.items()}))
-            registry.update_producer(db(), _me(), producer.id, patch)
+            registry.update_producer(db(), page_principal(), producer.id, patch)
             flash("The changes are saved.", "success")
             return redirect(url_for("console_producers.detail", producer_id=producer.id))
     else:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, flash, redirect, request, url_for
 from sqlalchemy import select
 
-from stamp_service.domain.access import Principal, Role
+from stamp_service.domain.access import Role
 from stamp_service.domain.certification import local_today
 from stamp_service.errors import (
     Conflict,
@@ -27,7 +27,7 @@ from stamp_service.schemas.lots import LotQuery
 from stamp_service.schemas.products import ProductIn
 from stamp_service.services import certificates, lots, products, registry
 from stamp_service.storage.models.reference import ProductGroup
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.console_forms import add_number_format, cleaned, parse, service_errors
 from stamp_service.web.context import db
 from stamp_service.web.people import lang, people_blueprint, render, signed_in
@@ -88,10 +88,6 @@ RULE_FIELDS = {
 IMAGE_HINT = "Choose a JPEG, PNG or WebP photo of at most 100 KB."
 
 
-def _me() -> Principal:
-    return page_person().principal
-
-
 def _group_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Product groups under their category (the reference list), named in the page's language."""
     rows = db().scalars(select(ProductGroup).order_by(ProductGroup.code)).all()
@@ -106,14 +102,14 @@ def _group_choices() -> list[tuple[str, list[tuple[str, str]]]]:
 @bp.route("/new/<int:producer_id>", methods=["GET", "POST"])
 @signed_in(Role.ADMIN)
 def new(producer_id: int) -> Any:
-    producer = registry.get_producer(db(), _me(), producer_id)
+    producer = registry.get_producer(db(), page_principal(), producer_id)
     form = cleaned(PRODUCT_FIELDS) if request.method == "POST" else {}
     errors: dict[str, str] = {}
     if request.method == "POST":
         data, errors = parse(ProductIn, {**form, "producer_id": producer.id}, PRODUCT_HINTS, ("producer_id",))
         if data is not None:
             try:
-                product = products.create_product(db(), _me(), data)
+                product = products.create_product(db(), page_principal(), data)
             except ValidationFailed as exc:
                 errors = service_errors(exc, PRODUCT_HINTS)
             else:
@@ -130,7 +126,7 @@ def new(producer_id: int) -> Any:
 
 
 def _detail(product_id: int, *, form: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
-    me = _me()
+    me = page_principal()
     product = products.read_product(db(), me, product_id)
     producer = registry.get_producer(db(), me, product.producer_id)
     history = certificates.list_certificates(db(), me, CertificateQuery(product_id=product.id, per_page=200))
@@ -162,7 +158,7 @@ def detail(product_id: int) -> Any:
 @bp.post("/<int:product_id>/certificates")
 @signed_in(Role.ADMIN)
 def record_decision(product_id: int) -> Any:
-    products.get_product(db(), _me(), product_id)  # 404 outside the scope, before any parsing
+    products.get_product(db(), page_principal(), product_id)  # 404 outside the scope, before any parsing
     form = cleaned(DECISION_FIELDS)
     payload: dict[str, Any] = {**form, "product_id": product_id}
     current = certificates.current_certificate(db(), product_id)
@@ -173,7 +169,7 @@ def record_decision(product_id: int) -> Any:
     )
     if data is not None:
         try:
-            certificates.create_certificate(db(), _me(), data)
+            certificates.create_certificate(db(), page_principal(), data)
         except ValidationFailed as exc:
             errors = service_errors(exc, DECISION_HINTS)
         except (RuleViolation, Forbidden) as exc:
@@ -192,7 +188,7 @@ def record_decision(product_id: int) -> Any:
 @bp.post("/<int:product_id>/image")
 @signed_in(Role.ADMIN)
 def upload_image(product_id: int) -> Any:
-    products.get_product(db(), _me(), product_id)
+    products.get_product(db(), page_principal(), product_id)
     upload = request.files.get("image")
     errors: dict[str, str] = {}
     if upload is None or not upload.filename:
@@ -200,7 +196,11 @@ def upload_image(product_id: int) -> Any:
     else:
         try:
             products.set_product_image(
-                db(), _me(), product_id, media_type=upload.mimetype or "", data=upload.read(200 * 1024)
+                db(),
+                page_principal(),
+                product_id,
+                media_type=upload.mimetype or "",
+                data=upload.read(200 * 1024),
             )
         except (ValidationFailed, UnsupportedMediaType, PayloadTooLarge):
             errors["image"] = IMAGE_HINT

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Flask, Response, flash, redirect, request, url_for
 
 from stamp_service.crypto.keyring import for_runtime
-from stamp_service.domain.access import Principal, Role
+from stamp_service.domain.access import Role
 from stamp_service.errors import Conflict, RuleViolation, ServiceError, ValidationFailed
 from stamp_service.render.labels import LabelData
 from stamp_service.render.manifest import render_manifest
@@ -27,7 +27,7 @@ from stamp_service.render.pdf import render_pdf
 from stamp_service.render.zpl import render_zpl
 from stamp_service.schemas.stamp_requests import MAX_STAMPS, ApproveIn, RejectIn, RequestState
 from stamp_service.services import issuance_jobs, print_files, request_queue, stamp_requests
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.console_decision_form import (
     Errors,
     page_context,
@@ -45,10 +45,6 @@ STATES = [s.value for s in RequestState]
 REFRESH_SECONDS = 2
 
 
-def _me() -> Principal:
-    return page_person().principal
-
-
 def _page_number() -> int:
     raw = request.args.get("page", "")
     return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
@@ -59,12 +55,12 @@ def _page_number() -> int:
 def index() -> Any:
     raw = request.args.get("state", "")
     state = RequestState(raw) if raw in STATES else None
-    listing = request_queue.queue(db(), _me(), state=state, page=_page_number())
+    listing = request_queue.queue(db(), page_principal(), state=state, page=_page_number())
     return render("people/console_requests.html", listing=listing, state=state, states=STATES)
 
 
 def _detail(request_id: int, status: int = 200, errors: Errors | None = None, form: Any = None) -> Any:
-    view = request_queue.request_view(db(), _me(), request_id)
+    view = request_queue.request_view(db(), page_principal(), request_id)
     issuing = view.request.state in ("approved", "issuing")
     return render(
         "people/console_request.html",
@@ -106,7 +102,7 @@ def _decision_failed(request_id: int, exc: ServiceError, form: dict[str, str], f
 @signed_in(Role.ADMIN)
 def approve(request_id: int) -> Any:
     form = request.form.to_dict()
-    view = request_queue.request_view(db(), _me(), request_id)
+    view = request_queue.request_view(db(), page_principal(), request_id)
     errors: Errors = {}
     quantity = _quantity(form, errors, view.request.quantity_requested)
     note = text(form, "note")[:1000] or None
@@ -115,7 +111,7 @@ def approve(request_id: int) -> Any:
     try:
         stamp_requests.approve(
             db(),
-            _me(),
+            page_principal(),
             request_id,
             ApproveIn(quantity=quantity, reason=note),
             spare_percent=runtime().settings.stamp_spare_percent,
@@ -132,13 +128,13 @@ def approve(request_id: int) -> Any:
 @signed_in(Role.ADMIN)
 def reject(request_id: int) -> Any:
     form = request.form.to_dict()
-    request_queue.request_view(db(), _me(), request_id)  # NotFound outside the province first
+    request_queue.request_view(db(), page_principal(), request_id)  # NotFound outside the province first
     errors: Errors = {}
     reason = read_reason(form, errors, "reject_reason")
     if errors:
         return _detail(request_id, 422, errors, form)
     try:
-        stamp_requests.reject(db(), _me(), request_id, RejectIn(reason=reason))
+        stamp_requests.reject(db(), page_principal(), request_id, RejectIn(reason=reason))
     except (ValidationFailed, Conflict) as exc:
         db().rollback()
         return _decision_failed(request_id, exc, form, "reject_reason")
@@ -158,7 +154,7 @@ def _attachment(chunks: Iterator[bytes], mimetype: str, filename: str) -> Respon
 
 def _open(request_id: int, fmt: str, **kwargs: Any) -> tuple[print_files.Download, Iterator[LabelData]]:
     download = print_files.open_download(
-        db(), _me(), request_id, fmt=fmt, base_url=runtime().settings.public_base_url, **kwargs
+        db(), page_principal(), request_id, fmt=fmt, base_url=runtime().settings.public_base_url, **kwargs
     )
     rt = runtime()
     return download, print_files.iter_labels(rt.session_factory, download.labels, for_runtime(rt))

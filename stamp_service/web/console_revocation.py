@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import Flask, flash, redirect, request, url_for
 
-from stamp_service.domain.access import Principal, Role
+from stamp_service.domain.access import Role
 from stamp_service.errors import Conflict, RuleViolation, ValidationFailed
 from stamp_service.schemas.revocation import ReasonCode, RecallIn, ReductionIn, VoidIn, WithdrawalIn
 from stamp_service.services import revocation, revocation_impact
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.console_decision_form import (
     Errors,
     page_context,
@@ -38,10 +38,6 @@ REASON_CODES = (
 )
 
 
-def _me() -> Principal:
-    return page_person().principal
-
-
 def _failed(exc: Exception) -> Errors:
     """A service refusal as a message on the page (rules and conflicts on the reason field)."""
     db().rollback()
@@ -59,7 +55,7 @@ def _failed(exc: Exception) -> Errors:
 def _certificate_page(
     action: str, certificate_id: int, status: int = 200, errors: Errors | None = None
 ) -> Any:
-    target = revocation_impact.certificate_target(db(), _me(), certificate_id)
+    target = revocation_impact.certificate_target(db(), page_principal(), certificate_id)
     return render(
         "people/console_revoke_certificate.html",
         status,
@@ -75,14 +71,19 @@ def _certificate_page(
 def withdraw(certificate_id: int) -> Any:
     if request.method == "GET":
         return _certificate_page("withdraw", certificate_id)
-    revocation_impact.certificate_target(db(), _me(), certificate_id)  # NotFound before reading the form
+    revocation_impact.certificate_target(
+        db(), page_principal(), certificate_id
+    )  # NotFound before reading the form
     parsed, errors = read(request.form.to_dict(), decision_required=True)
     if parsed is None:
         return _certificate_page("withdraw", certificate_id, 422, errors)
     assert parsed.decision is not None
     try:
         revocation.withdraw_certificate(
-            db(), _me(), certificate_id, WithdrawalIn(decision=parsed.decision, reason=parsed.reason)
+            db(),
+            page_principal(),
+            certificate_id,
+            WithdrawalIn(decision=parsed.decision, reason=parsed.reason),
         )
     except (ValidationFailed, Conflict, RuleViolation) as exc:
         return _certificate_page("withdraw", certificate_id, 422, _failed(exc))
@@ -95,7 +96,7 @@ def withdraw(certificate_id: int) -> Any:
 def reduce(certificate_id: int) -> Any:
     if request.method == "GET":
         return _certificate_page("reduce", certificate_id)
-    target = revocation_impact.certificate_target(db(), _me(), certificate_id)
+    target = revocation_impact.certificate_target(db(), page_principal(), certificate_id)
     form = request.form.to_dict()
     parsed, errors = read(form, decision_required=True)
     raw = text(form, "stars")
@@ -108,7 +109,7 @@ def reduce(certificate_id: int) -> Any:
     try:
         revocation.reduce_stars(
             db(),
-            _me(),
+            page_principal(),
             certificate_id,
             ReductionIn(stars=stars, decision=parsed.decision, reason=parsed.reason),
         )
@@ -121,7 +122,7 @@ def reduce(certificate_id: int) -> Any:
 @bp.get("/certificates/<int:certificate_id>")
 @signed_in(Role.ADMIN)
 def certificate_result(certificate_id: int) -> Any:
-    target = revocation_impact.certificate_target(db(), _me(), certificate_id)
+    target = revocation_impact.certificate_target(db(), page_principal(), certificate_id)
     current = revocation_impact.current_of(db(), target.certificate)
     return render("people/console_revoke_certificate_done.html", target=target, current=current)
 
@@ -130,7 +131,7 @@ def certificate_result(certificate_id: int) -> Any:
 
 
 def _lot_page(lot_id: int, status: int = 200, errors: Errors | None = None) -> Any:
-    target = revocation_impact.lot_target(db(), _me(), lot_id)
+    target = revocation_impact.lot_target(db(), page_principal(), lot_id)
     return render(
         "people/console_revoke_lot.html",
         status,
@@ -146,7 +147,7 @@ def lot(lot_id: int) -> Any:
     """Recall the lot, or lift its recall when it is recalled (the page says which)."""
     if request.method == "GET":
         return _lot_page(lot_id)
-    target = revocation_impact.lot_target(db(), _me(), lot_id)
+    target = revocation_impact.lot_target(db(), page_principal(), lot_id)
     recalled = bool(target.lot.recall)
     parsed, errors = read(request.form.to_dict(), decision_required=False)
     if parsed is None:
@@ -154,9 +155,9 @@ def lot(lot_id: int) -> Any:
     data = RecallIn(reason=parsed.reason, decision=parsed.decision)
     try:
         if recalled:
-            revocation.lift_recall(db(), _me(), lot_id, data)
+            revocation.lift_recall(db(), page_principal(), lot_id, data)
         else:
-            revocation.recall_lot(db(), _me(), lot_id, data)
+            revocation.recall_lot(db(), page_principal(), lot_id, data)
     except (ValidationFailed, Conflict, RuleViolation) as exc:
         return _lot_page(lot_id, 422, _failed(exc))
     flash(
@@ -185,11 +186,11 @@ def _void_page(request_id: int, status: int = 200, errors: Errors | None = None)
     values = request.form.to_dict() if request.method == "POST" else request.args.to_dict()
     asked = bool(values.get("seq_from"))
     span = _range(values, errors) if asked else None
-    target = revocation_impact.range_target(db(), _me(), request_id, *(span or (1, 0)))
+    target = revocation_impact.range_target(db(), page_principal(), request_id, *(span or (1, 0)))
     if span is not None and span[1] > target.request.issued_count:
         errors["seq_to"] = "Only issued stamps can be voided: choose a range within them."
         span = None
-    voids = revocation_impact.request_voids(db(), _me(), request_id)
+    voids = revocation_impact.request_voids(db(), page_principal(), request_id)
     return render(
         "people/console_revoke_void.html",
         status,
@@ -208,7 +209,7 @@ def _void_page(request_id: int, status: int = 200, errors: Errors | None = None)
 def void(request_id: int) -> Any:
     if request.method == "GET":
         return _void_page(request_id)
-    revocation_impact.range_target(db(), _me(), request_id, 1, 0)  # NotFound first
+    revocation_impact.range_target(db(), page_principal(), request_id, 1, 0)  # NotFound first
     form = request.form.to_dict()
     errors: Errors = {}
     span = _range(form, errors)
@@ -228,7 +229,7 @@ def void(request_id: int) -> Any:
         decision=parsed.decision,
     )
     try:
-        revocation.void_stamps(db(), _me(), data)
+        revocation.void_stamps(db(), page_principal(), data)
     except (ValidationFailed, Conflict, RuleViolation) as exc:
         return _void_page(request_id, 422, _failed(exc))
     flash("The stamps are voided: they now show as revoked.", "success")

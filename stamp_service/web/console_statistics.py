@@ -19,7 +19,7 @@ from stamp_service.domain.certification import local_today
 from stamp_service.services import monthly_reports
 from stamp_service.services.monthly_reports import COLUMNS, MonthlyReport
 from stamp_service.web import charts
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.console_forms import add_number_format
 from stamp_service.web.context import db
 from stamp_service.web.people import _, people_blueprint, render, signed_in
@@ -81,7 +81,7 @@ def index() -> Any:
     level = request.args.get("level", "province")
     report = monthly_reports.monthly_report(
         db(),
-        page_person().principal,
+        page_principal(),
         year=year,
         month=month,
         level=level if level in monthly_reports.LEVELS else "province",

@@ -10,16 +10,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from stamp_service.domain.access import Principal, ProducerDuty, Role, may
+from stamp_service.domain.access import ProducerDuty, Role, may
 from stamp_service.domain.certification import VN_TZ
 from stamp_service.errors import NotFound
-from stamp_service.web.auth import page_person
+from stamp_service.web.auth import page_principal
 from stamp_service.web.i18n import format_number
 from stamp_service.web.people import lang, render, signed_in
 
-
-def me() -> Principal:
-    return page_person().principal
+me = page_principal  # the producer pages' short name for it
 
 
 def producer_page(duty: ProducerDuty) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

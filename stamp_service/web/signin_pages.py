@@ -22,6 +22,7 @@ from stamp_service.web.auth import (
     clear_session_cookie,
     cookie_name,
     page_person,
+    page_principal,
     session_policy,
     set_session_cookie,
     sign_in_attempt,
@@ -41,7 +42,7 @@ def field_errors(exc: ValidationFailed) -> dict[str, str]:
 def home() -> BaseResponse:
     """The start page of whoever is signed in (the header's brand link)."""
     try:
-        return redirect(home_for(page_person().principal))
+        return redirect(home_for(page_principal()))
     except Unauthenticated:
         return redirect(url_for("signin_pages.signin"))
 
@@ -162,7 +163,7 @@ def account() -> Any:
 @bp.post("/account/sessions/end-all")
 @signed_in()
 def end_all() -> Response:
-    web_sessions.end_all(db(), page_person().principal)
+    web_sessions.end_all(db(), page_principal())
     flash(N_("All your sessions are signed out, this one included."), "success")
     response = make_response(redirect(url_for("signin_pages.signin")))
     clear_session_cookie(response)
@@ -250,7 +251,7 @@ def totp_remove() -> Any:
 @signed_in()
 def revoke_own_token(token_id: int) -> BaseResponse:
     try:
-        accounts.revoke_token(db(), page_person().principal, token_id)
+        accounts.revoke_token(db(), page_principal(), token_id)
     except Conflict:
         flash(N_("This token was already revoked."), "error")
     else:
