@@ -49,6 +49,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.ports import free_port  # noqa: E402  (one free-port helper for tests and benches)
+
 PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 WRK = "/usr/bin/wrk"
@@ -216,13 +218,16 @@ def gunicorn(
     raise SystemExit(f"gunicorn {target} did not start; see {log}")
 
 
-def free_port() -> int:
-    """A port nobody listens on now (a stale server on a fixed port would answer the health check)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def stop_servers(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Stop every server the bench started, killing the slow ones: never leave one behind."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:  # a loaded machine
+            proc.kill()
+            proc.wait(10)
 
 
 WRK_THREADS = 2
@@ -749,14 +754,7 @@ def main() -> None:
                     f"{gains[len(gains) // 2]:.2f}x (range {gains[0]:.2f}-{gains[-1]:.2f})"
                 )
         finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:  # a loaded machine: never leave a server behind
-                    proc.kill()
-                    proc.wait(10)
+            stop_servers(procs)
             for server in [*own_servers, *([own_redis] if own_redis is not None else [])]:
                 server.kill()
                 server.wait(10)

@@ -414,14 +414,7 @@ def run_phase(
                 file=sys.stderr,
             )
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        vb.stop_servers(procs)
     after = buffer_counts(env["DATABASE_URL"])
     # A worker stopped in the middle of its flush leaves the flush lock for its 120 s expiry; the
     # servers are gone, so nobody else flushes: free it, and write what they queued.

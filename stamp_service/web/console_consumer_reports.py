@@ -18,7 +18,7 @@ from stamp_service.services import reports
 from stamp_service.web.auth import page_principal
 from stamp_service.web.console_decision_form import Errors, page_context, text
 from stamp_service.web.context import db
-from stamp_service.web.people import people_blueprint, province_name, render, signed_in
+from stamp_service.web.people import page_number, people_blueprint, province_name, render, signed_in
 
 bp = people_blueprint("console_consumer_reports", __name__, url_prefix="/console/consumer-reports")
 bp.context_processor(page_context)
@@ -37,8 +37,7 @@ PROBLEMS = {
 @signed_in(Role.ADMIN)
 def index() -> Any:
     state = request.args.get("state")
-    raw_page = request.args.get("page", "")
-    page = int(raw_page) if raw_page.isdigit() and 0 < len(raw_page) < 6 else 1
+    page = page_number()
     query = ReportQuery(state=state if state in STATES else None, page=page, per_page=50)  # type: ignore[arg-type]
     listing = reports.list_reports(db(), page_principal(), query)
     return render(

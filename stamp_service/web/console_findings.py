@@ -24,7 +24,7 @@ from stamp_service.web.console_decision_form import (
     service_errors,
 )
 from stamp_service.web.context import db
-from stamp_service.web.people import people_blueprint, render, signed_in
+from stamp_service.web.people import page_number, people_blueprint, render, signed_in
 
 bp = people_blueprint("console_findings", __name__, url_prefix="/console/findings")
 bp.context_processor(page_context)
@@ -40,8 +40,7 @@ ACTIONS = (
 @signed_in(Role.ADMIN)
 def index() -> Any:
     state = request.args.get("state")
-    raw_page = request.args.get("page", "")
-    page = int(raw_page) if raw_page.isdigit() and 0 < len(raw_page) < 6 else 1
+    page = page_number()
     query = FindingQuery(state=state if state in STATES else None, page=page, per_page=50)
     listing = findings.list_findings(db(), page_principal(), query)
     return render(

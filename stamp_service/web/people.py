@@ -101,6 +101,12 @@ def home_for(principal: Principal) -> str:
     return url_for("signin_pages.account")
 
 
+def page_number() -> int:
+    """The list page asked for by ``?page=``: 1 unless it is a plain number of at most five digits."""
+    raw = request.args.get("page", "")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
+
+
 def safe_next(target: str | None) -> str | None:
     """A same-site path to return to after sign-in, never another host (open redirect)."""
     if not target:
