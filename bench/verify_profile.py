@@ -56,6 +56,12 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=40)
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--profile", choices=["cprofile", "none"], default="cprofile")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="profile the cold case instead: the first scan of each lot nobody scanned yet (what a "
+        "fresh worker, or every worker after a status change, pays once per lot and language)",
+    )
     args = parser.parse_args()
 
     import redis
@@ -125,6 +131,23 @@ def main() -> None:
                 return cpu * 1000 / len(paths), wall * 1000 / len(paths)
 
             profiler = cProfile.Profile() if args.profile == "cprofile" else None
+            if args.cold:
+                half = len(mix.cold) // 2
+                cold_cpu, cold_wall = run(mix.cold[:half], 5_000_000)
+                print(
+                    f"cold first scans (in process, {half} lots): CPU {cold_cpu:.2f} ms/request, "
+                    f"wall {cold_wall:.2f} ms, {statements[0] / half:.2f} ORM statements/request"
+                )
+                if profiler is not None:
+                    profiler.enable()
+                    run(mix.cold[half:], 6_000_000)
+                    profiler.disable()
+                    for order in ("cumulative", "tottime"):
+                        out = io.StringIO()
+                        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
+                        print(out.getvalue())
+                rt.close()
+                return
             first_cpu, first_wall = run(todo[: n // 2], 300)
             first_statements = statements[0] / (n // 2)
             repeat_cpu, repeat_wall = run(todo[: n // 2], 300)  # the same stamps, same clients
