@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from stamp_service.domain.status import MIN_CERTIFIED_STARS
@@ -160,3 +160,13 @@ def certificate_status(*, state: str, stars: int, valid_until: date, at: date) -
 def local_today(now: datetime | None = None) -> date:
     """Today in Vietnam: certificate validity is counted in local calendar days."""
     return (now or datetime.now(VN_TZ)).astimezone(VN_TZ).date()
+
+
+def local_day(moment: datetime) -> date:
+    """The Vietnamese calendar day of a stored (UTC) moment: what a page may print as "on <day>".
+
+    A void at 20:00 UTC happened on the next day in Vietnam (UTC+7); ``moment.date()`` would print
+    the day before.
+    """
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # stored moments are UTC
+    return aware.astimezone(VN_TZ).date()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from stamp_service.crypto.keyring import KeyRing, PublicKeyInfo
 from stamp_service.domain import serials
-from stamp_service.domain.certification import local_today
+from stamp_service.domain.certification import local_day, local_today
 from stamp_service.domain.stamp_format import StampClaims, day_number, verify
 from stamp_service.domain.status import (
     Cause,
@@ -266,7 +266,7 @@ def load_lot_status(session: Session, lot_id: int, product_id: int) -> LotStatus
                 a,
                 b,
                 Decision.from_record(
-                    v.decision, reason=v.reason, decided_on=v.voided_at.date(), kind=v.reason_code
+                    v.decision, reason=v.reason, decided_on=local_day(v.voided_at), kind=v.reason_code
                 ),
             )
             for req, a, b, v in voids
@@ -283,7 +283,7 @@ def status_of(
 ) -> Status:
     """The verdict of an issued stamp whose signed claims match ``row`` (domain.status decides)."""
     key_state = KeyState(key.state) if key else KeyState.COMPROMISED
-    compromised_on = key.compromised_at.date() if key and key.compromised_at else None
+    compromised_on = local_day(key.compromised_at) if key and key.compromised_at else None
     if key and key.compromised_at and row.issued_at >= key.compromised_at:
         return NOT_GENUINE  # minted with a stolen key after we stopped using it
     facts = StampFacts(
@@ -324,7 +324,7 @@ def _certificate_facts(session: Session, cert: Certificate) -> CertificateFacts:
             changed_on = cert.signed_on
     withdrawn = None
     if cert.state == "withdrawn":
-        changed = cert.state_changed_at.date() if cert.state_changed_at else None
+        changed = local_day(cert.state_changed_at) if cert.state_changed_at else None
         withdrawn = Decision.from_record(cert.withdrawal, decided_on=changed)
     return CertificateFacts(
         stars=cert.stars, valid_until=cert.valid_until, withdrawn=withdrawn, stars_changed_on=changed_on

@@ -101,3 +101,37 @@ def test_compromised_key_warns_but_keeps_issued_stamps_confirmed(session, keyrin
     check = check_token(session, keyring, batch.tokens[0])
     assert check.status.verdict is Verdict.GENUINE
     assert check.status.warnings[0].cause is Cause.KEY_COMPROMISED
+
+
+def test_dates_on_the_verdict_are_vietnamese_calendar_days(session, keyring, batch):
+    """A void or a key compromise late in the UTC evening happened on the next day in Vietnam (UTC+7)."""
+    from stamp_service.domain.access import SYSTEM
+    from stamp_service.services import keys
+    from stamp_service.storage.models.keys import SigningKey
+
+    # 03:30 on 10 March in Hà Nội; after the stamps were issued (a key compromised before a stamp's
+    # issue makes that stamp a forgery, not a warning).
+    evening = datetime(2030, 3, 9, 20, 30, tzinfo=UTC)
+    session.add(
+        StampVoid(
+            request_id=batch.request.id,
+            seq_from=1,
+            seq_to=1,
+            reason_code="lost",
+            reason="cuộn tem bị mất",
+            decision={"number": "05/BB"},
+            voided_at=evening,
+        )
+    )
+    session.commit()
+    voided = check_token(session, keyring, batch.tokens[0]).status
+    assert voided.primary.cause is Cause.STAMP_VOIDED
+    assert voided.primary.decision is not None and voided.primary.decision.decided_on == date(2030, 3, 10)
+
+    keys.compromise(session, SYSTEM, keyring=keyring, kid=batch.stamps[1].kid, reason="laptop stolen")
+    session.get(SigningKey, batch.stamps[1].kid).compromised_at = evening
+    session.commit()
+    keyring.invalidate()
+    warned = check_token(session, keyring, batch.tokens[1]).status
+    assert warned.warnings[0].cause is Cause.KEY_COMPROMISED
+    assert warned.warnings[0].since == date(2030, 3, 10)

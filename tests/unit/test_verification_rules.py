@@ -262,3 +262,12 @@ def test_scan_counts_are_grouped_the_readers_way():
         scans_line(translations("vi"), stats, "vi") == "Đã được kiểm tra 2.000 lần, lần đầu ngày 02/01/2026."
     )
     assert scans_line(translations("en"), stats, "en") == "Verified 2,000 times, first on 2 Jan 2026."
+
+
+def test_the_first_scan_day_is_the_vietnamese_day():
+    from stamp_service.domain.verification import ScanStats
+    from stamp_service.web.i18n import translations
+    from stamp_service.web.verdict_text import scans_line
+
+    stats = ScanStats(scans=1, first_at=datetime(2026, 1, 1, 18, 0, tzinfo=UTC))  # 01:00 on 2 Jan in Vietnam
+    assert scans_line(translations("en"), stats, "en") == "Verified 1 time, first on 2 Jan 2026."
