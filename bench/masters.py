@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -94,16 +93,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import redis
-    import sqlalchemy as sa
 
-    from stamp_service.storage.db import make_engine
-
-    base = sa.make_url(vb.PG.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"ocop_masters_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db_url = base.set(database=name).render_as_string(hide_password=False)
+    scratch = vb.create_database("ocop_masters")
+    db_url = scratch.url
     redis.Redis.from_url(REDIS).flushdb()
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -220,9 +212,7 @@ def main() -> None:
             )
     finally:
         vb.stop_servers(procs)
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        vb.drop_database(scratch)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ import os
 import statistics
 import sys
 import tempfile
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import create_database, drop_database  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 from tests.proxy_support import (  # noqa: E402
     SlowClients,
@@ -33,7 +33,6 @@ from tests.proxy_support import (  # noqa: E402
     wait_for,
 )
 
-PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("BENCH_REDIS_URL") or os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/10")
 
 
@@ -52,22 +51,15 @@ def main() -> None:
     parser.add_argument("--direct", action="store_true", help="also hit gunicorn without nginx")
     args = parser.parse_args()
 
-    import sqlalchemy as sa
-
     from bench.verify import make_data
-    from stamp_service.storage.db import make_engine
 
-    base = sa.make_url(PG.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"ocop_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db_url = base.set(database=name).render_as_string(hide_password=False)
+    scratch = create_database("ocop_bench")
+    db_url = scratch.url
     procs = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         try:
-            paths = make_data(db_url, tmp / "keys", 1)
+            paths = make_data(db_url, tmp / "keys", stamps=20, lots=1, products=1).order
             env = {
                 "DATABASE_URL": db_url,
                 "REDIS_URL": REDIS,
@@ -100,9 +92,7 @@ def main() -> None:
             for proc in procs:
                 proc.terminate()
                 proc.wait(20)
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            drop_database(scratch)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,9 +48,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import PG, create_database, drop_database  # noqa: E402,F401  (PG: for the other benches)
 from tests.ports import free_port  # noqa: E402  (one free-port helper for tests and benches)
 
-PG = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 WRK = "/usr/bin/wrk"
 COLD_LOTS = 50  # lots kept out of the mix: each gives one cold first scan
@@ -512,16 +511,9 @@ def main() -> None:
     globals().update(WRK_THREADS=args.wrk_threads, WRK_CPUS=args.wrk_cpus)
 
     import redis
-    import sqlalchemy as sa
 
-    from stamp_service.storage.db import make_engine
-
-    base = sa.make_url(PG.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"ocop_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db_url = base.set(database=name).render_as_string(hide_password=False)
+    scratch = create_database("ocop_bench")
+    name, db_url, admin = scratch.name, scratch.url, scratch.admin
     redis_url = REDIS
     procs: list[subprocess.Popen[bytes]] = []
     own_redis = None
@@ -758,9 +750,7 @@ def main() -> None:
             for server in [*own_servers, *([own_redis] if own_redis is not None else [])]:
                 server.kill()
                 server.wait(10)
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            drop_database(scratch)
 
 
 if __name__ == "__main__":

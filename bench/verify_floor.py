@@ -32,17 +32,15 @@ import os
 import sys
 import tempfile
 import threading
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import create_database, drop_database  # noqa: E402
 from bench.verify import (  # noqa: E402  (the page bench's setup: one way to make data and measure)
     LUA_TARGETS,
-    PG,
     REDIS,
     CpuMeter,
     Targets,
@@ -163,19 +161,12 @@ def main() -> None:
     args = parser.parse_args()
 
     import redis
-    import sqlalchemy as sa
 
-    from stamp_service.storage.db import make_engine
-
-    base = sa.make_url(PG.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"ocop_floor_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db_url = base.set(database=name).render_as_string(hide_password=False)
+    scratch = create_database("ocop_floor")
+    db_url = scratch.url
     redis.Redis.from_url(REDIS).flushdb()
     redis_pid = int(redis.Redis.from_url(REDIS).info("server")["process_id"])
-    meter = CpuMeter(name, admin, redis_pid)
+    meter = CpuMeter(scratch.name, scratch.admin, redis_pid)
     procs: list[Any] = []
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
@@ -273,12 +264,7 @@ def main() -> None:
             )
         finally:
             stop_servers(procs)
-            admin.dispose()
-            time.sleep(0.5)
-            with make_engine(
-                base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
-            ).connect() as c2:
-                c2.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop_database(scratch)
 
 
 if __name__ == "__main__":

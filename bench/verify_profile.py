@@ -23,13 +23,13 @@ import pstats
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.verify import PG, REDIS, client_address, make_data  # noqa: E402
+from bench.scratch import create_database, drop_database  # noqa: E402
+from bench.verify import REDIS, client_address, make_data  # noqa: E402
 
 
 def wsgi_get(app, path: str, client: str) -> int:  # type: ignore[no-untyped-def]
@@ -65,17 +65,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import redis
-    import sqlalchemy as sa
     from sqlalchemy import event
 
-    from stamp_service.storage.db import make_engine
-
-    base = sa.make_url(PG.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"ocop_prof_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db_url = base.set(database=name).render_as_string(hide_password=False)
+    scratch = create_database("ocop_prof")
+    db_url = scratch.url
     redis.Redis.from_url(REDIS).flushdb()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -181,9 +174,7 @@ def main() -> None:
                 print(out.getvalue())
             rt.close()
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(scratch)
 
 
 if __name__ == "__main__":

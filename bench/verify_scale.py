@@ -45,7 +45,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -462,12 +461,8 @@ def main() -> None:
 
     from stamp_service.storage.db import make_engine
 
-    base = sa.make_url(PG.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"ocop_scale_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    db_url = base.set(database=name).render_as_string(hide_password=False)
+    scratch = vb.create_database("ocop_scale")
+    db_url = scratch.url
     redis.Redis.from_url(REDIS).flushdb()
     run_started = time.time()
     try:
@@ -538,9 +533,7 @@ def main() -> None:
                 )
             print(f"total run time {time.time() - run_started:.0f} s")
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        vb.drop_database(scratch)
 
 
 if __name__ == "__main__":
