@@ -85,27 +85,34 @@ def parse_serial(text: str) -> int:
     """The serial a person typed: any case, spaces and hyphens ignored, O/I/L read as 0/1/1.
 
     Raises SerialTypo for a wrong length, a character outside the alphabet (U included),
-    a value above 64 bits or a wrong check character; nothing is looked up.
+    a value above 64 bits or a wrong check character; nothing is looked up. Its ``extra["reason"]``
+    ("length", with ``extra["length"]``; "character"; "check") lets a page say which.
     """
     if not text.isascii():  # before upper(): "ı".upper() is "I", "ſ".upper() is "S"
-        raise SerialTypo("a serial has only the letters and digits printed on the label")
+        raise SerialTypo("a serial has only the letters and digits printed on the label", reason="character")
     cleaned = text.translate(_IGNORED).upper()
     if len(cleaned) != DATA_CHARS + 1:
-        raise SerialTypo(f"a serial has {DATA_CHARS + 1} characters, this one has {len(cleaned)}")
+        raise SerialTypo(
+            f"a serial has {DATA_CHARS + 1} characters, this one has {len(cleaned)}",
+            reason="length",
+            length=len(cleaned),
+        )
     try:
         values = [_VALUE[c] for c in cleaned]
     except KeyError as exc:
-        raise SerialTypo(f"{exc.args[0]!r} is not used in serials") from None
+        raise SerialTypo(f"{exc.args[0]!r} is not used in serials", reason="character") from None
     data, check = values[:-1], values[-1]
     if _check_value(data) != check:
-        raise SerialTypo("the check character does not match: a character is probably mistyped")
+        raise SerialTypo(
+            "the check character does not match: a character is probably mistyped", reason="check"
+        )
     if data[0] > 15:  # check char matches but the value needs 65 bits: no serial looks like that
-        raise SerialTypo("no serial starts with this character")
+        raise SerialTypo("no serial starts with this character", reason="check")
     serial = 0
     for v in data:
         serial = (serial << 5) | v
     if serial == 0:
-        raise SerialTypo("no serial is zero")
+        raise SerialTypo("no serial is zero", reason="check")
     return serial
 
 

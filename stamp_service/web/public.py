@@ -23,6 +23,8 @@ from markupsafe import escape
 from stamp_service.adapters.redis import Limit
 from stamp_service.crypto.keyring import KeyRing, for_runtime
 from stamp_service.domain import serials
+from stamp_service.domain.i18n import N_
+from stamp_service.domain.status import Cause
 from stamp_service.domain.verification import browser_family, with_pin_reused
 from stamp_service.errors import RateLimited, SerialTypo, ValidationFailed
 from stamp_service.services import public_guard, reports, verification
@@ -260,6 +262,11 @@ def _result_context(t: Any, env: VerifyEnv, result: Verification, text: VerdictT
         "report_problem": _REPORT_PROBLEM.get(text.kind),
         "part": result.stamp,
         "provinces": verification.provinces(read_db(), env.memo) if facts else [],
+        # The certificate box says when the stars were withdrawn (the date is the verdict's, so a
+        # page skeleton, cached per verdict, cannot show another).
+        "stars_withdrawn_on": next(
+            (f.since for f in result.status.findings if f.cause is Cause.STARS_WITHDRAWN), None
+        ),
     }
     if facts:
         labels = _labels(t)["event_types"]
@@ -430,21 +437,56 @@ def verify_form() -> Response:
     source = request.form if request.method == "POST" else request.args
     lang = pick_language(runtime().settings.default_language, source.get("lang"))
     typed = (source.get("serial") or "").strip()[:40]
+    t = translations(lang)
     if not typed:
         check_rate(env.limiter, page_rate(env, client))
-        return render_page(lang, here="/verify", switch_args={})
+        # The form sent empty says so; the plain page (no "serial" at all) just shows the form.
+        empty = t.gettext("Type the serial printed under the QR code.") if "serial" in source else None
+        return render_page(lang, here="/verify", switch_args={}, notice=empty, notice_error=bool(empty))
     try:
         result = verification.verify_serial(
             db(), env, typed, lang=lang, scan=_scan(env, client, "serial"), rate=page_rate(env, client)
         )
-    except SerialTypo:
-        notice = translations(lang).gettext("Check the serial: a character is wrong.")
+    except SerialTypo as exc:
         return render_page(
-            lang, here="/verify", switch_args={"serial": typed}, notice=notice, notice_error=True, typed=typed
+            lang,
+            here="/verify",
+            switch_args={"serial": typed},
+            notice=_typo_notice(t, lang, exc),
+            notice_error=True,
+            typed=typed,
         )
+    # A typed serial can pass the check character with two characters wrong (about 1 in 32 of
+    # such typos): before "not genuine" accuses the shop, ask to compare it with the label.
+    notice = None if result.known else t.gettext(TYPED_UNKNOWN)
     return render_page(
-        lang, result=result, here="/verify", switch_args={"serial": typed}, channel="serial", typed=typed
+        lang,
+        result=result,
+        here="/verify",
+        switch_args={"serial": typed},
+        channel="serial",
+        typed=typed,
+        notice=notice,
     )
+
+
+TYPED_UNKNOWN = N_(
+    "No stamp has the serial you typed. Compare it with the label character by character: if it "
+    "matches, the stamp is not genuine."
+)
+
+
+def _typo_notice(t: Any, lang: str, exc: SerialTypo) -> str:
+    """What is wrong with a typed serial, as far as the serial itself tells (nothing looked up)."""
+    reason = exc.extra.get("reason")
+    if reason == "length":
+        return t.gettext(  # type: ignore[no-any-return]
+            "A serial has %(expected)d letters and digits; you typed %(num)d. Check that none is missing "
+            "or extra."
+        ) % {"expected": serials.DATA_CHARS + 1, "num": exc.extra["length"]}
+    if reason == "character":
+        return t.gettext("Check the serial: it has a character that is not printed on labels.")
+    return t.gettext("Check the serial: a character is wrong.")
 
 
 def _form_result(env: VerifyEnv, lang: str, serial_text: str) -> Verification | None:

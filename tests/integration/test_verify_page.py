@@ -302,7 +302,25 @@ def test_typed_serial_form_and_typo_message(client, batch):
     html = page(client, f"/verify?serial={typo}")
     assert "có một ký tự bị sai" in html and 'role="status"' not in html
     unknown = serials.format_serial(serials.generate())
-    assert verdict_of(page(client, f"/verify?serial={unknown}")) == "not_genuine"
+    html = page(client, f"/verify?serial={unknown}")
+    assert verdict_of(html) == "not_genuine"
+    assert "Hãy so từng ký tự với tem" in html  # a typo that passes the check asks to compare first
+    assert "Hãy so từng ký tự với tem" not in page(client, f"/verify?serial={good}")
+
+
+def test_the_typed_serial_says_what_is_wrong_with_it(client, batch):
+    """A short serial was told "one character is wrong" and an empty form got no word at all."""
+    good = serials.format_serial(serials.from_db(batch.stamps[0].serial))
+    short = good[:9]  # "XXXX-XXXX": 8 of 14 characters
+    html = page(client, f"/verify?serial={short}")
+    assert "Số sê-ri có 14 chữ và số; bạn đã nhập 8." in html and 'role="status"' not in html
+    html = page(client, f"/verify?serial={good}-7", "en")
+    assert "A serial has 14 letters and digits; you typed 15." in html
+    html = page(client, "/verify?serial=" + good[:-1] + "U")  # U is never printed (read as V?)
+    assert "có một ký tự không bao giờ được in trên tem" in html
+    r = client.post("/verify", data={"serial": "  "})
+    assert r.status_code == 200 and "Hãy nhập số sê-ri in dưới mã QR." in r.get_data(as_text=True)
+    assert "Hãy nhập số sê-ri" not in page(client, "/verify")  # the plain form is not an error
 
 
 def test_landing_page_in_vietnamese_with_the_serial_form_and_an_english_switch(client, batch):
@@ -537,3 +555,34 @@ def test_uploaded_product_image_replaces_the_placeholder(client, session, batch)
     img = re.search(r'<img class="pimg" src="(/media/products/\d+\?v=\w+)" alt="([^"]+)"', html)
     assert img and img.group(2) == batch.product.name and "Chưa có ảnh sản phẩm" not in html
     assert client.get(img.group(1)).status_code == 200
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_withdrawn_certificate_shows_no_current_rating_and_is_not_called_valid(
+    client, session, batch, lang
+):
+    """The verdict said "no longer OCOP", but the product box still showed the stars and the
+    certificate box "valid until 2028": a shopper reading on saw a rated, valid product."""
+    path = vs.path_of(batch.urls[0])
+    before = page(client, path, lang)
+    valid_until = "Valid until" if lang == "en" else "Có hiệu lực đến"
+    assert (
+        valid_until in before
+        and "★" in before.split("OCOP rating now" if lang == "en" else "Hạng OCOP hiện tại")[1][:200]
+    )
+    vs.withdraw(session, batch)
+    html = page(client, path, lang)
+    assert verdict_of(html) == "revoked"
+    rating_now = html.split("OCOP rating now" if lang == "en" else "Hạng OCOP hiện tại")[1].split("</dd>")[0]
+    assert "★" not in rating_now
+    none_now = "None: the OCOP stars were withdrawn" if lang == "en" else "Không còn: sao OCOP đã bị thu hồi"
+    assert none_now in rating_now
+    printed = "Rating printed on the stamp" if lang == "en" else "Hạng sao khi cấp tem"
+    assert printed in html  # what the label says stays readable beside "none now"
+    certificate = html.split("OCOP certificate" if lang == "en" else "Giấy chứng nhận OCOP")[-1]
+    no_longer = (
+        "No longer valid: withdrawn on 18 Nov 2026"
+        if lang == "en"
+        else "Không còn hiệu lực: bị thu hồi ngày 18/11/2026"
+    )
+    assert no_longer in certificate
