@@ -21,7 +21,7 @@ from babel.numbers import format_decimal
 from flask import request
 
 from stamp_service.config import LANGUAGES
-from stamp_service.domain.certification import VN_TZ
+from stamp_service.domain.certification import VN_TZ, local_day
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 DATE_FORMAT = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
@@ -58,9 +58,13 @@ def _locale(lang: str) -> Locale:
 
 
 def format_day(value: date | str | None, lang: str) -> str:
+    """A calendar day; a stored moment (a datetime, UTC) is shown as its day in Vietnam, as
+    ``format_moment`` shows its time: 22:00 UTC is the next morning there."""
     if value is None:
         return "—"
     day = date.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(day, datetime):
+        day = local_day(day)
     return format_date(day, DATE_FORMAT[lang], locale=_locale(lang))
 
 

@@ -271,3 +271,18 @@ def test_the_first_scan_day_is_the_vietnamese_day():
 
     stats = ScanStats(scans=1, first_at=datetime(2026, 1, 1, 18, 0, tzinfo=UTC))  # 01:00 on 2 Jan in Vietnam
     assert scans_line(translations("en"), stats, "en") == "Verified 1 time, first on 2 Jan 2026."
+
+
+def test_pages_print_a_stored_moment_as_its_day_in_vietnam():
+    """The console printed the UTC day: a producer registered at 05:20 on 4 December in Hà Tĩnh
+    (22:20 UTC on the 3rd) showed "03/12/2026" while the producer's own page said 04/12/2026."""
+    from datetime import date
+
+    from stamp_service.web.i18n import format_day, format_moment
+
+    evening_utc = datetime(2026, 12, 3, 22, 20, tzinfo=UTC)
+    assert format_day(evening_utc, "vi") == "04/12/2026"
+    assert format_day(evening_utc, "en") == "4 Dec 2026"
+    assert format_moment(evening_utc, "vi").endswith("04/12/2026")
+    assert format_day(date(2026, 12, 3), "vi") == "03/12/2026"  # a calendar day stays itself
+    assert format_day("2026-12-03", "vi") == "03/12/2026"
