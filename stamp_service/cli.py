@@ -285,6 +285,7 @@ def serve(ctx: Context, host: str, port: int, workers: int | None, demo: bool | 
     configure_logging(json_format=settings.log_json)
     if demo is None:
         demo = settings.is_embedded
+    ctx.runtime.services["listen_url"] = f"http://{host}:{port}"  # for the demo's "open it here" link
     for line in (prepare_embedded if demo else prepare_start)(ctx.runtime):
         click.echo(line)
     embedded = settings.is_embedded and not settings.redis_url

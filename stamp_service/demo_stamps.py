@@ -9,7 +9,6 @@ every start prints the URL of one genuine stamp and writes the request's print s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 from sqlalchemy import select
@@ -85,7 +84,7 @@ def prepare(runtime: Runtime) -> Iterator[str]:
         )
         assert first is not None
         token = minting.token_for(first)
-    port = os.environ.get("PORT", "8000")
+    here = runtime.services.get("listen_url", "http://127.0.0.1:8000")  # set by `serve` (its --port)
     yield f"a genuine demo stamp: {stamp_url(settings.public_base_url, token)}"
-    yield f"  open it here:       http://127.0.0.1:{port}{URL_PATH}{token}"
+    yield f"  open it here:       {here}{URL_PATH}{token}"
     yield f"  its print sheet ({download.labels.count} stamps with scratch PINs): {path}"

@@ -28,8 +28,11 @@ def test_demo_stamps_are_issued_once_and_their_sheet_scans(session_factory, sess
     decoded = {r.text for r in zxingcpp.read_barcodes(page, formats=zxingcpp.BarcodeFormat.QRCode)}
     assert len(decoded) == demo_stamps.DEMO_STAMPS and url in decoded
 
+    runtime.services["listen_url"] = "http://127.0.0.1:8831"  # `serve --port 8831`: the link says so
     second = list(demo_stamps.prepare(runtime))  # type: ignore[arg-type]
     assert not any(line.startswith("demo stamps issued") for line in second)
     assert next(line for line in second if line.startswith("a genuine demo stamp")).endswith(url)
+    here = next(line for line in second if "open it here" in line).split(": ", 1)[1].strip()
+    assert here.startswith("http://127.0.0.1:8831/V/")
     count = select(func.count()).where(StampRequest.idempotency_key == demo_stamps.DEMO_KEY)
     assert session.scalar(count) == 1
