@@ -40,12 +40,15 @@ class CriteriaVersion:
     in_force_from: date
     # (stars, lowest score inclusive), highest band first; below the last band is 1 star.
     bands: tuple[tuple[int, int], ...]
+    in_force_until: date | None = None  # the last day before the decision that replaced it
 
 
 _BANDS_1048 = ((5, 90), (4, 70), (3, 50), (2, 30), (1, 0))
 CRITERIA_VERSIONS: dict[str, CriteriaVersion] = {
     # Decision 1048/QĐ-TTg of 21/8/2019.
-    "1048/QĐ-TTg": CriteriaVersion("1048/QĐ-TTg", date(2019, 8, 21), _BANDS_1048),
+    # Replaced by 148/QĐ-TTg from the day it was signed: certificates already granted under 1048 stay
+    # valid to their end date, but no new decision applies it (docs/console.md).
+    "1048/QĐ-TTg": CriteriaVersion("1048/QĐ-TTg", date(2019, 8, 21), _BANDS_1048, date(2023, 2, 23)),
     # Decision 148/QĐ-TTg of 24/2/2023 kept the same 100-point scale and bands
     # (1489/QĐ-TTg of 6/7/2025 amended who evaluates, not the bands).
     "148/QĐ-TTg": CriteriaVersion("148/QĐ-TTg", date(2023, 2, 24), _BANDS_1048),
@@ -119,9 +122,11 @@ def check_score(criteria_version: str, stars: int, score: int) -> None:
 
 
 def check_criteria_in_force(criteria_version: str, signed_on: date) -> None:
-    """A decision cannot apply criteria published after it was signed."""
+    """A decision applies the criteria in force on the day it was signed: not criteria published
+    later, nor criteria already replaced."""
     version = CRITERIA_VERSIONS[criteria_version]
-    if signed_on < version.in_force_from:
+    replaced = version.in_force_until is not None and signed_on > version.in_force_until
+    if signed_on < version.in_force_from or replaced:
         raise RuleViolation(
             f"{criteria_version} was not in force on {signed_on.isoformat()}",
             rule="criteria-version-in-force",

@@ -66,6 +66,16 @@ def test_criteria_version_must_be_in_force_and_the_api_enum_matches_the_data():
     assert {v.value for v in CriteriaVersion} == set(CRITERIA_VERSIONS)
 
 
+def test_replaced_criteria_are_refused_for_new_decisions():
+    """148/QĐ-TTg replaced 1048/QĐ-TTg on 24/2/2023: a decision signed since cannot apply 1048
+    (a console user recorded one signed on 20/11/2026); older 1048 decisions are still recorded."""
+    check_criteria_in_force("1048/QĐ-TTg", date(2021, 6, 1))
+    check_criteria_in_force("1048/QĐ-TTg", date(2023, 2, 23))
+    for signed_on in (date(2023, 2, 24), date(2026, 11, 20)):
+        with pytest.raises(RuleViolation):
+            check_criteria_in_force("1048/QĐ-TTg", signed_on)
+
+
 @pytest.mark.parametrize(
     ("signed_on", "until"),
     [
