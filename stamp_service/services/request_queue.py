@@ -46,7 +46,7 @@ class RequestView:
     product: Product
     lot: Lot
     certificate: Certificate
-    current_certificate_id: int | None  # the product's certificate in force now (withdraw/reduce it)
+    current_certificate: Certificate | None  # the product's current certificate (active or withdrawn)
 
 
 def _named() -> Select[StampRequest, str, str, str]:
@@ -111,4 +111,4 @@ def request_view(session: Session, actor: Principal, request_id: int) -> Request
     certificate = session.get(Certificate, request.certificate_id)
     assert product is not None and producer is not None and lot is not None and certificate is not None
     current = current_certificate(session, product.id)
-    return RequestView(request, producer, product, lot, certificate, current.id if current else None)
+    return RequestView(request, producer, product, lot, certificate, current)
