@@ -14,6 +14,7 @@ from stamp_service.storage.models.registry import Certificate, Lot
 from stamp_service.storage.models.scans import ConsumerReport
 from stamp_service.storage.models.stamps import StampRequest, StampVoid
 from tests.console_decisions_support import HA_TINH, THANH_HOA, Office, make_office
+from tests.factories import make_certificate
 from tests.people_support import csrf_token, post_form, sign_in
 from tests.revocation_support import verdict
 from tests.stamp_factories import ensure_keyring
@@ -442,3 +443,26 @@ def test_the_void_confirmation_labels_its_two_reasons_apart_and_goes_back(client
     assert f'href="/console/requests/{ha_tinh.batch.request.id}">Back</a>' in en
     refused = _html(post_form(client, path, {"seq_from": "2", "seq_to": "3"}, form_page=path + "?seq_from=2"))
     assert 'id="f-reason_code-error"' in refused and 'id="f-reason-error"' in refused
+
+
+def test_a_central_level_certificate_is_not_offered_to_a_provincial_office(client, ha_tinh, session):
+    cert, product = ha_tinh.batch.certificate, ha_tinh.batch.product
+    five = make_certificate(
+        session,
+        product.id,
+        stars=5,
+        score=95,
+        authority_level="central",
+        authority_name="Bộ Nông nghiệp và Môi trường",
+        signed_on="2025-10-01",
+        supersedes_id=cert.id,
+    )
+    page = _html(client.get(f"/console/requests/{ha_tinh.batch.request.id}"))
+    assert f"/console/revocation/certificates/{five.id}/" not in page  # it would answer 403
+    assert "do cấp trung ương quyết định" in page
+    refused = post_form(
+        client, f"/console/revocation/certificates/{five.id}/withdraw", {**DECISION, "reason": "vi phạm"}
+    )
+    assert refused.status_code == 403  # what the links led to before
+    session.expire_all()
+    assert session.get(Certificate, five.id).state == "active"
