@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from stamp_service.domain.access import Principal, Role, require_role
+from stamp_service.domain.access import Principal, Role, require_certifying_level, require_role
+from stamp_service.errors import Forbidden
 from stamp_service.schemas.stamp_requests import RequestState
 from stamp_service.services import stamp_requests
 from stamp_service.services.certificates import current_certificate
@@ -46,7 +47,8 @@ class RequestView:
     product: Product
     lot: Lot
     certificate: Certificate
-    current_certificate_id: int | None  # the product's certificate in force now (withdraw/reduce it)
+    current_certificate: Certificate | None  # the product's current certificate (active or withdrawn)
+    may_revise_stars: bool  # the caller may withdraw or reduce it (active, and of the caller's level)
 
 
 def _named() -> Select[StampRequest, str, str, str]:
@@ -111,4 +113,10 @@ def request_view(session: Session, actor: Principal, request_id: int) -> Request
     certificate = session.get(Certificate, request.certificate_id)
     assert product is not None and producer is not None and lot is not None and certificate is not None
     current = current_certificate(session, product.id)
-    return RequestView(request, producer, product, lot, certificate, current.id if current else None)
+    revisable = current is not None and current.state == "active"
+    if revisable and current is not None:
+        try:
+            require_certifying_level(actor, current.authority_level, stars=current.stars)
+        except Forbidden:
+            revisable = False  # a central-level decision: the central office withdraws or reduces it
+    return RequestView(request, producer, product, lot, certificate, current, revisable)

@@ -125,3 +125,12 @@ def request_voids(session: Session, actor: Principal, request_id: int) -> list[S
 def current_of(session: Session, certificate: Certificate) -> Certificate | None:
     """The product's certificate in force now (after a reduction, the new one)."""
     return current_certificate(session, certificate.product_id)
+
+
+def successor_of(session: Session, certificate: Certificate) -> Certificate | None:
+    """The certificate that superseded this one (None unless it is superseded)."""
+    if certificate.state != "superseded":
+        return None
+    return session.scalars(
+        select(Certificate).where(Certificate.supersedes_id == certificate.id).order_by(Certificate.id)
+    ).first()

@@ -8,7 +8,8 @@ says what to type instead (``hints``); the template translates the message.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from flask import Blueprint, request
@@ -29,13 +30,30 @@ def cleaned(fields: tuple[str, ...]) -> dict[str, str]:
     return {name: request.form.get(name, "").strip() for name in fields}
 
 
+def subject_field(message: str, fields: Iterable[str]) -> str:
+    """The field a rule across fields is about: the first of ``fields`` its message names.
+
+    "valid_until must be after signed_on" is about ``valid_until`` (named first), not about the
+    first field of the form that the message happens to mention. Names match as whole words
+    (``on`` is not found in ``signed_on``); "" when the message names none.
+    """
+    found = [(m.start(), f) for f in fields if (m := re.search(rf"(?<!\w){re.escape(f)}(?!\w)", message))]
+    return min(found)[1] if found else ""
+
+
 def parse(
-    model: type[M], form: Mapping[str, Any], hints: Mapping[str, str], numbers: tuple[str, ...] = ()
+    model: type[M],
+    form: Mapping[str, Any],
+    hints: Mapping[str, str],
+    numbers: tuple[str, ...] = (),
+    rules: Mapping[str, str] | None = None,
 ) -> tuple[M | None, dict[str, str]]:
     """``model`` from the form (empty values left out), or the errors by field.
 
     Parsed as the API parses JSON (the input models are strict: enums and dates from text);
-    ``numbers`` are the fields sent as numbers when they are digits.
+    ``numbers`` are the fields sent as numbers when they are digits. A rule across fields (a model
+    validator) goes next to the field its message is about (``subject_field``), worded by
+    ``rules[field]`` when given (the field's own hint describes a value, not the rule).
     """
     data: dict[str, Any] = {k: v for k, v in form.items() if v not in ("", None)}
     for name in numbers:
@@ -48,9 +66,11 @@ def parse(
         errors: dict[str, str] = {}
         for err in exc.errors(include_url=False):
             name = str(err["loc"][0]) if err["loc"] else ""
-            if not name:  # a rule across fields (model validator): its message names the field
-                name = next((f for f in hints if f in str(err["msg"])), "")
-            message = REQUIRED if err["type"] == "missing" else hints.get(name, INVALID)
+            if name:
+                message = REQUIRED if err["type"] == "missing" else hints.get(name, INVALID)
+            else:  # a rule across fields (model validator): its message names the field first
+                name = subject_field(str(err["msg"]), hints)
+                message = (rules or {}).get(name) or hints.get(name, INVALID)
             errors.setdefault(name or "form", message)
         return None, errors
 

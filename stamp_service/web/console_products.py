@@ -74,6 +74,8 @@ DECISION_HINTS = {
     "signed_on": "Enter the signing date (not in the future).",
     "valid_until": "Enter a date after the signing date, or leave empty for 36 months.",
 }
+# Rules across fields of the decision form (CertificateIn's model validator), by the field they are about.
+DECISION_RULES = {"valid_until": "The validity must end after the signing date."}
 RULE_FIELDS = {
     "score-star-band": ("score", "The score does not give these stars under the chosen criteria."),
     "certifying-authority-level": (
@@ -165,7 +167,11 @@ def record_decision(product_id: int) -> Any:
     if current is not None and current.state == "active":
         payload["supersedes_id"] = current.id  # a new decision replaces the one in force
     data, errors = parse(
-        CertificateIn, payload, DECISION_HINTS, ("product_id", "stars", "score", "supersedes_id")
+        CertificateIn,
+        payload,
+        DECISION_HINTS,
+        ("product_id", "stars", "score", "supersedes_id"),
+        DECISION_RULES,
     )
     if data is not None:
         try:

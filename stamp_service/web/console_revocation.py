@@ -56,11 +56,15 @@ def _certificate_page(
     action: str, certificate_id: int, status: int = 200, errors: Errors | None = None
 ) -> Any:
     target = revocation_impact.certificate_target(db(), page_principal(), certificate_id)
+    cert = target.certificate
     return render(
         "people/console_revoke_certificate.html",
         status,
         action=action,
         target=target,
+        # Not in force: the page says why and links to the product and its current certificate.
+        successor=revocation_impact.successor_of(db(), cert),
+        current=None if cert.state == "active" else revocation_impact.current_of(db(), cert),
         errors=errors or {},
         form=request.form if request.method == "POST" else {},
     )
@@ -164,7 +168,16 @@ def lot(lot_id: int) -> Any:
         "The recall is lifted." if recalled else "The lot is recalled: its stamps now show as revoked.",
         "success",
     )
-    return redirect(url_for("console_revocation.lot", lot_id=lot_id))
+    # The result, not this form again: after a recall this route offers to lift it (the undo).
+    return redirect(url_for("console_revocation.lot_result", lot_id=lot_id))
+
+
+@bp.get("/lots/<int:lot_id>/result")
+@signed_in(Role.ADMIN)
+def lot_result(lot_id: int) -> Any:
+    """The lot's recall as it is now (the decision, the stamps it reaches); lifting is a link away."""
+    target = revocation_impact.lot_target(db(), page_principal(), lot_id)
+    return render("people/console_revoke_lot_done.html", target=target)
 
 
 # --- void a range -----------------------------------------------------------------------------------
@@ -184,7 +197,8 @@ def _range(values: dict[str, str], errors: Errors) -> tuple[int, int] | None:
 def _void_page(request_id: int, status: int = 200, errors: Errors | None = None) -> Any:
     errors = dict(errors or {})
     values = request.form.to_dict() if request.method == "POST" else request.args.to_dict()
-    asked = bool(values.get("seq_from"))
+    # The count form was sent (even with "From stamp number" left empty): check it, say what is wrong.
+    asked = "seq_from" in values or "seq_to" in values
     span = _range(values, errors) if asked else None
     target = revocation_impact.range_target(db(), page_principal(), request_id, *(span or (1, 0)))
     if span is not None and span[1] > target.request.issued_count:

@@ -14,6 +14,7 @@ from stamp_service.storage.models.registry import Certificate, Lot
 from stamp_service.storage.models.scans import ConsumerReport
 from stamp_service.storage.models.stamps import StampRequest, StampVoid
 from tests.console_decisions_support import HA_TINH, THANH_HOA, Office, make_office
+from tests.factories import make_certificate
 from tests.people_support import csrf_token, post_form, sign_in
 from tests.revocation_support import verdict
 from tests.stamp_factories import ensure_keyring
@@ -354,3 +355,114 @@ def test_the_queue_pages_waiting_first_then_newest_across_the_boundary(session, 
     assert ids(1, RequestState.ISSUED) == issued and ids(1, RequestState.REQUESTED) == waiting
     monkeypatch.setattr(request_queue, "PER_PAGE", 1)  # page 3 is past every waiting request
     assert ids(3) == [issued[0]] and ids(4) == [issued[1]] and ids(2) == [waiting[1]]
+
+
+def test_a_withdrawn_certificate_is_not_offered_again_and_says_when_it_was_withdrawn(client, ha_tinh):
+    cert, product = ha_tinh.batch.certificate, ha_tinh.batch.product
+    withdraw = f"/console/revocation/certificates/{cert.id}/withdraw"
+    reduce = f"/console/revocation/certificates/{cert.id}/reduce"
+    request_page = f"/console/requests/{ha_tinh.batch.request.id}"
+    before = _html(client.get(request_page))
+    assert f'href="{withdraw}"' in before and f'href="{reduce}"' in before
+    assert post_form(client, withdraw, {**DECISION, "reason": "vi phạm tiêu chuẩn"}).status_code == 302
+    after = _html(client.get(request_page))
+    assert f'href="{withdraw}"' not in after and f'href="{reduce}"' not in after
+    assert "Sao của sản phẩm đã bị rút ngày 18/11/2026 theo quyết định 3763/QĐ-UBND" in after
+    assert f'href="/console/revocation/certificates/{cert.id}"' in after
+    for path in (withdraw, reduce):  # an old link or bookmark: the state, and the way on
+        page = _html(client.get(path))
+        assert 'name="reason"' not in page
+        assert "Sao đã bị rút ngày 18/11/2026 theo quyết định 3763/QĐ-UBND" in page
+        assert f'href="/console/products/{product.id}"' in page
+    english = _html(client.get(withdraw + "?lang=en"))
+    assert "withdrawn on 18 Nov 2026 by decision 3763/QĐ-UBND" in english
+    assert "The product&#39;s page" in english
+
+
+def test_a_superseded_certificate_names_its_successor_and_links_to_the_current_one(client, ha_tinh, session):
+    cert, product = ha_tinh.batch.certificate, ha_tinh.batch.product
+    reduce = f"/console/revocation/certificates/{cert.id}/reduce"
+    reduced = post_form(client, reduce, {**DECISION, "stars": "3", "reason": "giảm hạng"})
+    assert reduced.status_code == 302
+    session.expire_all()
+    new = session.query(Certificate).filter(Certificate.supersedes_id == cert.id).one()
+    request_page = _html(client.get(f"/console/requests/{ha_tinh.batch.request.id}"))
+    assert f"/console/revocation/certificates/{cert.id}/" not in request_page  # the old one: nothing to do
+    assert f'href="/console/revocation/certificates/{new.id}/withdraw"' in request_page
+    for action in ("withdraw", "reduce"):
+        page = _html(client.get(f"/console/revocation/certificates/{cert.id}/{action}"))
+        assert 'name="reason"' not in page
+        assert "thay thế bằng quyết định 3763/QĐ-UBND ngày 18/11/2026 (3 ★)" in page
+        assert f'href="/console/revocation/certificates/{new.id}/{action}"' in page
+        assert f'href="/console/products/{product.id}"' in page
+
+
+def test_after_a_recall_the_office_lands_on_the_result_not_the_lift_form(client, ha_tinh, session, keyring):
+    lot = ha_tinh.batch.lot
+    path = f"/console/revocation/lots/{lot.id}"
+    done = post_form(client, path, {**DECISION, "reason": "an toàn thực phẩm"})
+    assert done.status_code == 302 and done.headers["Location"] != path
+    result = client.get(done.headers["Location"])
+    html = _html(result)
+    assert result.status_code == 200
+    assert "<h1>Lô đã bị thu hồi</h1>" in html and "Gỡ thu hồi lô</h1>" not in html
+    assert "3763/QĐ-UBND" in html and "18/11/2026" in html and "an toàn thực phẩm" in html
+    main = html.split("<main", 1)[1]
+    assert "<form" not in main and "<button" not in main  # no undo form on the result
+    assert f'href="{path}"' in html and f'href="/console/lots/{lot.id}"' in html  # lifting: a separate step
+    assert verdict(session, keyring, ha_tinh.batch.tokens[1]).verdict is Verdict.REVOKED
+    assert "Gỡ thu hồi lô" in _html(client.get(path))  # the lift form itself is unchanged
+    lifted = post_form(client, path, {"reason": "đã kiểm nghiệm đạt"})
+    assert lifted.status_code == 302
+    assert "Lô không bị thu hồi" in _html(client.get(lifted.headers["Location"]))
+
+
+def test_counting_with_an_empty_first_number_says_so_next_to_the_field(client, ha_tinh):
+    path = f"/console/revocation/requests/{ha_tinh.batch.request.id}/void"
+    assert 'id="f-seq_from-error"' not in _html(client.get(path))  # not asked yet
+    for query, words in (
+        ("?seq_from=&seq_to=", "Nhập số thứ tự của tem đầu tiên"),
+        ("?seq_from=&seq_to=2", "Nhập số thứ tự của tem đầu tiên"),
+        ("?seq_from=&seq_to=&lang=en", "Give the first stamp&#39;s number"),
+    ):
+        html = _html(client.get(path + query))
+        error = html.split('id="f-seq_from-error">', 1)
+        assert len(error) == 2 and words in error[1].split("<", 1)[0], query
+        assert 'name="reason"' not in html  # still the counting step
+
+
+def test_the_void_confirmation_labels_its_two_reasons_apart_and_goes_back(client, ha_tinh):
+    path = f"/console/revocation/requests/{ha_tinh.batch.request.id}/void"
+    vi = _html(client.get(path + "?seq_from=2&seq_to=3"))
+    assert '<label for="f-reason_code">Loại lý do</label>' in vi
+    assert '<label for="f-reason">Ghi rõ lý do</label>' in vi
+    assert f'href="/console/requests/{ha_tinh.batch.request.id}">Quay lại</a>' in vi and "Hủy bỏ" not in vi
+    en = _html(client.get(path + "?seq_from=2&seq_to=3&lang=en"))
+    assert '<label for="f-reason_code">Reason type</label>' in en
+    assert '<label for="f-reason">Reason in words</label>' in en
+    assert f'href="/console/requests/{ha_tinh.batch.request.id}">Back</a>' in en
+    refused = _html(post_form(client, path, {"seq_from": "2", "seq_to": "3"}, form_page=path + "?seq_from=2"))
+    assert 'id="f-reason_code-error"' in refused and 'id="f-reason-error"' in refused
+
+
+def test_a_central_level_certificate_is_not_offered_to_a_provincial_office(client, ha_tinh, session):
+    cert, product = ha_tinh.batch.certificate, ha_tinh.batch.product
+    five = make_certificate(
+        session,
+        product.id,
+        stars=5,
+        score=95,
+        authority_level="central",
+        authority_name="Bộ Nông nghiệp và Môi trường",
+        signed_on="2025-10-01",
+        supersedes_id=cert.id,
+    )
+    page = _html(client.get(f"/console/requests/{ha_tinh.batch.request.id}"))
+    assert f"/console/revocation/certificates/{five.id}/" not in page  # it would answer 403
+    assert "do cấp trung ương quyết định" in page
+    refused = post_form(
+        client, f"/console/revocation/certificates/{five.id}/withdraw", {**DECISION, "reason": "vi phạm"}
+    )
+    assert refused.status_code == 403  # what the links led to before
+    session.expire_all()
+    assert session.get(Certificate, five.id).state == "active"

@@ -363,3 +363,41 @@ def test_the_lots_list_counts_up_to_its_cap_and_then_says_more_than(
     assert "Tìm thấy hơn 2 lô" in _text(clerk.get("/console/lots/", query_string={"q": "CAP-"}))
     monkeypatch.setattr(lot_directory, "COUNT_CAP", 3)
     assert "Tìm thấy 3 lô" in _text(clerk.get("/console/lots/", query_string={"q": "CAP-"}))
+
+
+def test_validity_before_signing_is_told_next_to_valid_until_in_both_languages(clerk, session, two_provinces):
+    """A rule across two fields goes next to the field it is about (valid_until), with its own words."""
+    product_id = make_product(session, two_provinces["42"]["producer"]).id
+    path = f"/console/products/{product_id}"
+    decision = {
+        "stars": "4",
+        "score": "80",
+        "criteria_version": "148/QĐ-TTg",
+        "decision_number": "2/QĐ-UBND",
+        "signed_on": "2025-09-15",
+        "valid_until": "2025-09-01",
+        "authority_name": "UBND tỉnh Hà Tĩnh",
+        "authority_level": "province",
+    }
+    for lang, words in (("vi", "Ngày hết hiệu lực phải sau ngày ký."), ("en", "The validity must end after")):
+        clerk.get(f"{path}?lang={lang}")
+        resp = post_form(clerk, f"{path}/certificates", decision, form_page=path)
+        html = _text(resp)
+        assert resp.status_code == 422
+        assert 'id="f-valid_until-error"' in html and 'id="f-signed_on-error"' not in html
+        error = re.search(r'id="f-valid_until-error">([^<]*)<', html)
+        assert error is not None and words in error.group(1), error
+    assert session.query(Certificate).filter_by(product_id=product_id).count() == 0
+
+
+def test_a_rule_across_fields_is_about_the_field_its_message_names_first():
+    from stamp_service.web.console_forms import subject_field
+
+    fields = ("name", "signed_on", "valid_until", "registration_number", "legal_type")
+    assert subject_field("Value error, valid_until must be after signed_on", fields) == "valid_until"
+    assert subject_field("signed_on must be before valid_until", fields) == "signed_on"
+    assert subject_field("registration_number is required except for legal_type THT", fields) == (
+        "registration_number"
+    )
+    assert subject_field("signed_on before valid", ("on", "valid")) == "valid"  # whole words only
+    assert subject_field("nothing named", fields) == ""
