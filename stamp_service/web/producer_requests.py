@@ -88,11 +88,15 @@ def _presets() -> list[Any]:
 @signed_in(Role.PRODUCER)
 def index() -> Any:
     listing = stamp_requests.list_requests(db(), me(), StampRequestQuery(per_page=200))
+    issued = {(r.product_id, r.lot_id) for r in listing.items if r.state == "issued"}
+    stopped = {pair for pair in issued if print_stop(*pair) is not None}  # one check per lot
     return page(
         "people/producer_requests.html",
         listing=listing,
         lots=dict(_lot_choices()),
         states=STATE_LABELS,
+        must_not_print={r.id for r in listing.items if (r.product_id, r.lot_id) in stopped},
+        stopped_label=STOPPED_LABEL,
     )
 
 

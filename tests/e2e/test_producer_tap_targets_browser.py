@@ -59,15 +59,7 @@ def _sign_in(page: Any, url: str, name: str) -> None:
     page.click("main button[type=submit]")
 
 
-def test_producer_and_console_tap_targets_on_a_phone(
-    browser,
-    live_url,
-    app,
-    client,
-    session,
-    settings,
-    shots,  # noqa: F811
-):
+def test_producer_and_console_tap_targets(browser, live_url, app, client, session, settings, shots):  # noqa: F811
     admin = make_caller(session, Role.ADMIN)
     ensure_keyring(session, settings.keys_dir)
     world = producer_world(session, "htx-tap")

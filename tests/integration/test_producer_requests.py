@@ -186,6 +186,8 @@ def test_a_recalled_lots_request_says_so_and_offers_no_download(app, client, ses
     assert "Sẵn sàng để in" not in page and "Không được in" in page
     assert "labels.pdf" not in page and "labels.csv" not in page and "labels.zpl" not in page
     assert "Xin thêm tem cho lô này" not in page
+    listed = me.get("/producer/requests/").get_data(as_text=True).split("<main")[1]
+    assert "Không được in" in listed and "Sẵn sàng để in" not in listed  # the list says it too
     for fmt in ("pdf", "csv", "zpl"):  # a download by its address: the real reason, not "not ready"
         said = _flash_after(me, f"/producer/requests/{req.id}/labels.{fmt}")
         assert "3900/QĐ-UBND" in said and "Không được in các tem này." in said, said
