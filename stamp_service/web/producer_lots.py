@@ -30,13 +30,19 @@ from stamp_service.web.producer_common import (
     as_day,
     as_int,
     as_local_moment,
+    as_quantity,
     me,
     page,
+    print_stop,
     pydantic_errors,
+    quantity_error,
+    stop_message,
 )
 from stamp_service.web.signin_pages import field_errors
 
 bp = people_blueprint("producer_lots", __name__, url_prefix="/producer/lots")
+# The schema's own ceiling (10.000.000), named in the message of a larger typed quantity.
+MAX_LOT_QUANTITY: int = next(m.le for m in LotIn.model_fields["quantity"].metadata if hasattr(m, "le"))
 UPLOAD_BODY_BYTES = 12 * 1024 * 1024  # five files' worth is refused per file by the service
 EVENT_TYPES = (
     ("sourcing", "Raw materials bought or harvested"),
@@ -51,7 +57,7 @@ LOT_MESSAGES = {
     "lot_code": "Use 1 to 20 letters, digits, dots, dashes or slashes, without spaces.",
     "production_date": "Enter the production date (not in the future).",
     "expiry_date": "The expiry date must not be before the production date.",
-    "quantity": "Enter a whole number above 0.",
+    "quantity": "Enter a whole number above 0.",  # quantity_error() words it for what was typed
     "unit": "Enter the unit, for example box or kg.",
     "place": "At most 300 characters.",
 }
@@ -96,15 +102,19 @@ def new() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST" and action is None:
         production = as_day(form.get("production_date"))
+        expiry = as_day(form.get("expiry_date"))
         input_lots, origin, errors = lot_inputs.parse(db(), form, count, production)
+        quantity_problem = quantity_error(form.get("quantity"), MAX_LOT_QUANTITY)
+        if production and expiry and expiry < production:  # with the other field errors, not after them
+            errors["expiry_date"] = LOT_MESSAGES["expiry_date"]
         try:
             data = LotIn.model_validate(
                 {
                     "product_id": as_int(form.get("product_id")) or 0,
                     "lot_code": form.get("lot_code", "").strip(),
                     "production_date": production,
-                    "expiry_date": as_day(form.get("expiry_date")),
-                    "quantity": as_int(form.get("quantity")) or 0,
+                    "expiry_date": expiry,
+                    "quantity": as_quantity(form.get("quantity"), MAX_LOT_QUANTITY),
                     "unit": form.get("unit", "").strip() or "unit",
                     "place": form.get("place", "").strip() or None,
                     "input_lots": input_lots,
@@ -126,6 +136,8 @@ def new() -> Any:
             errors["product_id"] = LOT_MESSAGES["product_id"]
         except Conflict:
             errors["lot_code"] = "This product already has a lot with this code."
+        if quantity_problem:
+            errors["quantity"] = quantity_problem
         if not errors:
             flash("The lot was recorded.", "success")
             return redirect(url_for(".detail", lot_id=lot.id))
@@ -150,10 +162,13 @@ def _own_province() -> str:
 def _detail(lot_id: int, errors: dict[str, str], form: dict[str, str], status: int) -> Any:
     lot = lots.read_lot(db(), me(), lot_id)
     names = dict(_product_choices())
+    stop = print_stop(lot.product_id, lot.id)
     return page(
         "people/producer_lot.html",
         status,
         lot=lot,
+        stop=stop,
+        stop_text=stop_message(stop) if stop is not None else "",
         product_name=names.get(str(lot.product_id), ""),
         inputs=lot.input_lots,
         areas=reference.area_names(db(), [str(i.get("commune_code")) for i in lot.input_lots]),

@@ -33,7 +33,7 @@ from stamp_service.render.pdf import render_pdf
 from stamp_service.render.presets import PRESETS, all_presets
 from stamp_service.render.zpl import render_zpl
 from stamp_service.schemas.revocation import ReasonCode, VoidIn
-from stamp_service.schemas.stamp_requests import StampRequestIn, StampRequestQuery
+from stamp_service.schemas.stamp_requests import MAX_STAMPS, StampRequestIn, StampRequestQuery
 from stamp_service.services import (
     immediate_notices,
     issuance_jobs,
@@ -43,8 +43,18 @@ from stamp_service.services import (
     stamp_requests,
 )
 from stamp_service.web.context import db, runtime
-from stamp_service.web.people import _, people_blueprint, signed_in
-from stamp_service.web.producer_common import as_int, me, page, producer_page
+from stamp_service.web.i18n import format_number
+from stamp_service.web.people import _, lang, people_blueprint, signed_in
+from stamp_service.web.producer_common import (
+    as_int,
+    as_quantity,
+    me,
+    page,
+    print_stop,
+    producer_page,
+    quantity_error,
+    stop_message,
+)
 
 bp = people_blueprint("producer_requests", __name__, url_prefix="/producer/requests")
 DEFAULT_PRESET = next(name for name in PRESETS)
@@ -55,6 +65,14 @@ STATE_LABELS = {
     "issued": "Ready to print",
     "rejected": "Rejected by the office",
     "stopped": "Stopped",
+}
+STOPPED_LABEL = "Must not be printed"  # issued, but the lot was recalled or the stars withdrawn since
+NOT_PRINTABLE = {  # a download of a request that is not (fully) issued: what the producer can do
+    "requested": "The stamps are not ready to print yet: the office has not decided.",
+    "approved": "The stamps are not ready to print yet: they are still being made.",
+    "issuing": "The stamps are not ready to print yet: they are still being made.",
+    "rejected": "The office rejected this request: it has no stamps to print.",
+    "stopped": "This request was stopped: it has no stamps to print.",
 }
 
 
@@ -70,11 +88,15 @@ def _presets() -> list[Any]:
 @signed_in(Role.PRODUCER)
 def index() -> Any:
     listing = stamp_requests.list_requests(db(), me(), StampRequestQuery(per_page=200))
+    issued = {(r.product_id, r.lot_id) for r in listing.items if r.state == "issued"}
+    stopped = {pair for pair in issued if print_stop(*pair) is not None}  # one check per lot
     return page(
         "people/producer_requests.html",
         listing=listing,
         lots=dict(_lot_choices()),
         states=STATE_LABELS,
+        must_not_print={r.id for r in listing.items if (r.product_id, r.lot_id) in stopped},
+        stopped_label=STOPPED_LABEL,
     )
 
 
@@ -92,7 +114,7 @@ def new() -> Any:
             data = StampRequestIn.model_validate(
                 {
                     "lot_id": as_int(form.get("lot_id")) or 0,
-                    "quantity": as_int(form.get("quantity")) or 0,
+                    "quantity": as_quantity(form.get("quantity"), MAX_STAMPS),
                     "with_pin": form.get("with_pin") == "yes",
                 }
             )
@@ -110,13 +132,15 @@ def new() -> Any:
             if "lot_id" in fields:
                 errors["lot_id"] = "Choose the lot."
             if "quantity" in fields:
-                errors["quantity"] = "Enter a whole number above 0."
+                errors["quantity"] = quantity_error(form.get("quantity"), MAX_STAMPS) or _(
+                    "Enter a whole number above 0."
+                )
         except NotFound:
             errors["lot_id"] = "Choose the lot."
         except (ValidationFailed, IdempotencyKeyReused, Conflict):
             errors["form"] = "The form was sent twice with different values. Reload the page and try again."
         except RuleViolation as exc:
-            errors["quantity" if exc.rule == "lot-quantity-exceeded" else "lot_id"] = _rule_message(exc.rule)
+            errors["quantity" if exc.rule == "lot-quantity-exceeded" else "lot_id"] = _rule_message(exc)
         else:
             flash("Your request was sent to the office.", "success")
             target = url_for(".detail", request_id=created.request.id, preset=preset)
@@ -132,10 +156,19 @@ def new() -> Any:
     )
 
 
-def _rule_message(rule: str) -> str:
+def _rule_message(exc: RuleViolation) -> str:
     """The page message for a refused request (the rule's own words are for the API)."""
+    rule = exc.rule
     if rule == "lot-quantity-exceeded":
-        return "That is more stamps than the lot allows (its quantity plus a small spare)."
+        limit, left = exc.extra.get("limit"), exc.extra.get("available")
+        if limit is None or left is None:
+            return _("That is more stamps than the lot allows (its quantity plus a small spare).")
+        return _(
+            "That is more stamps than the lot allows: at most %(limit)s stamps for this lot (its "
+            "quantity plus a small spare), and %(left)s of them are left to request.",
+            limit=format_number(limit, lang()),
+            left=format_number(left, lang()),
+        )
     if rule == "lot-recalled":
         return "This lot is recalled: no stamps can be issued for it."
     return "The product has no valid certificate of 3 stars or more today, so no stamps can be issued."
@@ -146,11 +179,15 @@ def _rule_message(rule: str) -> str:
 def detail(request_id: int) -> Any:
     req = stamp_requests.get_request(db(), me(), request_id)
     preset = request.args.get("preset") if request.args.get("preset") in PRESETS else DEFAULT_PRESET
+    stop = print_stop(req.product_id, req.lot_id)
+    label = STATE_LABELS.get(req.state, req.state)
     return page(
         "people/producer_request.html",
         req=req,
         lot_name=dict(_lot_choices()).get(str(req.lot_id), ""),
-        state_label=STATE_LABELS.get(req.state, req.state),
+        state_label=STOPPED_LABEL if stop is not None and req.state == "issued" else label,
+        stop=stop,
+        stop_text=stop_message(stop) if stop is not None else "",
         presets=_presets(),
         preset=preset,
         errors={},
@@ -280,8 +317,14 @@ def _download(request_id: int, fmt: str) -> Response:
         return _attachment(
             render_zpl(_labels(download), options), "text/plain", f"ocop-stamps-{request_id}.zpl"
         )
-    except (Conflict, RuleViolation):
-        flash("The stamps are not ready to print yet.", "error")
+    except Conflict as exc:
+        state = str(exc.extra.get("state", ""))
+        flash(NOT_PRINTABLE.get(state, "The stamps are not ready to print yet."), "error")
+    except RuleViolation:
+        req = stamp_requests.get_request(db(), me(), request_id)
+        stop = print_stop(req.product_id, req.lot_id)
+        because = stop_message(stop) if stop is not None else ""
+        flash(f"{because} {_('These stamps must not be printed.')}".strip(), "error")
     except ValidationFailed:
         flash(
             "This label size cannot hold these stamps (for example with a PIN). Choose another size.", "error"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 
+import pytest
 from sqlalchemy import func, select
 
 from stamp_service.storage.models.registry import Lot, TraceEvent
@@ -23,6 +24,7 @@ from tests.producer_support import (
     producer_world,
     signed_in_client,
 )
+from tests.revocation_support import decision
 
 
 def _counts(session) -> tuple[int, int]:
@@ -305,3 +307,77 @@ def test_raw_material_rows_stop_at_ten_and_a_refresh_saves_nothing(app, session)
     typed = {"input-0-supplier": "HTX A", "input-0-province": "42", "input-0-commune_code": "Phúc Trạch"}
     bad = client.post("/producer/lots/new", data=_lot_form(client, world, **typed))
     assert bad.status_code == 422 and 'id="f-input-0-commune_code-error"' in bad.get_data(as_text=True)
+
+
+def _qa_lot_form(client, world, **changes: str) -> dict[str, str]:
+    return {
+        "csrf_token": csrf_token(client, "/producer/lots/new"),
+        "product_id": str(world.product.id),
+        "lot_code": "L-QA-1",
+        "production_date": "2025-11-02",
+        "expiry_date": "2026-05-01",
+        "quantity": "2.000",
+        "unit": "hộp",
+        **changes,
+    }
+
+
+def _error_of(page: str, field: str) -> str:
+    return page.split(f'id="f-{field}-error"')[1].split("</p>")[0]
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("99999999999999999999999", "Tối đa 10.000.000"),
+        ("1.000.000.000", "Tối đa 10.000.000"),
+        ("10.00", "chỉ dùng chữ số"),
+    ],
+)
+def test_a_huge_or_wrongly_grouped_lot_quantity_is_told_the_maximum_or_digits_only(
+    app, session, typed, message
+):
+    world = producer_world(session, "htx-lot-qty")
+    client = signed_in_client(app, "htx-lot-qty")
+    resp = client.post("/producer/lots/new", data=_qa_lot_form(client, world, quantity=typed))
+    assert resp.status_code == 422
+    assert message in _error_of(resp.get_data(as_text=True), "quantity")
+    ok = client.post("/producer/lots/new", data=_qa_lot_form(client, world, quantity="10.000.000"))
+    assert ok.status_code == 302  # the maximum itself, grouped the Vietnamese way
+
+
+def test_expiry_before_production_is_reported_with_the_other_field_errors(app, session):
+    world = producer_world(session, "htx-lot-dates")
+    client = signed_in_client(app, "htx-lot-dates")
+    form = _qa_lot_form(client, world, expiry_date="2025-10-01", lot_code="có dấu cách", quantity="0")
+    page = client.post("/producer/lots/new", data=form).get_data(as_text=True)
+    for field in ("expiry_date", "lot_code", "quantity"):  # all three in one round trip
+        assert f'id="f-{field}-error"' in page, field
+    assert "Hạn sử dụng không được trước ngày sản xuất." in _error_of(page, "expiry_date")
+
+
+def test_a_recalled_lot_shows_the_recall_and_offers_no_stamp_request(app, client, session, admin):
+    world = producer_world(session, "htx-lot-recall")
+    me = signed_in_client(app, "htx-lot-recall")
+    assert "Xin tem cho lô này" in me.get(f"/producer/lots/{world.lot.id}").get_data(as_text=True)
+    body = {"reason": "Dư lượng thuốc BVTV", "decision": decision("3900/QĐ-UBND")}
+    recalled = client.post(f"/api/v1/lots/{world.lot.id}/recall", json=body, headers=admin.headers)
+    assert recalled.status_code == 200
+    page = me.get(f"/producer/lots/{world.lot.id}").get_data(as_text=True)
+    assert "Lô hàng này đã bị thu hồi theo quyết định 3900/QĐ-UBND ngày 18/11/2026." in page
+    assert "Lý do: Dư lượng thuốc BVTV" in page and "Không thể cấp tem cho lô này." in page
+    assert "Xin tem cho lô này" not in page and "/producer/requests/new?lot_id=" not in page
+
+
+def test_top_bar_reaches_lots_and_requests_and_home_has_its_own_name(app, session):
+    world = producer_world(session, "htx-nav")
+    client = signed_in_client(app, "htx-nav")
+    home = client.get("/producer/").get_data(as_text=True)
+    top = home.split('<nav aria-label="Trình đơn chính">')[1].split("</nav>")[0]
+    assert ">Trang chính</a>" in top and ">Sản phẩm của tôi</a>" not in top
+    assert 'href="/producer/lots/">Lô hàng</a>' in top
+    assert 'href="/producer/requests/">Yêu cầu cấp tem</a>' in top
+    assert "<title>Trang chính · OCOP</title>" in home
+    assert "đang chờ cơ quan quản lý duyệt" in home and "văn phòng" not in home.split("<main")[1]
+    for path in (f"/producer/lots/{world.lot.id}", "/producer/lots/new", "/producer/requests/new"):
+        assert '<a class="back" href=' in client.get(path).get_data(as_text=True), path  # 44 px (people.css)

@@ -5,17 +5,20 @@ another producer's request is a 404 on every page."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
+from stamp_service.storage.models.registry import Certificate
 from stamp_service.storage.models.stamps import StampRequest, StampVoid
 from tests.issuance_helpers import approve
 from tests.people_support import csrf_token
 from tests.producer_support import producer_world, signed_in_client
 from tests.qr_decoding import decode_pdf
+from tests.revocation_support import decision
 from tests.stamp_factories import ensure_keyring
 
 
@@ -155,3 +158,93 @@ def test_void_a_spoiled_range_with_a_confirmation_naming_the_count(app, client, 
         page = public.get(urlsplit(row["url"]).path).get_data(as_text=True)
         expected = "revoked" if 3 <= int(row["seq"]) <= 7 else "genuine"
         assert verdict_of(page) == expected, row["seq"]
+
+
+def _issued(app, client, session, admin, name: str, quantity: str = "10"):
+    world = producer_world(session, name)
+    me = signed_in_client(app, name)
+    _request(me, world.lot.id, quantity, pin=False)
+    req = _latest(session)
+    assert approve(client, admin, req.id).get_json()["state"] == "issued"
+    return world, me, req
+
+
+def _flash_after(me, path: str) -> str:
+    resp = me.get(path)
+    assert resp.status_code == 302
+    return me.get(resp.headers["Location"]).get_data(as_text=True).split('class="flash error"')[1][:400]
+
+
+def test_a_recalled_lots_request_says_so_and_offers_no_download(app, client, session, admin, keyring):
+    world, me, req = _issued(app, client, session, admin, "htx-recalled")
+    body = {"reason": "Dư lượng thuốc BVTV", "decision": decision("3900/QĐ-UBND")}
+    recalled = client.post(f"/api/v1/lots/{world.lot.id}/recall", json=body, headers=admin.headers)
+    assert recalled.status_code == 200
+    page = me.get(f"/producer/requests/{req.id}").get_data(as_text=True)
+    assert "Lô hàng này đã bị thu hồi theo quyết định 3900/QĐ-UBND ngày 18/11/2026." in page
+    assert "Dư lượng thuốc BVTV" in page and "Không được in các tem này" in page
+    assert "Sẵn sàng để in" not in page and "Không được in" in page
+    assert "labels.pdf" not in page and "labels.csv" not in page and "labels.zpl" not in page
+    assert "Xin thêm tem cho lô này" not in page
+    listed = me.get("/producer/requests/").get_data(as_text=True).split("<main")[1]
+    assert "Không được in" in listed and "Sẵn sàng để in" not in listed  # the list says it too
+    for fmt in ("pdf", "csv", "zpl"):  # a download by its address: the real reason, not "not ready"
+        said = _flash_after(me, f"/producer/requests/{req.id}/labels.{fmt}")
+        assert "3900/QĐ-UBND" in said and "Không được in các tem này." in said, said
+        assert "chưa sẵn sàng" not in said
+
+
+def test_withdrawn_stars_stop_printing_with_the_decision(app, client, session, admin, keyring):
+    world, me, req = _issued(app, client, session, admin, "htx-withdrawn")
+    cert = session.scalars(select(Certificate).where(Certificate.product_id == world.product.id)).one()
+    body = {"reason": "Vi phạm chất lượng", "decision": decision("3763/QĐ-UBND")}
+    resp = client.post(f"/api/v1/certificates/{cert.id}/withdrawal", json=body, headers=admin.headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    page = me.get(f"/producer/requests/{req.id}").get_data(as_text=True)
+    assert "Sản phẩm đã bị thu hồi hạng sao OCOP theo quyết định 3763/QĐ-UBND ngày 18/11/2026." in page
+    assert "Sẵn sàng để in" not in page and "labels.pdf" not in page and "Xin thêm tem cho lô này" not in page
+    said = _flash_after(me, f"/producer/requests/{req.id}/labels.pdf")
+    assert "3763/QĐ-UBND" in said and "chưa sẵn sàng" not in said
+
+
+def test_a_download_before_approval_or_after_rejection_names_why(app, client, session, admin):
+    world = producer_world(session, "htx-early")
+    me = signed_in_client(app, "htx-early")
+    _request(me, world.lot.id, "10", pin=False)
+    req = _latest(session)
+    assert "cơ quan quản lý chưa duyệt" in _flash_after(me, f"/producer/requests/{req.id}/labels.csv")
+    reason = {"reason": "Sai lô"}
+    r = client.post(f"/api/v1/stamp-requests/{req.id}/reject", json=reason, headers=admin.headers)
+    assert r.status_code == 200
+    said = _flash_after(me, f"/producer/requests/{req.id}/labels.csv")
+    assert "đã từ chối yêu cầu này" in said
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("99999999999999999999999", "Tối đa 10.000.000"),
+        ("1.000.000.000", "Tối đa 10.000.000"),
+        ("1.5", "chỉ dùng chữ số"),
+        ("mười", "chỉ dùng chữ số"),
+        ("0", "Nhập một số nguyên lớn hơn 0."),
+    ],
+)
+def test_a_wrong_quantity_is_told_what_is_accepted(app, session, typed, message):
+    world = producer_world(session, "htx-qty-" + hashlib.sha256(typed.encode()).hexdigest()[:8])
+    me = signed_in_client(app, world.account)
+    resp = _request(me, world.lot.id, typed, pin=False)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    error = page.split('id="f-quantity-error"')[1].split("</p>")[0]
+    assert message in error, error
+
+
+def test_an_over_limit_request_names_the_limit_and_what_is_left(app, session):
+    world = producer_world(session, "htx-room", lot_quantity=2000)
+    me = signed_in_client(app, "htx-room")
+    assert _request(me, world.lot.id, "1.500", pin=False).status_code == 302
+    resp = _request(me, world.lot.id, "1.000", pin=False)
+    error = resp.get_data(as_text=True).split('id="f-quantity-error"')[1].split("</p>")[0]
+    # the lot's 2.000 plus the 2% spare: 2.040, of which 1.500 are asked for already
+    assert "tối đa 2.040 tem" in error and "còn có thể xin 540 tem" in error, error
