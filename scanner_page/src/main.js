@@ -34,9 +34,11 @@ function applyI18n() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of document.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
-  document.title = t("title");
+  document.title = t("doc_title");
+  if ($("verdict").dataset.idle) $("verdict").textContent = t("verdict_idle");
   $("lang").textContent = t("lang_switch");
   $("lang").lang = getLang() === "vi" ? "en" : "vi";
+  $("lang").hidden = false;
   $("camera").textContent = t(state.stream ? "stop_camera" : "start_camera");
   renderNet();
   renderBundleAge();
@@ -94,6 +96,7 @@ function shownVerdict(r) {
 function showResult(r) {
   const v = $("verdict");
   const shown = shownVerdict(r);
+  delete v.dataset.idle;
   v.dataset.verdict = shown;
   v.dataset.offline = r.verdict;
   v.textContent = t(`verdict_${shown}`);
@@ -270,6 +273,7 @@ async function checkTypedSerial(text) {
   } catch (err) {
     if (!(err instanceof SerialTypo)) throw err;
     const v = $("verdict");
+    delete v.dataset.idle;
     v.dataset.verdict = "";
     v.textContent = t("serial_typo", { error: t(`typo_${err.reason}`, err.params) });
     $("cause").textContent = "";
@@ -447,7 +451,10 @@ async function renderQueue() {
 
 function renderAuth() {
   $("auth-state").textContent = state.token ? t("signed_in") : t("signed_out");
-  $("sign-in-fields").hidden = Boolean(state.token);
+  // The web pages' session cookie is not reused (by design: an API token works offline and
+  // queues findings), which the page says rather than looking broken.
+  $("auth-why").hidden = Boolean(state.token);
+  $("token-details").hidden = Boolean(state.token);
   $("sign-out").hidden = !state.token;
   if (state.signInForm) state.signInForm.render();
 }
@@ -534,7 +541,7 @@ async function boot() {
   $("sign-out").addEventListener("click", signOut);
   $("mark-copy").addEventListener("click", markCopy);
   state.signInForm = mountSignIn({
-    before: $("auth-form"),
+    before: $("token-details"),
     onToken: signIn,
     signedIn: () => Boolean(state.token),
     lang: getLang,
@@ -568,6 +575,7 @@ async function boot() {
       return state.last;
     },
   };
+  $("app").hidden = false; // everything in #app needs this script (without it: the intro and <noscript>)
   document.body.dataset.ready = "1";
   if (navigator.onLine && state.token) syncNow();
 }

@@ -339,3 +339,87 @@ def test_the_page_fits_390_px_and_axe_finds_nothing_serious(service: Any) -> Non
         assert serious_violations(page) == []
         page.screenshot(path=str(_shot("seen-again-en")), full_page=True)
         context.close()
+
+
+def test_the_page_says_what_it_is_for_with_and_without_javascript(service: Any) -> None:
+    """QA review: the page explains itself (who it is for, that it works offline), the verdict box
+    is not a bare "…", the scanner's own sign-in says why the web session is not reused, the API
+    token is one sign-in folded behind <details>, the GPS box is a 44 px tap target, the role is
+    "kiểm tra viên"; without JavaScript a <noscript> block says so and links to /verify, and no
+    control that needs the script is shown. axe stays clean in each state."""
+    from tests.e2e.axe import serious_violations
+
+    live, _data, _videos = service
+    with chromium() as browser:
+        context, page = _open(browser, live)
+        body = page.inner_text("body")
+        assert "Dành cho kiểm tra viên và cán bộ văn phòng OCOP" in body
+        assert "Người mua hàng không cần trang này" in body
+        assert "trang vẫn kiểm tra được tem lúc không có mạng" in body
+        assert "thanh tra" not in body.lower()
+        assert page.inner_text("#verdict") == "Chưa quét tem nào"
+        assert page.inner_text("h1") == "Quét tem OCOP cho kiểm tra viên"
+        assert page.is_visible("#auth-why")
+        assert "không dùng phiên đăng nhập của các trang web" in page.inner_text("#auth-why")
+        # One visible sign-in (user name and password); the API token is behind a <details>.
+        buttons = page.locator("button:visible").all_inner_texts()
+        assert [b for b in buttons if b == "Đăng nhập"] == ["Đăng nhập"], buttons
+        assert page.inner_text("#token-details summary") == "Dùng mã API thay cho mật khẩu"
+        assert not page.is_visible("#token")
+        page.click("#token-details summary")
+        assert page.is_visible("#token") and page.is_visible("#token-help")
+        assert page.inner_text("label[for='token']") == "Mã API của kiểm tra viên"
+        gps = page.locator("label.check").bounding_box()
+        assert gps is not None and gps["height"] >= 44, gps
+        page.click("label.check span")  # the label's words toggle the box
+        assert page.is_checked("#gps")
+        assert serious_violations(page) == []
+        page.screenshot(path=str(_shot("idle-vi")), full_page=True)
+        page.click("#lang")
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
+        assert page.inner_text("#verdict") == "No stamp scanned yet"
+        assert "For OCOP inspectors and office staff" in page.inner_text("#about")
+        assert "does not use your sign-in on the web pages" in page.inner_text("#auth-why")
+        assert page.inner_text("#token-details summary") == "Use an API token instead of a password"
+        assert serious_violations(page) == []
+        page.screenshot(path=str(_shot("idle-en")), full_page=True)
+        # Signed in: the explanation and the token form go, sign-out shows.
+        page.evaluate("token => window.ocopScanner.signIn(token)", _data["inspector_token"])
+        page.wait_for_selector("#sign-out:visible")
+        assert not page.is_visible("#auth-why") and not page.is_visible("#token-details")
+        page.evaluate("() => document.getElementById('sign-out').click()")
+        context.close()
+
+        context = browser.new_context(
+            locale="vi-VN", viewport={"width": 390, "height": 844}, java_script_enabled=False
+        )
+        page = context.new_page()
+        page.goto(f"{live.base_url}/scanner/")
+        body = page.inner_text("body")
+        assert "Dành cho kiểm tra viên và cán bộ văn phòng OCOP" in body
+        assert "Trang quét cần JavaScript" in body and "The scanner needs JavaScript" in body
+        assert page.get_attribute("#no-js a", "href") == "/verify"
+        for needs_script in ("#verdict", "#net", "#camera", "#lang", "#record", "#sync"):
+            assert not page.is_visible(needs_script), needs_script
+        scroll, client = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert scroll <= client == 390, (scroll, client)
+        page.screenshot(path=str(_shot("no-javascript-vi")), full_page=True)
+        page.click("#no-js a")
+        page.wait_for_url("**/verify")
+        assert page.locator("input[name='serial']").count() == 1
+        context.close()
+
+        # axe needs scripts (its timers never fire in a page with JavaScript off), so it checks
+        # the same DOM in a page whose own script is blocked and whose <noscript> is unwrapped.
+        context = browser.new_context(locale="vi-VN", viewport={"width": 390, "height": 844})
+        context.route("**/scanner/app.js", lambda route: route.abort())
+        page = context.new_page()
+        page.goto(f"{live.base_url}/scanner/")
+        page.evaluate(
+            "() => { for (const n of document.querySelectorAll('noscript')) n.outerHTML = n.textContent; }"
+        )
+        assert page.is_visible("#no-js") and not page.is_visible("#verdict")
+        assert serious_violations(page) == []
+        context.close()

@@ -106,3 +106,30 @@ def test_the_wasm_and_text_files_are_sent_gzipped_to_clients_that_accept_it(sett
     page = client.get("/scanner/", headers={"Accept-Encoding": "gzip"})
     assert page.headers["Content-Encoding"] == "gzip" and gzip.decompress(page.data).startswith(b"<!doctype")
     assert client.get("/scanner/../secret.txt", headers={"Accept-Encoding": "gzip"}).status_code == 404
+
+
+def test_the_page_explains_itself_without_javascript(settings, tmp_path):
+    """QA review: served without running its script, the page still says what it is, who it is
+    for and that it works offline; a <noscript> block links to /verify; every control that needs
+    the script is inside the hidden #app; the role is "kiểm tra viên", never "thanh tra"."""
+    import re
+
+    d = tmp_path / "dist"
+    d.mkdir()
+    source = Path(__file__).resolve().parents[2] / "scanner_page" / "public" / "index.html"
+    (d / "index.html").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    html = _client(settings, d).get("/scanner/").get_data(as_text=True)
+    assert "Quét tem OCOP cho kiểm tra viên" in html
+    assert "Dành cho kiểm tra viên và cán bộ văn phòng OCOP" in html
+    assert "Người mua hàng không cần trang này" in html
+    assert "không có mạng" in html
+    noscript = re.search(r"<noscript>(.*?)</noscript>", html, re.S)
+    assert noscript and 'href="/verify"' in noscript.group(1)
+    assert "Trang quét cần JavaScript" in noscript.group(1)
+    app = html.index('<div id="app" hidden>')
+    for control in ('id="verdict"', 'id="net"', 'id="camera"', 'id="record"', 'id="sync"', 'id="auth-form"'):
+        assert html.index(control) > app, control
+    assert 'id="lang" type="button" lang="en" hidden' in html
+    assert "Chưa quét tem nào" in html and ">…<" not in html
+    assert "Dùng mã API thay cho mật khẩu" in html
+    assert "thanh tra" not in html.lower()
