@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from stamp_service.domain.access import Principal, Role, require_certifying_level, require_role
-from stamp_service.errors import Forbidden
+from stamp_service.domain.access import Principal, Role, require_role
 from stamp_service.schemas.stamp_requests import RequestState
-from stamp_service.services import stamp_requests
+from stamp_service.services import revocation_impact, stamp_requests
 from stamp_service.services.certificates import current_certificate
 from stamp_service.services.scope import scoped
 from stamp_service.storage.models.registry import Certificate, Lot, Producer, Product
@@ -113,10 +112,5 @@ def request_view(session: Session, actor: Principal, request_id: int) -> Request
     certificate = session.get(Certificate, request.certificate_id)
     assert product is not None and producer is not None and lot is not None and certificate is not None
     current = current_certificate(session, product.id)
-    revisable = current is not None and current.state == "active"
-    if revisable and current is not None:
-        try:
-            require_certifying_level(actor, current.authority_level, stars=current.stars)
-        except Forbidden:
-            revisable = False  # a central-level decision: the central office withdraws or reduces it
+    revisable = revocation_impact.may_revise_stars(actor, current)
     return RequestView(request, producer, product, lot, certificate, current, revisable)

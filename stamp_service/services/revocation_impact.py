@@ -13,8 +13,8 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from stamp_service.domain.access import Principal, Role, require_read, require_role
-from stamp_service.errors import NotFound
+from stamp_service.domain.access import Principal, Role, require_certifying_level, require_read, require_role
+from stamp_service.errors import Forbidden, NotFound
 from stamp_service.services.certificates import current_certificate
 from stamp_service.services.lookup import by_id
 from stamp_service.services.minting import ISSUABLE_STATES
@@ -134,3 +134,15 @@ def successor_of(session: Session, certificate: Certificate) -> Certificate | No
     return session.scalars(
         select(Certificate).where(Certificate.supersedes_id == certificate.id).order_by(Certificate.id)
     ).first()
+
+
+def may_revise_stars(actor: Principal, certificate: Certificate | None) -> bool:
+    """Whether ``actor`` may withdraw or reduce ``certificate``: it is in force and of a level the
+    actor certifies (a province cannot revise a central 5-star decision; the services refuse it too)."""
+    if certificate is None or certificate.state != "active":
+        return False
+    try:
+        require_certifying_level(actor, certificate.authority_level, stars=certificate.stars)
+    except Forbidden:
+        return False
+    return True

@@ -93,6 +93,11 @@ def _(message: str, **values: Any) -> str:
     return text % values if values else text
 
 
+def ngettext(singular: str, plural: str, count: int, **values: Any) -> str:
+    """The singular or plural form for ``count`` ("1 stamp", "2 stamps"; Vietnamese has one form)."""
+    return translations(lang()).ngettext(singular, plural, count) % values
+
+
 def home_for(principal: Principal) -> str:
     if principal.role is Role.ADMIN:
         return url_for("console_home.home")
@@ -185,6 +190,7 @@ def _template_context() -> dict[str, Any]:
         "other_lang": other,
         "switch_url": _switch_url(other) if request.endpoint else f"{request.path}?lang={other}",
         "_": _,
+        "ngettext": ngettext,
         "me": who.principal if who else None,
         "Role": Role,
         "role_label": role_label,

@@ -88,6 +88,9 @@ def test_revocation_pages_lead_on(browser, live_url, session, settings, shots, l
     assert page.locator("#f-reason_code-error").is_visible() and page.locator("#f-reason-error").is_visible()
     assert page.locator("label[for=f-reason_code]").inner_text() == _t(lang, "Reason type")
     assert page.locator("label[for=f-reason]").inner_text() == _t(lang, "Reason in words")
+    back = page.locator("main .actions > a").bounding_box()  # "Back" beside the red button: a tap target
+    assert back is not None and back["height"] >= 44
+    assert page.locator("p.count").inner_text() == ("1 stamp" if lang == "en" else "1 tem")
     _check(page, shots, name("void-confirm-error"))
 
     # A council decision whose validity ends before it was signed.

@@ -441,6 +441,9 @@ def test_the_void_confirmation_labels_its_two_reasons_apart_and_goes_back(client
     assert '<label for="f-reason_code">Reason type</label>' in en
     assert '<label for="f-reason">Reason in words</label>' in en
     assert f'href="/console/requests/{ha_tinh.batch.request.id}">Back</a>' in en
+    one = _html(client.get(path + "?seq_from=2&seq_to=2&lang=en"))
+    assert '<p class="count">1 stamp</p>' in one  # it said "1 stamps"
+    assert '<p class="count">2 stamps</p>' in en
     refused = _html(post_form(client, path, {"seq_from": "2", "seq_to": "3"}, form_page=path + "?seq_from=2"))
     assert 'id="f-reason_code-error"' in refused and 'id="f-reason-error"' in refused
 
@@ -466,3 +469,6 @@ def test_a_central_level_certificate_is_not_offered_to_a_provincial_office(clien
     assert refused.status_code == 403  # what the links led to before
     session.expire_all()
     assert session.get(Certificate, five.id).state == "active"
+    for action in ("withdraw", "reduce"):  # opened by address: the page says who decides, no form
+        direct = _html(client.get(f"/console/revocation/certificates/{five.id}/{action}"))
+        assert "Do cấp trung ương quyết định" in direct and 'name="reason"' not in direct

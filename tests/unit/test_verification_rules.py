@@ -133,9 +133,9 @@ def _msgids() -> set[str | tuple[str, str]]:
         ids |= {msg for _l, msg, _c, _x in extract_from_file("python", path, keywords=keywords)}
     for path in sorted(ROOT.glob("templates/**/*.html")):
         with path.open("rb") as fh:
-            for _l, _f, msg, _c in babel_extract(fh, ["_", "gettext", "ngettext"], [], {}):
-                if isinstance(msg, tuple) and len(msg) == 2 and all(msg):  # ngettext: (singular, plural)
-                    ids.add(msg)
+            for _l, func, msg, _c in babel_extract(fh, ["_", "gettext", "ngettext"], [], {}):
+                if func == "ngettext" and isinstance(msg, tuple) and all(isinstance(m, str) for m in msg[:2]):
+                    ids.add((msg[0], msg[1]))  # (singular, plural, the count and keyword arguments: None)
                     continue
                 first = msg[0] if isinstance(msg, tuple) else msg  # _("... %(n)d", n=...): the id
                 if first:  # _(variable): an id marked where the variable is set
