@@ -235,22 +235,18 @@ CPU_GROUPS = ("gunicorn", "postgres", "redis")
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
-def process_ticks(pid: int) -> int:
-    """utime + stime of one process (all its threads), in clock ticks; 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), after "pid (comm)"
-
-
 def user_system_ticks(pid: int) -> tuple[int, int]:
-    """utime and stime of one process, in clock ticks; (0, 0) when it is gone."""
+    """utime and stime of one process (all its threads), in clock ticks; (0, 0) when it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return (0, 0)
-    return int(fields[11]), int(fields[12])
+    return int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5), after "pid (comm)"
+
+
+def process_ticks(pid: int) -> int:
+    """utime + stime of one process, in clock ticks; 0 when it is gone."""
+    return sum(user_system_ticks(pid))
 
 
 def child_pids(pid: int) -> list[int]:
@@ -436,7 +432,6 @@ def profile_workers(
     incl: Counter[str] = Counter()
     total = 0
     for out, _ in recs:
-        keep = tmp / f"profile-{label}-{out.name}"
         for line in out.read_text().splitlines():
             stack, _, n = line.rpartition(" ")
             count = int(n)
@@ -446,7 +441,6 @@ def profile_workers(
             self_[frames[-1]] += count
             for frame in set(frames[1:]):
                 incl[frame] += count
-        keep.write_text(out.read_text())
     r = result.get("r", {})
     print(f"\n== py-spy {extra or '(on-CPU samples)'}: {label}, {r.get('rps', 0):.0f} req/s{cpu_text(r)}")
     user, system = sum(t[0] for t in ticks) * TICK_MS, sum(t[1] for t in ticks) * TICK_MS

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import verify as vb  # noqa: E402  (the mix, wrk, gunicorn: one implementation)
+from tests.ports import free_port  # noqa: E402
 
 PG = vb.PG
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -64,14 +64,7 @@ TABLES = ("stamps", "scans", "scan_counters", "stamp_requests", "lots")
 
 def port_in_range() -> int:
     """A free port of this bench's range (never a random one another session may be using)."""
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise SystemExit(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+    return free_port(PORTS)
 
 
 # --- filling the table --------------------------------------------------------------------------
