@@ -19,9 +19,9 @@ from stamp_service.domain.access import Role
 from stamp_service.domain.i18n import N_
 from stamp_service.services import audit_log
 from stamp_service.web.auth import page_principal
-from stamp_service.web.console_forms import add_number_format, page_number
+from stamp_service.web.console_forms import add_number_format
 from stamp_service.web.context import db
-from stamp_service.web.people import _, people_blueprint, render, signed_in
+from stamp_service.web.people import _, page_number, people_blueprint, render, signed_in
 
 bp = people_blueprint("console_audit", __name__, url_prefix="/console/audit")
 add_number_format(bp)

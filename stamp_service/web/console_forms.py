@@ -80,11 +80,6 @@ def service_errors(exc: ValidationFailed, hints: Mapping[str, str]) -> dict[str,
     return {e["field"]: hints.get(e["field"], e["message"]) for e in exc.errors}
 
 
-def page_number() -> int:
-    raw = request.args.get("page", "")
-    return min(int(raw), 100_000) if raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
-
-
 def add_number_format(bp: Blueprint) -> None:
     """``fmt_num`` in this blueprint's templates: numbers grouped in the page's language (2.000)."""
 

@@ -19,9 +19,9 @@ from stamp_service.schemas.registry import LegalType, ProducerIn, ProducerPatch
 from stamp_service.services import producer_directory, products, registry
 from stamp_service.services.producer_directory import ProducerFilters
 from stamp_service.web.auth import page_principal
-from stamp_service.web.console_forms import add_number_format, cleaned, page_number, parse, service_errors
+from stamp_service.web.console_forms import add_number_format, cleaned, parse, service_errors
 from stamp_service.web.context import db
-from stamp_service.web.people import people_blueprint, render, signed_in
+from stamp_service.web.people import page_number, people_blueprint, render, signed_in
 
 bp = people_blueprint("console_producers", __name__, url_prefix="/console/producers")
 add_number_format(bp)

@@ -37,7 +37,7 @@ from stamp_service.web.console_decision_form import (
     text,
 )
 from stamp_service.web.context import db, runtime
-from stamp_service.web.people import people_blueprint, render, signed_in
+from stamp_service.web.people import page_number, people_blueprint, render, signed_in
 
 bp = people_blueprint("console_requests", __name__, url_prefix="/console/requests")
 bp.context_processor(page_context)
@@ -45,17 +45,12 @@ STATES = [s.value for s in RequestState]
 REFRESH_SECONDS = 2
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
-
-
 @bp.get("/")
 @signed_in(Role.ADMIN)
 def index() -> Any:
     raw = request.args.get("state", "")
     state = RequestState(raw) if raw in STATES else None
-    listing = request_queue.queue(db(), page_principal(), state=state, page=_page_number())
+    listing = request_queue.queue(db(), page_principal(), state=state, page=page_number())
     return render("people/console_requests.html", listing=listing, state=state, states=STATES)
 
 

@@ -107,9 +107,9 @@ def home_for(principal: Principal) -> str:
 
 
 def page_number() -> int:
-    """The list page asked for by ``?page=``: 1 unless it is a plain number of at most five digits."""
+    """The list page asked for by ``?page=``: 1 unless it is a positive plain number (at most 100,000)."""
     raw = request.args.get("page", "")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
+    return min(int(raw), 100_000) if raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
 
 
 def safe_next(target: str | None) -> str | None:
