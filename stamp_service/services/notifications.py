@@ -183,7 +183,10 @@ def recipients_for(recipients: dict[str, tuple[str, ...]], province_code: str) -
 def _claim(session: Session, key: str, kind: str, province_code: str, channel: str, now: datetime) -> bool:
     """Take the right to send notice ``key`` through ``channel`` (committed).
 
-    False if another sender has it."""
+    False if another sender has it. ``now`` is the sweep's clock (what counts as stale); the claim
+    itself carries the real time it was taken: a run that started long ago must not make its fresh
+    claims look stale to a run that starts meanwhile, which would send the notice twice."""
+    claimed_at = utcnow()
     session.add(
         NoticeSent(
             key=key,
@@ -191,7 +194,7 @@ def _claim(session: Session, key: str, kind: str, province_code: str, channel: s
             kind=kind,
             province_code=province_code,
             recipients=CLAIMED,
-            sent_at=now,
+            sent_at=claimed_at,
         )
     )
     try:
@@ -207,7 +210,7 @@ def _claim(session: Session, key: str, kind: str, province_code: str, channel: s
             NoticeSent.recipients == CLAIMED,
             NoticeSent.sent_at < now - CLAIM_TIMEOUT,
         )
-        .values(sent_at=now)
+        .values(sent_at=claimed_at)
     )
     session.commit()
     return bool(taken.rowcount)  # type: ignore[attr-defined]

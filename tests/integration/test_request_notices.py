@@ -179,3 +179,16 @@ def test_the_background_thread_sends_and_a_stopped_senders_claim_is_taken_over(m
     assert [m["Subject"] for _, m in inbox.messages][-1] == _subject(stuck.id)
     session.expire_all()
     assert session.get(NoticeSent, (f"request.new:{stuck.id}", "email")).recipients == 2
+
+
+def test_a_claim_taken_by_a_long_run_is_not_stale_to_a_run_that_starts_meanwhile(mail_app, session):
+    """A sweep whose clock says "an hour ago" (it started long before it reached this notice) stamps
+    its claim with the real time: a sweep starting now must not find it stale and send it twice."""
+    from stamp_service.services.notifications import _claim
+
+    _app, _inbox, _channel = mail_app
+    started_long_ago = utcnow() - timedelta(hours=1)
+    assert _claim(session, "request.new:slow", "request.new", "42", "email", started_long_ago)
+    claim = session.get(NoticeSent, ("request.new:slow", "email"))
+    assert claim.sent_at > utcnow() - timedelta(minutes=1)  # when it was taken, not the run's start
+    assert not _claim(session, "request.new:slow", "request.new", "42", "email", utcnow())
