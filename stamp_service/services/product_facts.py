@@ -61,6 +61,7 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
         session, {str(d.get("sha256")) for e in events for d in e.documents or [] if d.get("sha256")}
     )
     cert = current_certificate(session, product.id)
+    areas = reference.area_names(session, [*(product.raw_material_communes or []), *_input_communes(lot)])
     return {
         "product": {
             "id": product.id,
@@ -72,7 +73,7 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
             "self_declaration": product.self_declaration_ref,
             "image": f"/media/products/{product.id}?v={image[:12]}" if image else None,
             "group_code": product.subgroup_code or product.group_code,
-            "raw_material_area": _raw_material_area(session, product, lot),
+            "raw_material_area": _raw_material_area(product, lot, areas),
         },
         "producer": {
             "name": producer.name,
@@ -90,7 +91,7 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
             "quantity": lot.quantity,
             "unit": lot.unit,
             "place": lot.place,
-            "inputs": _inputs(session, lot),
+            "inputs": _inputs(session, lot, areas),
             "events": [
                 {
                     "seq": e.seq,
@@ -118,19 +119,19 @@ def product_facts(session: Session, product_id: int, lot_id: int, lang: str) -> 
     }
 
 
-def _raw_material_area(session: Session, product: Product, lot: Lot) -> list[str]:
+def _input_communes(lot: Lot) -> list[str]:
+    return [str(i["commune_code"]) for i in lot.input_lots or [] if i.get("commune_code")]
+
+
+def _raw_material_area(product: Product, lot: Lot, names: dict[str, str]) -> list[str]:
     """Where the raw materials come from, as "commune, province" (Circular 02/2024): the product's
-    registered communes, then those the producer gave for this lot's raw-material inputs."""
-    codes = list(product.raw_material_communes or [])
-    codes += [str(i["commune_code"]) for i in lot.input_lots or [] if i.get("commune_code")]
-    names = reference.area_names(session, codes)
+    registered communes, then those the producer gave for this lot's raw-material inputs.
+    ``names``: ``reference.area_names`` of both, looked up once for the whole facts."""
+    codes = [*(product.raw_material_communes or []), *_input_communes(lot)]
     return list(dict.fromkeys(names[code] for code in codes if code in names))
 
 
-def _inputs(session: Session, lot: Lot) -> list[dict[str, Any]]:
-    areas = reference.area_names(
-        session, [str(i["commune_code"]) for i in lot.input_lots or [] if i.get("commune_code")]
-    )
+def _inputs(session: Session, lot: Lot, areas: dict[str, str]) -> list[dict[str, Any]]:
     out = []
     for item in lot.input_lots or []:
         if "lot_id" in item:

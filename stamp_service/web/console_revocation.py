@@ -63,7 +63,7 @@ def _certificate_page(
         action=action,
         target=target,
         # Not in force: the page says why and links to the product and its current certificate.
-        successor=revocation_impact.successor_of(db(), cert),
+        successor=None if cert.state == "active" else revocation_impact.successor_of(db(), cert),
         current=None if cert.state == "active" else revocation_impact.current_of(db(), cert),
         # In force but decided above this office (a central 5-star decision): say so, no form.
         may_revise=revocation_impact.may_revise_stars(page_principal(), cert),

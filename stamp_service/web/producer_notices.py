@@ -63,6 +63,8 @@ def _header_count() -> dict[str, Any]:
     who = person()
     if who is None or who.principal.role is not Role.PRODUCER:
         return {}
+    if request.endpoint == "producer_notices.index":
+        return {"notices_new": 0}  # the page itself has just marked every notice read
     try:
         return {"notices_new": producer_notices.new_count(db(), who.principal)}
     except (ServiceError, SQLAlchemyError):  # an error page must render even then

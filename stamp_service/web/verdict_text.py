@@ -11,7 +11,6 @@ import gettext
 from dataclasses import dataclass
 from datetime import datetime
 
-from stamp_service.domain.certification import local_day
 from stamp_service.domain.status import Cause, Decision, Finding, Status, Verdict
 from stamp_service.domain.verification import ScanStats
 from stamp_service.web.i18n import format_day, format_moment, format_number
@@ -134,7 +133,7 @@ def scans_line(t: gettext.NullTranslations, stats: ScanStats | None, lang: str) 
         return None
     return t.ngettext(
         "Verified %(num)s time, first on %(date)s.", "Verified %(num)s times, first on %(date)s.", stats.scans
-    ) % {"num": format_number(stats.scans, lang), "date": format_day(local_day(stats.first_at), lang)}
+    ) % {"num": format_number(stats.scans, lang), "date": format_day(stats.first_at, lang)}
 
 
 def verdict_text(
@@ -187,7 +186,7 @@ def verdict_text(
                 )
                 % {
                     "num": format_number(stats.scans, lang),
-                    "date": format_day(local_day(stats.first_at), lang),
+                    "date": format_day(stats.first_at, lang),
                 }
             )
         action = _("If the label has a scratch PIN, check it below; otherwise report the shop.")
