@@ -104,7 +104,8 @@ def _record(decision: DecisionIn | None, reason: str, today: date) -> dict[str, 
     return Decision(decision.number, decision.decided_on, decision.authority, reason).to_record()
 
 
-def _check_decided_on(day: date, *, not_before: date | None = None, what: str = "the certificate") -> None:
+def check_decided_on(day: date, *, not_before: date | None = None, what: str = "the certificate") -> None:
+    """A decision's date: not in the future, not before the record it acts on (ValidationFailed)."""
     if day > local_today():
         raise ValidationFailed([{"field": "decision.decided_on", "message": "must not be in the future"}])
     if not_before is not None and day < not_before:
@@ -175,7 +176,7 @@ def withdraw_certificate(
             "this certificate was superseded; withdraw the product's current certificate",
             current_certificate_id=current.id if current else None,
         )
-    _check_decided_on(data.decision.decided_on, not_before=cert.signed_on)
+    check_decided_on(data.decision.decided_on, not_before=cert.signed_on)
     record = _record(data.decision, data.reason, local_today())
     stopped = _stop_issuance(
         session,
@@ -227,7 +228,7 @@ def reduce_stars(
             [{"field": "stars", "message": f"a reduction gives fewer than the current {cert.stars} stars"}]
         )
     day = data.decision.decided_on
-    _check_decided_on(day, not_before=cert.signed_on)
+    check_decided_on(day, not_before=cert.signed_on)
     if day >= cert.valid_until:
         raise RuleViolation(
             "the certificate has expired; there is nothing to reduce", rule="certificate-expired"
@@ -396,11 +397,11 @@ def _set_recall(
         return LotAction(False, lot)
     if data.decision is not None:
         if recalled:
-            _check_decided_on(
+            check_decided_on(
                 data.decision.decided_on, not_before=lot.production_date, what="the lot's production"
             )
         else:
-            _check_decided_on(data.decision.decided_on)
+            check_decided_on(data.decision.decided_on)
     record = _record(data.decision, data.reason, local_today())
     before = dict(lot.recall) if lot.recall else None
     stopped: list[int] = []
@@ -500,7 +501,7 @@ def void_stamps(session: Session, actor: Principal, data: VoidIn, *, commit: boo
         session.rollback()
         return VoidAction(False, existing)
     if data.decision is not None:
-        _check_decided_on(data.decision.decided_on)
+        check_decided_on(data.decision.decided_on)
     row = StampVoid(
         request_id=request.id,
         seq_from=first,
@@ -543,17 +544,23 @@ def compromise_key(
     kid: str,
     reason: str,
     replace: bool = True,
-    decision: dict[str, Any] | None = None,
+    decision: DecisionIn | None = None,
 ) -> KeyAction:
-    """Mark a key compromised (its stamps verify online only, flagged); a repeat is a no-op."""
+    """Mark a key compromised (its stamps verify online only, flagged); a repeat is a no-op.
+
+    ``decision`` (the console asks for it) is checked like every revocation decision and kept,
+    with the reason, in the audit entry."""
     require_role(actor, Role.ADMIN)
     require_central(actor)
+    if decision is not None:
+        check_decided_on(decision.decided_on)
     row = keys.get_key(session, kid, lock=False, malformed_is_unknown=True)
     if row.state == "compromised":
         session.rollback()
         return KeyAction(False, row, keys.active_key(session, lock=False))
+    record = decision.model_dump(mode="json") | {"reason": reason} if decision is not None else None
     row, replacement = keys.compromise(
-        session, actor, keyring=keyring, kid=kid, reason=reason, replace=replace, decision=decision
+        session, actor, keyring=keyring, kid=kid, reason=reason, replace=replace, decision=record
     )  # commits and calls status_changed
     return KeyAction(True, row, replacement or keys.active_key(session, lock=False))
 

@@ -20,12 +20,18 @@ from flask import Flask, flash, redirect, request, url_for
 
 from stamp_service.crypto.keyring import for_runtime
 from stamp_service.domain.access import Principal, Role
-from stamp_service.domain.certification import local_today
 from stamp_service.domain.i18n import N_
 from stamp_service.errors import Conflict, NotFound, SigningKeyUnavailable, ValidationFailed
 from stamp_service.services import key_overview, keys, revocation
 from stamp_service.web.auth import page_principal
-from stamp_service.web.console_decision_form import Errors, page_context, read, read_reason, text
+from stamp_service.web.console_decision_form import (
+    Errors,
+    page_context,
+    read,
+    read_reason,
+    service_errors,
+    text,
+)
 from stamp_service.web.context import db, runtime
 from stamp_service.web.people import people_blueprint, render, signed_in
 
@@ -207,10 +213,13 @@ def _compromise_page(kid: str, step: int, status: int = 200, errors: Errors | No
 
 
 def _read_decision(form: dict[str, str]) -> tuple[Any, Errors]:
+    """The form's decision, checked as the service will check it (step 1 changes nothing yet)."""
     parsed, errors = read(form, decision_required=True)
-    if parsed is not None and parsed.decision is not None and parsed.decision.decided_on > local_today():
-        errors["decided_on"] = "The date must not be in the future nor before the record it acts on."
-        parsed = None
+    if parsed is not None and parsed.decision is not None:
+        try:
+            revocation.check_decided_on(parsed.decision.decided_on)
+        except ValidationFailed as exc:
+            return None, {**errors, **service_errors(exc)}
     return parsed, errors
 
 
@@ -241,12 +250,14 @@ def compromise_confirm(kid: str) -> Any:
     assert parsed is not None and parsed.decision is not None
     if text(form, "confirm_kid").lower() != kid:
         return _compromise_page(kid, 2, 422, {"confirm_kid": "Type the key id exactly as shown."})
-    decision = parsed.decision.model_dump(mode="json") | {"reason": parsed.reason}
     try:
         result = revocation.compromise_key(
-            db(), me, keyring=for_runtime(runtime()), kid=kid, reason=parsed.reason, decision=decision
+            db(), me, keyring=for_runtime(runtime()), kid=kid, reason=parsed.reason, decision=parsed.decision
         )
-    except (Conflict, ValidationFailed):
+    except ValidationFailed as exc:
+        db().rollback()
+        return _compromise_page(kid, 1, 422, service_errors(exc))
+    except Conflict:
         db().rollback()
         return _compromise_page(kid, 2, 409, {"confirm_kid": "The key changed meanwhile: reload the page."})
     except SigningKeyUnavailable:

@@ -217,3 +217,33 @@ def test_a_server_without_its_keys_folder_says_where_keys_are_made(app, client, 
     assert resp.status_code == 503 and message in _html(resp)
     session.expire_all()
     assert [(k.kid, k.state) for k in session.query(SigningKey)] == [(kid, "active")]
+
+
+def test_a_compromise_decision_dated_in_the_future_is_refused_by_the_page_and_the_service(
+    client, session, settings
+):
+    """The rule lived only in the page: the service (used by the CLI and API too) now checks it."""
+    from datetime import date, timedelta
+
+    import pytest
+
+    from stamp_service.domain.access import SYSTEM
+    from stamp_service.errors import ValidationFailed
+    from stamp_service.schemas.revocation import DecisionIn
+    from stamp_service.services import revocation
+
+    ring = ensure_keyring(session, settings.keys_dir)
+    kid = session.scalar(select(SigningKey).where(SigningKey.state == "active")).kid
+    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    _central(client, session)
+    path = f"/console/keys/{kid}/compromise"
+    token = csrf_token(client, path)
+    refused = client.post(path, data={**DECISION, "decided_on": tomorrow, "csrf_token": token})
+    assert refused.status_code == 422 and 'id="f-decided_on-error"' in _html(refused)
+    future = DecisionIn(
+        number="9/QĐ-BNNMT", decided_on=date.fromisoformat(tomorrow), authority="Bộ Nông nghiệp và Môi trường"
+    )
+    with pytest.raises(ValidationFailed):
+        revocation.compromise_key(session, SYSTEM, keyring=ring, kid=kid, reason="lộ khóa", decision=future)
+    session.rollback()
+    assert _key(session, kid).state == "active"
