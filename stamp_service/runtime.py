@@ -49,8 +49,18 @@ class Runtime:
                 settings.database_read_url,
                 isolation_level="AUTOCOMMIT",
                 pool_pre_ping=False,  # a dropped connection fails once; the primary answers then
-                # A replica that is down or hangs must not hold the page: 2 s, then the primary answers.
-                connect_args={"connect_timeout": 2, "options": "-c statement_timeout=2000"},
+                # A replica that is down or hangs must not hold the page: 2 s, then the primary answers
+                # (and services.stamp_rows' breaker skips it for a while). statement_timeout is the
+                # server's; tcp_user_timeout and keepalives end a silent connection on this side.
+                connect_args={
+                    "connect_timeout": 2,
+                    "options": "-c statement_timeout=2000",
+                    "tcp_user_timeout": 2000,
+                    "keepalives": 1,
+                    "keepalives_idle": 10,
+                    "keepalives_interval": 2,
+                    "keepalives_count": 2,
+                },
             )
             replica = make_session_factory(replica_engine)
         return cls(

@@ -10,6 +10,10 @@ The status facts (the lot's recall, the product's current certificate, the voids
 primary, and so does the database generation: they are cached per status generation, and a
 replica that has not replayed a revocation yet would put the old state into the cache under the
 new generation, where it would stay until the next change. docs/operations.md, "Read replica".
+
+A replica that fails opens a breaker (``adapters.breaker``, as for Redis): for ``BREAKER_SECONDS``
+every lookup goes straight to the primary, then one probe tries the replica again. Without it a
+replica that is down would cost every first scan its connect timeout.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import threading
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from stamp_service.adapters.breaker import Breaker
 from stamp_service.services.stamp_status import StampRow, load_stamp
 
 log = logging.getLogger(__name__)
+BREAKER_SECONDS = 5.0
 
 
 class StampRows:
@@ -32,12 +38,12 @@ class StampRows:
         self.replica = replica
         self.replica_misses = 0  # serials the replica did not have (lag, or unknown serials)
         self.replica_errors = 0  # the replica failed: the primary answered
-        self._failing = False  # log once per replica outage
+        self.breaker = Breaker(BREAKER_SECONDS)
         self._lock = threading.Lock()
 
     def load(self, session: Session, serial: int) -> StampRow | None:
         """The stamp row of ``serial`` (``session``: the primary's, for the fallback)."""
-        if self.replica is None:
+        if self.replica is None or not self.breaker.allow():
             return load_stamp(session, serial)
         try:
             with self.replica() as replica:
@@ -45,11 +51,10 @@ class StampRows:
         except DBAPIError as exc:  # replica down or restarting: the primary still answers
             with self._lock:
                 self.replica_errors += 1
-                first, self._failing = not self._failing, True
-            if first:
+            if self.breaker.failed():  # log once per replica outage
                 log.warning("read replica failed, reading the primary", extra={"error": repr(exc)})
             return load_stamp(session, serial)
-        self._failing = False
+        self.breaker.succeeded()
         if row is not None:
             return row
         with self._lock:

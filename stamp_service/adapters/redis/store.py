@@ -1,7 +1,8 @@
 """Shared key-value store: Redis in production, an in-process fallback on the embedded default.
 
 Part of the one Redis adapter (stamp_service.adapters.redis): the breaker below guards every
-Redis call of the service (the scan counters' and the rate limiter's too, via ``attempt``).
+Redis call of the service (the scan counters' and the rate limiter's too, via ``attempt``); it is
+``adapters.breaker.Breaker``, the one the read replica's lookups use too.
 
 Redis failures degrade to the fallback with one log line per outage (and a
 counter), never to an error: verification must keep working when Redis is down.
@@ -18,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from stamp_service.adapters.breaker import Breaker
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT = 0.25  # seconds; Redis on the local network answers in well under a millisecond
@@ -96,9 +99,7 @@ class Store:
         self.degraded_count = 0
         self.failures = 0  # calls that reached Redis and failed (each opened the breaker)
         self._degraded = False
-        self._open_until = 0.0  # the breaker: no call to Redis before this monotonic time
-        self._tripped = False  # a call failed and none has answered since (half open after the period)
-        self._breaker_lock = threading.Lock()
+        self.breaker = Breaker(BREAKER_SECONDS)
         # Called (once) when Redis answers again after an outage.
         self.on_recover: list[Callable[[], None]] = []
         if redis_url:
@@ -118,31 +119,17 @@ class Store:
     def shared(self) -> bool:
         """True when this call may go to Redis: configured, and the breaker closed, or half open
         and this call is the one probe (the others keep falling back until the probe answers)."""
-        if self.redis is None:
-            return False
-        now = time.monotonic()
-        if now < self._open_until:
-            return False
-        if not self._tripped:
-            return True
-        with self._breaker_lock:
-            if now < self._open_until:
-                return False
-            self._open_until = now + BREAKER_SECONDS  # this call probes; the others wait for it
-        return True
+        return self.redis is not None and self.breaker.allow()
 
     def failed(self, exc: Exception) -> None:
         """A Redis call failed: open the breaker and fall back (``ScanLog`` reports here too)."""
         self.failures += 1
-        self._tripped = True
-        self._open_until = time.monotonic() + BREAKER_SECONDS
+        self.breaker.failed()
         self._fallback(exc)
 
     def succeeded(self) -> None:
         """A Redis call answered: close the breaker (``ScanLog`` reports here too)."""
-        if self._tripped:
-            self._tripped = False
-            self._open_until = 0.0
+        self.breaker.succeeded()
         self._ok()
 
     def _fallback(self, exc: Exception | None) -> None:
