@@ -39,10 +39,6 @@ class Principal:
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
-    @property
-    def is_producer_admin(self) -> bool:
-        return self.role is Role.PRODUCER and self.producer_admin
-
 
 SYSTEM = Principal(account_id=None, name="system", role=Role.ADMIN)
 """The CLI and the demo loader act as the office itself."""

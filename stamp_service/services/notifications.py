@@ -71,11 +71,13 @@ class ExpiringCertificate:
     province_code: str
 
 
-def _vi_number(value: int) -> str:
+def vi_number(value: int) -> str:
+    """A number in a mail, grouped the Vietnamese way (2.000)."""
     return f"{value:,}".replace(",", ".")
 
 
-def _day(value: date) -> str:
+def mail_day(value: date) -> str:
+    """A day in a mail (both languages): 05/12/2026."""
     return value.strftime("%d/%m/%Y")
 
 
@@ -103,7 +105,7 @@ def _request_notices(session: Session, base_url: str, request_id: int | None = N
             province_code=province,
             subject=f"[OCOP] Yêu cầu cấp tem mới #{rid} / New stamp request #{rid}",
             text=(
-                f"{producer} đề nghị cấp {_vi_number(quantity)} tem cho sản phẩm {product}.\n"
+                f"{producer} đề nghị cấp {vi_number(quantity)} tem cho sản phẩm {product}.\n"
                 f"Xem và phê duyệt: {base_url}/console/requests\n\n"
                 f"{producer} requests {quantity:,} stamps for {product}.\n"
                 f"Review and approve: {base_url}/console/requests\n"
@@ -130,10 +132,10 @@ def _expiry_notices(session: Session, today: date, base_url: str) -> list[Notice
                 ),
                 text=(
                     f"Chứng nhận {cert.stars} sao ({cert.decision_number}) của sản phẩm {cert.product_name} "
-                    f"({cert.producer_name}) hết hiệu lực ngày {_day(cert.valid_until)}.\n"
+                    f"({cert.producer_name}) hết hiệu lực ngày {mail_day(cert.valid_until)}.\n"
                     f"Xem: {link}\n\n"
                     f"The {cert.stars}-star certificate ({cert.decision_number}) of {cert.product_name} "
-                    f"({cert.producer_name}) ends on {_day(cert.valid_until)}.\nSee: {link}\n"
+                    f"({cert.producer_name}) ends on {mail_day(cert.valid_until)}.\nSee: {link}\n"
                 ),
             )
         )

@@ -31,7 +31,7 @@ from stamp_service.domain.certification import VN_TZ, local_today
 from stamp_service.domain.i18n import N_
 from stamp_service.domain.status import MIN_CERTIFIED_STARS
 from stamp_service.notifier import Channel, Message
-from stamp_service.services.notifications import SendReport, recorded_sends, send_once
+from stamp_service.services.notifications import SendReport, mail_day, recorded_sends, send_once, vi_number
 from stamp_service.storage.models.audit import AuditEntry
 from stamp_service.storage.models.base import utcnow
 from stamp_service.storage.models.producer_notices import ProducerNoticeRead
@@ -441,20 +441,12 @@ def _mark_seen(session: Session, account_id: int, now: datetime) -> None:
 # -- email --------------------------------------------------------------------------------------
 
 
-def _vi_number(value: int) -> str:
-    return f"{value:,}".replace(",", ".")
-
-
-def _dmy(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
-
-
 def compose(notice: ProducerNotice, *, to: str, base_url: str, vietnamese: Callable[[str], str]) -> Message:
     """The mail of one notice: Vietnamese first, then English, each with the link to the record."""
     link = f"{base_url}{notice.link}"
     everything = f"{base_url}/producer/notices/"
-    vi = wording(notice, vietnamese, _dmy, _vi_number)
-    en = wording(notice, lambda m: m, _dmy, lambda v: f"{v:,}")
+    vi = wording(notice, vietnamese, mail_day, vi_number)
+    en = wording(notice, lambda m: m, mail_day, lambda v: f"{v:,}")
     text = (
         f"{vi}\n{vietnamese(MAIL_OPEN) % {'link': link}}\n\n"
         f"{en}\n{MAIL_OPEN % {'link': link}}\n\n"
