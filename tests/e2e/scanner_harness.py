@@ -162,3 +162,28 @@ def chromium(video: Path | None = None) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+SHOTS = PROJECT_ROOT / "var" / "screenshots" / "scanner"
+
+
+def open_scanner(browser: Any, live: LiveService) -> tuple[Any, Any]:
+    """A phone-sized page of the scanner, ready (its bundle and keys loaded)."""
+    context = browser.new_context(locale="vi-VN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live.base_url}/scanner/")
+    page.wait_for_selector("body[data-ready='1']")
+    return context, page
+
+
+def shown_facts(page: Any) -> dict[str, str]:
+    """The facts list of the verdict, label -> value."""
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('#facts dt')]
+            .map(dt => [dt.textContent, dt.nextElementSibling.textContent]))"""
+    )
+
+
+def shot(name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / f"{name}.png"

@@ -6,85 +6,17 @@ OCOP_SCREENSHOT_DIR to keep the pictures (docs/accounts.md uses them).
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pyotp
 import pytest
-from werkzeug.serving import make_server
 
 from stamp_service.domain.access import SYSTEM, Role
 from stamp_service.services import accounts
 from tests.e2e.axe import serious_violations as axe_violations
+from tests.e2e.pages import DESKTOP, PHONE
+from tests.e2e.pages import check as _check
+from tests.e2e.pages import sign_in as _sign_in
 from tests.factories import make_producer
 from tests.people_support import PASSWORD, make_person
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"browser test cannot run under CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture()
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _unavailable("/usr/bin/chromium is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture()
-def live_url(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture()
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("OCOP_SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _check(page: Any, shots: Path, name: str) -> None:
-    """No serious/critical axe violation, nothing wider than the viewport, and a screenshot."""
-    assert axe_violations(page) == [], name
-    width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, name
-    page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
-
-
-def _sign_in(page: Any, url: str, name: str, password: str = PASSWORD) -> None:
-    page.goto(url + "/signin")
-    page.fill("#f-name", name)
-    page.fill("#f-password", password)
-    page.click("main button[type=submit]")
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "desktop"])

@@ -17,16 +17,12 @@ import pytest
 
 from stamp_service.domain.certification import local_today
 from stamp_service.services import scans
-from stamp_service.web.i18n import translations
 from tests.console_decisions_support import HA_TINH, THANH_HOA, make_office
-from tests.e2e.test_accounts_browser import DESKTOP, PHONE, _check, _sign_in, browser, live_url, shots
+from tests.e2e.pages import DESKTOP, PHONE
+from tests.e2e.pages import check as _check
+from tests.e2e.pages import sign_in as _sign_in
+from tests.e2e.pages import t as _t
 from tests.stamp_factories import ensure_keyring
-
-__all__ = ["browser", "live_url", "shots"]
-
-
-def _t(lang: str, message: str, **values: Any) -> str:
-    return translations(lang).gettext(message) % values if values else translations(lang).gettext(message)
 
 
 def _chart(page: Any, name: str) -> Any:

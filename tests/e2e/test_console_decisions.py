@@ -15,16 +15,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from stamp_service.web.i18n import translations
 from tests.console_decisions_support import HA_TINH, THANH_HOA, make_office
-from tests.e2e.test_accounts_browser import DESKTOP, PHONE, _check, browser, live_url, shots  # noqa: F401
+from tests.e2e.pages import DESKTOP, PHONE
+from tests.e2e.pages import check as _check
+from tests.e2e.pages import t as _t
 from tests.people_support import PASSWORD
 from tests.qr_decoding import decode_pdf
 from tests.stamp_factories import ensure_keyring
-
-
-def _t(lang: str, message: str) -> str:
-    return translations(lang).gettext(message)
 
 
 def _public_heading(page: Any, url: str, stamp_url: str) -> str:
@@ -33,7 +30,7 @@ def _public_heading(page: Any, url: str, stamp_url: str) -> str:
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_office_decides_requests_revocations_and_findings(browser, live_url, session, settings, shots, lang):  # noqa: F811
+def test_office_decides_requests_revocations_and_findings(browser, live_url, session, settings, shots, lang):
     keyring = ensure_keyring(session, settings.keys_dir)
     office = make_office(session, keyring, HA_TINH, admin_name="hatinh-admin")
     neighbour = make_office(session, keyring, HA_TINH)  # another Hà Tĩnh producer, whose stamp is copied
@@ -144,7 +141,7 @@ def test_office_decides_requests_revocations_and_findings(browser, live_url, ses
     context.close()
 
 
-def test_the_decision_pages_on_a_desktop(browser, live_url, session, settings, shots):  # noqa: F811
+def test_the_decision_pages_on_a_desktop(browser, live_url, session, settings, shots):
     keyring = ensure_keyring(session, settings.keys_dir)
     office = make_office(session, keyring, HA_TINH, admin_name="hatinh-admin")
     page = browser.new_context(locale="vi-VN", viewport=DESKTOP).new_page()

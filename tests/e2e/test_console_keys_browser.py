@@ -6,27 +6,17 @@ keeps them as ``keys-<step>-<lang>-<width>.png``; docs/console.md uses some)."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from stamp_service.domain.access import Role
-from stamp_service.web.i18n import translations
-from tests.e2e.test_accounts_browser import DESKTOP, PHONE, _check, browser, live_url, shots  # noqa: F401
-from tests.people_support import PASSWORD, make_person
+from tests.e2e.pages import DESKTOP, PHONE
+from tests.e2e.pages import check as _check
+from tests.e2e.pages import sign_in as _sign_in
+from tests.e2e.pages import t as _t
+from tests.people_support import make_person
 from tests.stamp_factories import ensure_keyring, make_issued_batch
-
-
-def _t(lang: str, message: str) -> str:
-    return translations(lang).gettext(message)
-
-
-def _sign_in(page: Any, url: str, name: str, lang: str) -> None:
-    page.goto(f"{url}/signin?lang={lang}")
-    page.fill("#f-name", name)
-    page.fill("#f-password", PASSWORD)
-    page.click("main button[type=submit]")
 
 
 @pytest.mark.parametrize(
@@ -35,11 +25,11 @@ def _sign_in(page: Any, url: str, name: str, lang: str) -> None:
     ids=["vi-390", "vi-desktop", "en-390"],
 )
 def test_central_admin_rotates_and_marks_a_key_compromised(
-    browser,  # noqa: F811
-    live_url,  # noqa: F811
+    browser,
+    live_url,
     session,
     settings,
-    shots,  # noqa: F811
+    shots,
     lang,
     viewport,
 ):
@@ -54,7 +44,7 @@ def test_central_admin_rotates_and_marks_a_key_compromised(
     name = lambda step: f"keys-{step}-{lang}"  # noqa: E731
 
     assert page.request.get(f"{live_url}/status/bundle.bin").ok  # a bundle exists, as in service
-    _sign_in(page, live_url, "central-keys", lang)
+    _sign_in(page, live_url, "central-keys", lang=lang)
     page.click(f"header nav >> text={_t(lang, 'Signing keys')}")
     assert page.url == f"{live_url}/console/keys/"
     assert old in page.locator("main").inner_text()
@@ -122,11 +112,11 @@ def test_central_admin_rotates_and_marks_a_key_compromised(
     context.close()
 
 
-def test_a_provincial_administrator_finds_no_keys_page(browser, live_url, session, settings, shots):  # noqa: F811
+def test_a_provincial_administrator_finds_no_keys_page(browser, live_url, session, settings, shots):
     ensure_keyring(session, settings.keys_dir)
     make_person(session, Role.ADMIN, name="hatinh-keys", province_code="42")
     page = browser.new_context(locale="vi-VN", viewport=PHONE).new_page()
-    _sign_in(page, live_url, "hatinh-keys", "vi")
+    _sign_in(page, live_url, "hatinh-keys", lang="vi")
     assert page.url == live_url + "/console/"
     assert page.locator(f"header nav >> text={_t('vi', 'Signing keys')}").count() == 0
     response = page.goto(f"{live_url}/console/keys/")

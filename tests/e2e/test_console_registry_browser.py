@@ -14,10 +14,10 @@ import pytest
 
 from stamp_service.demo import load_demo_registry
 from stamp_service.domain.access import Role
-from tests.e2e.test_accounts_browser import DESKTOP, PHONE, _check, _sign_in, browser, live_url, shots
+from tests.e2e.pages import DESKTOP, PHONE
+from tests.e2e.pages import check as _check
+from tests.e2e.pages import sign_in as _sign_in
 from tests.people_support import make_person
-
-__all__ = ["browser", "live_url", "shots"]  # fixtures shared with the accounts journey
 
 TEXT = {
     "vi": {

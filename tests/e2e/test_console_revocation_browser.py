@@ -12,15 +12,12 @@ from typing import Any
 
 import pytest
 
-from stamp_service.web.i18n import translations
 from tests.console_decisions_support import HA_TINH, make_office
-from tests.e2e.test_accounts_browser import PHONE, _check, browser, live_url, shots  # noqa: F401
+from tests.e2e.pages import PHONE
+from tests.e2e.pages import check as _check
+from tests.e2e.pages import t as _t
 from tests.people_support import PASSWORD
 from tests.stamp_factories import ensure_keyring
-
-
-def _t(lang: str, message: str) -> str:
-    return translations(lang).gettext(message)
 
 
 def _decide(page: Any, number: str = "3763/QĐ-UBND") -> None:
@@ -30,7 +27,7 @@ def _decide(page: Any, number: str = "3763/QĐ-UBND") -> None:
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_revocation_pages_lead_on(browser, live_url, session, settings, shots, lang):  # noqa: F811
+def test_revocation_pages_lead_on(browser, live_url, session, settings, shots, lang):
     keyring = ensure_keyring(session, settings.keys_dir)
     office = make_office(session, keyring, HA_TINH, admin_name="hatinh-admin")
     batch = office.batch

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,19 +28,13 @@ from stamp_service.schemas.stamp_requests import ApproveIn
 from stamp_service.services import issuance_jobs, scans, stamp_requests
 from stamp_service.storage.models.stamps import StampRequest
 from tests.e2e.axe import serious_violations as axe_violations
-from tests.e2e.test_accounts_browser import browser, live_url, shots  # noqa: F401  (fixtures)
+from tests.e2e.pages import PHONE, check
 from tests.people_support import PASSWORD, make_person
 from tests.producer_support import jpeg_photo
 from tests.qr_decoding import decode_pdf
 from tests.stamp_factories import ensure_keyring
 
-PHONE = {"width": 390, "height": 844}
-
-
-def _check(page: Any, folder: Path, name: str) -> None:
-    assert axe_violations(page) == [], name
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
-    page.screenshot(path=str(folder / f"producer-{name}.png"), full_page=True)
+_check = partial(check, prefix="producer-", width_in_name=False)  # the names docs/ use
 
 
 def _verdict(page: Any) -> str:
@@ -48,7 +43,7 @@ def _verdict(page: Any) -> str:
     return found.group(1)
 
 
-def test_producer_journey_on_a_phone_in_vietnamese(browser, live_url, app, session, settings, shots):  # noqa: F811
+def test_producer_journey_on_a_phone_in_vietnamese(browser, live_url, app, session, settings, shots):
     load_demo_registry(session)
     producer_id = demo_producer_id(session)
     make_person(session, Role.PRODUCER, name=DEMO_PRODUCER_ACCOUNT, producer_id=producer_id)

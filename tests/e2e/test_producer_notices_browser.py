@@ -13,7 +13,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -27,13 +27,12 @@ from stamp_service.schemas.stamp_requests import ApproveIn
 from stamp_service.services import issuance_jobs, stamp_requests
 from stamp_service.storage.models.registry import Product
 from stamp_service.storage.models.stamps import StampRequest
-from tests.e2e.axe import serious_violations as axe_violations
-from tests.e2e.test_accounts_browser import browser, shots  # noqa: F401  (fixtures)
+from tests.e2e.pages import PHONE, check
 from tests.factories import make_certificate, make_lot, make_product
 from tests.people_support import PASSWORD, make_person
 from tests.stamp_factories import ensure_keyring
 
-PHONE = {"width": 390, "height": 844}
+_check = partial(check, prefix="producer-", width_in_name=False)  # the names docs/ use
 
 
 @pytest.fixture()
@@ -51,24 +50,18 @@ def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     thread.join(5)
 
 
-def _check(page: Any, folder: Path, name: str) -> None:
-    assert axe_violations(page) == [], name
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
-    page.screenshot(path=str(folder / f"producer-{name}.png"), full_page=True)
-
-
 def _badge(page: Any) -> str | None:
     found = page.locator("header .count")
     return found.inner_text() if found.count() else None
 
 
 def test_producer_sees_the_approval_in_its_notices_and_opens_the_ready_request(
-    browser,  # noqa: F811
+    browser,
     live_url,
     app,
     session,
     settings,
-    shots,  # noqa: F811
+    shots,
 ):
     load_demo_registry(session)
     producer_id = demo_producer_id(session)

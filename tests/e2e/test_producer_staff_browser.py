@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -24,12 +23,12 @@ from stamp_service.schemas.stamp_requests import ApproveIn
 from stamp_service.services import issuance_jobs, stamp_requests
 from stamp_service.storage.models.accounts import Account
 from stamp_service.storage.models.stamps import StampRequest
-from tests.e2e.axe import serious_violations as axe_violations
-from tests.e2e.test_accounts_browser import browser, shots  # noqa: F401  (fixtures)
+from tests.e2e.pages import PHONE, check
+from tests.e2e.pages import sign_in as _sign_in
 from tests.people_support import PASSWORD, make_person
 from tests.stamp_factories import ensure_keyring
 
-PHONE = {"width": 390, "height": 844}
+_check = partial(check, prefix="producer-", width_in_name=False)  # the names docs/ use
 PORTS = range(9300, 9400)  # this suite's own port range on shared machines
 STAFF_PASSWORD = "Lan chọn mật khẩu 2026"
 
@@ -52,26 +51,13 @@ def staff_url(app) -> Iterator[str]:
     thread.join(5)
 
 
-def _check(page: Any, folder: Path, name: str) -> None:
-    assert axe_violations(page) == [], name
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
-    page.screenshot(path=str(folder / f"producer-{name}.png"), full_page=True)
-
-
-def _sign_in(page: Any, url: str, name: str, password: str) -> None:
-    page.goto(url + "/signin")
-    page.fill("#f-name", name)
-    page.fill("#f-password", password)
-    page.click("main button[type=submit]")
-
-
 def test_administrator_invites_staff_who_works_until_deactivated(
-    browser,  # noqa: F811
+    browser,
     staff_url,
     app,
     session,
     settings,
-    shots,  # noqa: F811
+    shots,
 ):
     load_demo_registry(session)
     make_person(session, Role.PRODUCER, name=DEMO_PRODUCER_ACCOUNT, producer_id=demo_producer_id(session))

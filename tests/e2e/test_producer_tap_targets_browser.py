@@ -8,29 +8,23 @@ wider than the phone, a screenshot of each page (OCOP_SCREENSHOT_DIR keeps them)
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 
 from stamp_service.domain.access import Role
 from stamp_service.storage.models.stamps import StampRequest
-from tests.e2e.axe import serious_violations as axe_violations
-from tests.e2e.test_accounts_browser import browser, live_url, shots  # noqa: F401  (fixtures)
+from tests.e2e.pages import PHONE, check
+from tests.e2e.pages import sign_in as _sign_in
 from tests.factories import make_caller
 from tests.issuance_helpers import approve
-from tests.people_support import PASSWORD, csrf_token, make_person
+from tests.people_support import csrf_token, make_person
 from tests.producer_support import pdf, producer_world, signed_in_client
 from tests.revocation_support import decision
 from tests.stamp_factories import ensure_keyring
 
-PHONE = {"width": 390, "height": 844}
-
-
-def _check(page: Any, folder: Path, name: str) -> None:
-    assert axe_violations(page) == [], name
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
-    page.screenshot(path=str(folder / f"tap-{name}.png"), full_page=True)
+_check = partial(check, prefix="tap-", width_in_name=False)  # the names docs/ use
 
 
 def _heights(page: Any, selector: str) -> list[tuple[str, float]]:
@@ -52,14 +46,7 @@ def _menu_rows_hold(page: Any) -> None:
     assert heights and all(44 <= h <= 46 for h in heights), _heights(page, ".top nav li")
 
 
-def _sign_in(page: Any, url: str, name: str) -> None:
-    page.goto(url + "/signin")
-    page.fill("#f-name", name)
-    page.fill("#f-password", PASSWORD)
-    page.click("main button[type=submit]")
-
-
-def test_producer_and_console_tap_targets(browser, live_url, app, client, session, settings, shots):  # noqa: F811
+def test_producer_and_console_tap_targets(browser, live_url, app, client, session, settings, shots):
     admin = make_caller(session, Role.ADMIN)
     ensure_keyring(session, settings.keys_dir)
     world = producer_world(session, "htx-tap")

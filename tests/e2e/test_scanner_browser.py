@@ -23,7 +23,6 @@ from stamp_service.schemas.revocation import RecallIn
 from stamp_service.services import revocation
 from stamp_service.storage.models.findings import Finding
 from tests.e2e.scanner_harness import (
-    LiveService,
     chromium,
     live_service,
     qr_image,
@@ -31,6 +30,9 @@ from tests.e2e.scanner_harness import (
     tamper,
     write_y4m,
 )
+from tests.e2e.scanner_harness import open_scanner as _open
+from tests.e2e.scanner_harness import shot as _shot
+from tests.e2e.scanner_harness import shown_facts as _facts
 from tests.factories import make_caller
 from tests.stamp_factories import BASE_URL, ensure_keyring, make_issued_batch
 
@@ -39,7 +41,6 @@ BENCH_STAMPS = 1000
 
 
 PRODUCT = "Bưởi Phúc Trạch Hương Khê"
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "scanner"
 
 
 def _setup(session: Any, settings: Any) -> dict[str, Any]:
@@ -76,26 +77,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield live, data, videos
 
 
-def _open(browser: Any, live: LiveService) -> tuple[Any, Any]:
-    context = browser.new_context(locale="vi-VN", viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(f"{live.base_url}/scanner/")
-    page.wait_for_selector("body[data-ready='1']")
-    return context, page
-
-
 def _scan_with_camera(page: Any, verdict: str) -> dict[str, Any]:
     page.click("#camera")
     page.wait_for_selector(f"#verdict[data-verdict='{verdict}']", timeout=VERDICT_TIMEOUT_MS)
     return page.evaluate(
         "() => { const r = window.ocopScanner.last; return {...r, serial: String(r.serial)} }"
-    )
-
-
-def _facts(page: Any) -> dict[str, str]:
-    return page.evaluate(
-        """() => Object.fromEntries([...document.querySelectorAll('#facts dt')]
-            .map(dt => [dt.textContent, dt.nextElementSibling.textContent]))"""
     )
 
 
@@ -159,11 +145,6 @@ def test_genuine_stamp_shows_the_product_from_the_camera_and_a_copy_only_when_ma
         ]
         _benchmark(page, data["bench"])
         context.close()
-
-
-def _shot(name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS / f"{name}.png"
 
 
 def _benchmark(page: Any, urls: list[str]) -> None:

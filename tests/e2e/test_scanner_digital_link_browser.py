@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -31,6 +30,9 @@ from tests.e2e.scanner_harness import (
     require_browser,
     write_y4m,
 )
+from tests.e2e.scanner_harness import open_scanner as _open
+from tests.e2e.scanner_harness import shot as _shot
+from tests.e2e.scanner_harness import shown_facts as _facts
 from tests.factories import make_caller, make_certificate, make_lot, make_producer, make_product
 from tests.issuance_helpers import approve, post_request
 from tests.stamp_factories import ensure_keyring
@@ -38,7 +40,6 @@ from tests.stamp_factories import ensure_keyring
 VERDICT_TIMEOUT_MS = 30_000
 GTIN = "8936012345674"
 PRODUCT = "Mật ong hoa nhãn Khoái Châu"
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "scanner"
 
 
 def _setup(session: Any, settings: Any) -> dict[str, Any]:
@@ -90,32 +91,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield live, data, video
 
 
-def _open(browser: Any, live: LiveService) -> tuple[Any, Any]:
-    context = browser.new_context(locale="vi-VN", viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(f"{live.base_url}/scanner/")
-    page.wait_for_selector("body[data-ready='1']")
-    return context, page
-
-
-def _facts(page: Any) -> dict[str, str]:
-    return page.evaluate(
-        """() => Object.fromEntries([...document.querySelectorAll('#facts dt')]
-            .map(dt => [dt.textContent, dt.nextElementSibling.textContent]))"""
-    )
-
-
 def _check(page: Any, text: str) -> dict[str, Any]:
     return page.evaluate(
         "async t => { const r = await window.ocopScanner.handleText(t, 'test');"
         " return {...r, serial: r.serial === undefined ? null : String(r.serial)} }",
         text,
     )
-
-
-def _shot(name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS / f"{name}.png"
 
 
 def _tampered(url: str) -> str:

@@ -22,7 +22,9 @@ from stamp_service.domain.stamp_format import stamp_url
 from stamp_service.services import keys
 from stamp_service.storage.models.keys import SigningKey
 from tests.e2e.scanner_harness import chromium, live_service, require_browser
-from tests.e2e.test_scanner_browser import _facts, _open, _shot
+from tests.e2e.scanner_harness import open_scanner as _open
+from tests.e2e.scanner_harness import shot as _shot
+from tests.e2e.scanner_harness import shown_facts as _facts
 from tests.stamp_factories import BASE_URL, ensure_keyring, make_issued_batch, make_request
 
 PRODUCT = "Nước mắm Cửa Khẩu 35 độ đạm"
