@@ -21,19 +21,10 @@ import segno
 from PIL import Image
 
 from stamp_service.config import PROJECT_ROOT, Settings
+from tests.e2e.pages import ARGS, CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
 DIST = PROJECT_ROOT / "scanner_page" / "dist"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
+CHROMIUM_ARGS = [*ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 
 def require_browser() -> None:

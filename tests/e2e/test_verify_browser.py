@@ -10,13 +10,9 @@ Under CI (``CI`` set) a missing browser is a failure, not a skip: scripts/ensure
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from stamp_service.crypto.pins import derive_pin
 from stamp_service.domain import serials
@@ -24,15 +20,6 @@ from tests import verify_support as vs
 from tests.e2e.axe import serious_violations
 from tests.stamp_factories import ensure_keyring, make_issued_batch
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots" / "verify"
 WIDTH = 390
 # kind: ((Vietnamese title, action), (English title, action)); the action is a fragment of the line.
@@ -85,39 +72,9 @@ EXPECTED = {
 LOCALES = ("vi-VN", "en-US")
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"browser test cannot run under CI: {reason} (run scripts/ensure-system-deps.sh)")
-    pytest.skip(reason)
-
-
 @pytest.fixture()
 def settings(settings):
     return vs.verify_settings(settings, clone_max_scans=3)
-
-
-@pytest.fixture()
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        _unavailable("/usr/bin/chromium is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture()
-def live_url(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
 
 
 @pytest.fixture()
