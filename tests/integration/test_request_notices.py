@@ -191,4 +191,5 @@ def test_a_claim_taken_by_a_long_run_is_not_stale_to_a_run_that_starts_meanwhile
     assert _claim(session, "request.new:slow", "request.new", "42", "email", started_long_ago)
     claim = session.get(NoticeSent, ("request.new:slow", "email"))
     assert claim.sent_at > utcnow() - timedelta(minutes=1)  # when it was taken, not the run's start
+    session.expunge(claim)  # the second sweep has a session of its own
     assert not _claim(session, "request.new:slow", "request.new", "42", "email", utcnow())
